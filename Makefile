@@ -1,0 +1,45 @@
+# Two commands run the clinic: `make run` and `make test`. See README.md.
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1:8000
+
+.PHONY: install run migrate seed test lint clean
+
+# Reinstall whenever pyproject.toml changes.
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+	touch $@
+
+install: $(VENV)/.installed
+
+# A local .env (DEBUG on, SQLite) the first time; edit it to change settings.
+.env:
+	cp .env.example .env
+
+migrate: install .env
+	$(PY) manage.py migrate --no-input
+
+seed: migrate
+	$(PY) manage.py seed_demo
+
+# The web server and the django-q2 worker together; Ctrl-C stops both.
+run: seed
+	@echo "Clinic at http://$(HOST)/ (worker running alongside). Ctrl-C stops both."
+	@$(PY) manage.py qcluster & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT INT TERM; \
+	$(PY) manage.py runserver $(HOST)
+
+# The whole suite: SQLite by default, PostgreSQL when DATABASE_URL points at one.
+# The key is for tests only; settings refuse to start without one when DEBUG is off.
+test: install
+	SECRET_KEY=$${SECRET_KEY:-insecure-test-only-key} $(VENV)/bin/pytest $(PYTEST_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+clean:
+	rm -rf $(VENV) staticfiles

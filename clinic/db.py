@@ -1,0 +1,21 @@
+"""Database pieces that exist on PostgreSQL only, declared so SQLite skips them."""
+
+from __future__ import annotations
+
+from django.db import migrations
+
+
+class RunSQLOnPostgreSQL(migrations.RunSQL):
+    """RunSQL for PostgreSQL-only DDL (trigram indexes and the like).
+
+    The development database may be SQLite, which has no such DDL; there the
+    operation does nothing and queries simply run without the index.
+    """
+
+    def database_forwards(self, app_label, schema_editor, from_state, to_state):
+        if schema_editor.connection.vendor == "postgresql":
+            super().database_forwards(app_label, schema_editor, from_state, to_state)
+
+    def database_backwards(self, app_label, schema_editor, from_state, to_state):
+        if schema_editor.connection.vendor == "postgresql":
+            super().database_backwards(app_label, schema_editor, from_state, to_state)

@@ -1,0 +1,117 @@
+"""Fill an empty clinic with demo staff, doctors' hours and patients.
+
+Idempotent: running it again updates the same rows instead of adding more, so
+`make run` can call it on every start. The logins are for a demo only.
+"""
+
+from __future__ import annotations
+
+from datetime import date, time
+
+from django.contrib.auth.models import Group, User
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from clinic.roles import DOCTORS, MANAGERS, RECEPTION
+from doctors.models import Doctor, Specialty, Weekday, WorkingHours
+from patients.models import Patient, Sex
+from patients.services import save_patient
+
+DEMO_PASSWORD = "clinic-demo"
+
+STAFF = [
+    # username, first name, last name, role
+    ("manager", "Maria", "Lopez", MANAGERS),
+    ("reception", "Rita", "Owens", RECEPTION),
+]
+
+DOCTORS_ = [
+    # username, given name, family name, specialty, phone
+    ("dr.smith", "Alan", "Smith", "General practice", "+12025550141"),
+    ("dr.jones", "Beth", "Jones", "Paediatrics", "+12025550142"),
+    ("dr.patel", "Chetan", "Patel", "Dermatology", "+12025550143"),
+]
+
+# A split shift on weekdays: mornings and afternoons with a lunch break.
+WEEKDAY_HOURS = [(time(9), time(12, 30)), (time(13, 30), time(17))]
+
+PATIENTS = [
+    # given, family, born, sex, phone, national id
+    ("Anna", "Smithson", date(1984, 3, 12), Sex.FEMALE, "+12025550101", "NID-1001"),
+    ("Ben", "Carter", date(1979, 7, 1), Sex.MALE, "+12025550102", "NID-1002"),
+    ("Chloe", "Nguyen", date(1992, 11, 23), Sex.FEMALE, "+12025550103", "NID-1003"),
+    ("David", "Okafor", date(1966, 5, 9), Sex.MALE, "+12025550104", "NID-1004"),
+    ("Elena", "Rossi", date(2001, 2, 17), Sex.FEMALE, "+12025550105", "NID-1005"),
+    ("Farid", "Haddad", date(1958, 9, 30), Sex.MALE, "+12025550106", "NID-1006"),
+    ("Grace", "Kim", date(2015, 6, 4), Sex.FEMALE, "+12025550107", "NID-1007"),
+    ("Hugo", "Martin", date(1988, 12, 14), Sex.MALE, "+12025550108", "NID-1008"),
+    ("Ines", "Silva", date(1973, 4, 21), Sex.FEMALE, "+12025550109", "NID-1009"),
+    ("Jamal", "Wright", date(1995, 8, 8), Sex.MALE, "+12025550110", "NID-1010"),
+    ("Kate", "O'Brien", date(1949, 1, 26), Sex.FEMALE, "+12025550111", "NID-1011"),
+    ("Liam", "Fischer", date(2010, 10, 12), Sex.MALE, "+12025550112", "NID-1012"),
+]
+
+
+class Command(BaseCommand):
+    help = "Create demo staff, doctors with working hours and patients (idempotent)."
+
+    @transaction.atomic
+    def handle(self, *args, **options) -> None:
+        for username, first_name, last_name, role in STAFF:
+            self.staff_user(username, first_name, last_name, role)
+        for username, given, family, specialty, phone in DOCTORS_:
+            user = self.staff_user(username, given, family, DOCTORS)
+            self.doctor(user, given, family, specialty, phone)
+        for given, family, born, sex, phone, national_id in PATIENTS:
+            patient = Patient.objects.filter(national_id=national_id).first() or Patient()
+            patient.given_name, patient.family_name = given, family
+            patient.date_of_birth, patient.sex, patient.phone = born, sex, phone
+            patient.national_id = national_id
+            save_patient(patient=patient, sms_opt_out=False)
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Demo clinic ready: {len(STAFF) + len(DOCTORS_)} staff logins "
+                f"(password {DEMO_PASSWORD!r}), {len(PATIENTS)} patients."
+            )
+        )
+
+    def staff_user(self, username: str, first_name: str, last_name: str, role: str) -> User:
+        user, _ = User.objects.update_or_create(
+            username=username,
+            defaults={
+                "first_name": first_name,
+                "last_name": last_name,
+                "email": f"{username}@clinic.example",
+                # Only managers use Django admin.
+                "is_staff": role == MANAGERS,
+            },
+        )
+        user.set_password(DEMO_PASSWORD)
+        user.save(update_fields=["password"])
+        user.groups.set([Group.objects.get(name=role)])
+        return user
+
+    def doctor(self, user: User, given: str, family: str, specialty: str, phone: str) -> None:
+        doctor, _ = Doctor.objects.update_or_create(
+            user=user,
+            defaults={
+                "given_name": given,
+                "family_name": family,
+                "specialty": Specialty.objects.get_or_create(name=specialty)[0],
+                "phone": phone,
+                "email": user.email,
+                "is_active": True,
+            },
+        )
+        if not doctor.working_hours.exists():
+            WorkingHours.objects.bulk_create(
+                WorkingHours(doctor=doctor, weekday=weekday, starts=starts, ends=ends)
+                for weekday in (
+                    Weekday.MONDAY,
+                    Weekday.TUESDAY,
+                    Weekday.WEDNESDAY,
+                    Weekday.THURSDAY,
+                    Weekday.FRIDAY,
+                )
+                for starts, ends in WEEKDAY_HOURS
+            )

@@ -1,0 +1,15 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from . import views
+
+admin.site.site_header = admin.site.site_title = "Clinic administration"
+
+urlpatterns = [
+    path("", views.HomeView.as_view(), name="home"),
+    path("accounts/login/", views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", views.LogoutView.as_view(), name="logout"),
+    path("patients/", include("patients.urls")),
+    path("doctors/", include("doctors.urls")),
+    path("admin/", admin.site.urls),
+]
