@@ -40,6 +40,11 @@ CLINIC_CURRENCY = env.str("CLINIC_CURRENCY", default="USD")
 # The region whose national phone format reception may type (ISO 3166 code).
 CLINIC_PHONE_REGION = env.str("CLINIC_PHONE_REGION", default="US")
 
+# Scheduling: free slots start on this grid, and a booking may start this many
+# minutes in the past so a walk-in can be booked "now".
+SCHEDULING_SLOT_MINUTES = env.int("SCHEDULING_SLOT_MINUTES", default=15)
+SCHEDULING_WALK_IN_GRACE_MINUTES = env.int("SCHEDULING_WALK_IN_GRACE_MINUTES", default=15)
+
 # --- Applications -------------------------------------------------------------
 
 INSTALLED_APPS = [
@@ -110,6 +115,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 20,
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
+    # Tests run on a file, not in memory, so threads that race to book (and the
+    # browser tests' live server) share one real database with real locking.
+    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "var" / "test-clinic.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Auth and sessions --------------------------------------------------------

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date, time
+from datetime import date, time, timedelta
+from decimal import Decimal
 
 import factory
 from django.contrib.auth.models import Group, User
@@ -10,6 +11,7 @@ from django.contrib.auth.models import Group, User
 from clinic.roles import DOCTORS, MANAGERS, RECEPTION
 from doctors.models import Doctor, Specialty, TimeOff, Weekday, WorkingHours
 from patients.models import Patient, Sex
+from scheduling.models import Appointment, Service
 
 TEST_PASSWORD = "correct-horse-battery"
 
@@ -100,3 +102,29 @@ class PatientFactory(factory.django.DjangoModelFactory):
     date_of_birth = date(1985, 6, 15)
     sex = Sex.FEMALE
     phone = factory.Sequence(lambda n: f"+1202555{(n + 5000) % 10000:04d}")
+
+
+class ServiceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Service
+        django_get_or_create = ["code"]
+
+    code = "consult"
+    name = "Consultation"
+    duration_minutes = 30
+    price = Decimal("80.00")
+
+
+class AppointmentFactory(factory.django.DjangoModelFactory):
+    """An appointment written straight to the table, for arranging a scene; tests of
+    the booking rules go through `scheduling.services.book_appointment`."""
+
+    class Meta:
+        model = Appointment
+
+    doctor = factory.SubFactory(DoctorFactory)
+    patient = factory.SubFactory(PatientFactory)
+    service = factory.SubFactory(ServiceFactory)
+    ends_at = factory.LazyAttribute(
+        lambda a: a.starts_at + timedelta(minutes=a.service.duration_minutes)
+    )

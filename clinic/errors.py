@@ -1,0 +1,16 @@
+"""The base of every domain error: a clear message for people and a stable code
+for machines. Pages, forms and the API turn these into messages and statuses in one
+place each; services raise them and change nothing."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    code = "invalid"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message

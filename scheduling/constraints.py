@@ -1,0 +1,80 @@
+"""A no-overlap rule declared once on the model and enforced on both databases.
+
+On PostgreSQL it is an exclusion constraint over the half-open range
+[starts_at, ends_at) for one doctor (or patient), limited to active appointments,
+so no race can ever leave two overlapping rows. SQLite has no such constraint: there
+the DDL is skipped and `validate()` (which model validation and the booking service
+run inside SQLite's IMMEDIATE write transaction) keeps the same rule.
+"""
+
+from __future__ import annotations
+
+from django.contrib.postgres.constraints import ExclusionConstraint
+from django.contrib.postgres.fields import DateTimeRangeField, RangeBoundary, RangeOperators
+from django.core.exceptions import ValidationError
+from django.db import DEFAULT_DB_ALIAS
+from django.db.models import Func, Q
+
+# Appointments that hold their time; cancelled and no-show ones free it.
+INACTIVE_STATUSES = ("cancelled", "no_show")
+ACTIVE = ~Q(status__in=INACTIVE_STATUSES)
+
+
+class TsTzRange(Func):
+    function = "TSTZRANGE"
+    output_field = DateTimeRangeField()
+
+
+class NoOverlapConstraint(ExclusionConstraint):
+    def __init__(self, *, scope: str, name: str, violation_error_message: str | None = None):
+        self.scope = scope
+        super().__init__(
+            name=name,
+            index_type="gist",
+            expressions=[
+                (scope, RangeOperators.EQUAL),
+                (TsTzRange("starts_at", "ends_at", RangeBoundary()), RangeOperators.OVERLAPS),
+            ],
+            condition=ACTIVE,
+            violation_error_message=violation_error_message,
+        )
+
+    def deconstruct(self):
+        path = f"{self.__class__.__module__}.{self.__class__.__name__}"
+        kwargs = {"scope": self.scope, "name": self.name}
+        if self.violation_error_message != self.default_violation_error_message:
+            kwargs["violation_error_message"] = self.violation_error_message
+        return path, (), kwargs
+
+    # Django's schema editor skips a constraint whose SQL is empty.
+    def constraint_sql(self, model, schema_editor):
+        if schema_editor.connection.vendor != "postgresql":
+            return None
+        return super().constraint_sql(model, schema_editor)
+
+    def create_sql(self, model, schema_editor):
+        if schema_editor.connection.vendor != "postgresql":
+            return None
+        return super().create_sql(model, schema_editor)
+
+    def remove_sql(self, model, schema_editor):
+        if schema_editor.connection.vendor != "postgresql":
+            return None
+        return super().remove_sql(model, schema_editor)
+
+    def validate(self, model, instance, exclude=None, using=DEFAULT_DB_ALIAS):
+        """The same rule as the database's, as a portable query."""
+        if exclude and {self.scope, "starts_at", "ends_at", "status"} & set(exclude):
+            return
+        if instance.starts_at is None or instance.ends_at is None:
+            return
+        if instance.status in INACTIVE_STATUSES:
+            return
+        clashes = (
+            model._default_manager.using(using)
+            .filter(ACTIVE, starts_at__lt=instance.ends_at, ends_at__gt=instance.starts_at)
+            .filter(**{f"{self.scope}_id": getattr(instance, f"{self.scope}_id")})
+            .exclude(pk=instance.pk)
+        )
+        if clashes.exists():
+            raise ValidationError(self.get_violation_error_message(), code="overlap")

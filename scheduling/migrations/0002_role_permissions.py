@@ -1,0 +1,35 @@
+from django.db import migrations
+
+from clinic.roles import DOCTORS, MANAGERS, RECEPTION, grant_permissions, revoke_permissions
+
+GRANTS = {
+    RECEPTION: ["view_service", "view_appointment", "add_appointment", "change_appointment"],
+    DOCTORS: ["view_service", "view_appointment"],
+    MANAGERS: [
+        "view_service",
+        "add_service",
+        "change_service",
+        "delete_service",
+        "view_appointment",
+        "add_appointment",
+        "change_appointment",
+        "view_appointmentchange",
+    ],
+}
+
+
+def grant(apps, schema_editor):
+    grant_permissions(apps, "scheduling", GRANTS)
+
+
+def revoke(apps, schema_editor):
+    revoke_permissions(apps, "scheduling", GRANTS)
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("clinic", "0001_roles"),
+        ("scheduling", "0001_initial"),
+    ]
+
+    operations = [migrations.RunPython(grant, revoke)]

@@ -1,0 +1,212 @@
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+
+from doctors.models import Doctor
+from patients.models import Patient
+
+from .constraints import ACTIVE, INACTIVE_STATUSES, NoOverlapConstraint
+
+
+class ServiceQuerySet(models.QuerySet["Service"]):
+    def active(self) -> ServiceQuerySet:
+        return self.filter(is_active=True)
+
+
+class Service(models.Model):
+    """A kind of visit the clinic offers: its code, length and price."""
+
+    code = models.SlugField(max_length=30, unique=True)
+    name = models.CharField(max_length=120)
+    duration_minutes = models.PositiveSmallIntegerField(
+        "default duration (minutes)",
+        validators=[MinValueValidator(5), MaxValueValidator(8 * 60)],
+    )
+    price = models.DecimalField(
+        max_digits=10, decimal_places=2, validators=[MinValueValidator(Decimal("0"))]
+    )
+    is_active = models.BooleanField("active", default=True)
+
+    objects = ServiceQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(condition=Q(price__gte=0), name="service_price_not_negative"),
+            models.CheckConstraint(
+                condition=Q(duration_minutes__gte=5), name="service_duration_at_least_5_min"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.duration_minutes} min)"
+
+    @property
+    def duration(self) -> timedelta:
+        return timedelta(minutes=self.duration_minutes)
+
+
+class Status(models.TextChoices):
+    BOOKED = "booked", "Booked"
+    CONFIRMED = "confirmed", "Confirmed"
+    ARRIVED = "arrived", "Arrived"
+    IN_SESSION = "in_session", "In session"
+    COMPLETED = "completed", "Completed"
+    CANCELLED = "cancelled", "Cancelled"
+    NO_SHOW = "no_show", "No-show"
+
+
+# The lifecycle (DESIGN.md section 2). Rescheduling keeps the status and is allowed
+# while the appointment can still be moved (RESCHEDULABLE).
+TRANSITIONS: dict[str, frozenset[str]] = {
+    Status.BOOKED: frozenset({Status.CONFIRMED, Status.CANCELLED}),
+    Status.CONFIRMED: frozenset({Status.ARRIVED, Status.CANCELLED, Status.NO_SHOW}),
+    Status.ARRIVED: frozenset({Status.IN_SESSION}),
+    Status.IN_SESSION: frozenset({Status.COMPLETED}),
+    Status.COMPLETED: frozenset(),
+    Status.CANCELLED: frozenset(),
+    Status.NO_SHOW: frozenset(),
+}
+RESCHEDULABLE = frozenset({Status.BOOKED, Status.CONFIRMED})
+
+
+def statuses_leading_to(status: str) -> frozenset[str]:
+    """The statuses from which an appointment may move to `status`."""
+    return frozenset(source for source, targets in TRANSITIONS.items() if status in targets)
+
+
+class AppointmentQuerySet(models.QuerySet["Appointment"]):
+    def active(self) -> AppointmentQuerySet:
+        """Appointments that hold their time (not cancelled, not a no-show)."""
+        return self.filter(ACTIVE)
+
+    def overlapping(self, starts_at, ends_at) -> AppointmentQuerySet:
+        """Active appointments that share any of [starts_at, ends_at); touching
+        ends (one ends at 10:00, the next starts at 10:00) do not overlap."""
+        return self.active().filter(starts_at__lt=ends_at, ends_at__gt=starts_at)
+
+
+class Appointment(models.Model):
+    doctor = models.ForeignKey(Doctor, on_delete=models.PROTECT, related_name="appointments")
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="appointments")
+    service = models.ForeignKey("Service", on_delete=models.PROTECT, related_name="appointments")
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.BOOKED)
+    reason = models.CharField("reason for visit", max_length=300, blank=True)
+    cancellation_reason = models.CharField(max_length=300, blank=True)
+    arrived_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = AppointmentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["starts_at", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=F("starts_at")),
+                name="appointment_ends_after_start",
+                violation_error_message="An appointment must end after it starts.",
+            ),
+            NoOverlapConstraint(
+                scope="doctor",
+                name="appointment_no_doctor_overlap",
+                violation_error_message="The doctor already has an appointment at this time.",
+            ),
+            NoOverlapConstraint(
+                scope="patient",
+                name="appointment_no_patient_overlap",
+                violation_error_message="The patient already has an appointment at this time.",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["doctor", "starts_at"], name="appointment_doctor_start"),
+            models.Index(fields=["patient", "starts_at"], name="appointment_patient_start"),
+            models.Index(fields=["starts_at"], name="appointment_start"),
+        ]
+
+    def __str__(self) -> str:
+        local = timezone.localtime(self.starts_at)
+        return f"{self.patient} with {self.doctor} on {local:%Y-%m-%d %H:%M}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status not in INACTIVE_STATUSES
+
+    @property
+    def duration(self) -> timedelta:
+        return self.ends_at - self.starts_at
+
+    def can_move_to(self, status: str) -> bool:
+        return status in TRANSITIONS[self.status]
+
+    @property
+    def can_be_rescheduled(self) -> bool:
+        return self.status in RESCHEDULABLE
+
+
+class AppointmentChange(models.Model):
+    """One entry of an appointment's history: who changed what, when, from and to.
+
+    Append-only: entries are written by the scheduling services and never edited."""
+
+    class Action(models.TextChoices):
+        BOOKED = "booked", "Booked"
+        CONFIRMED = "confirmed", "Confirmed"
+        RESCHEDULED = "rescheduled", "Rescheduled"
+        CANCELLED = "cancelled", "Cancelled"
+        CHECKED_IN = "checked_in", "Checked in"
+        NO_SHOW = "no_show", "Marked no-show"
+        SESSION_STARTED = "session_started", "Session started"
+        COMPLETED = "completed", "Completed"
+
+    appointment = models.ForeignKey(Appointment, on_delete=models.CASCADE, related_name="changes")
+    action = models.CharField(max_length=20, choices=Action.choices)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    changed_at = models.DateTimeField(default=timezone.now)
+    from_status = models.CharField(max_length=20, choices=Status.choices, blank=True)
+    to_status = models.CharField(max_length=20, choices=Status.choices)
+    from_starts_at = models.DateTimeField(null=True, blank=True)
+    from_ends_at = models.DateTimeField(null=True, blank=True)
+    to_starts_at = models.DateTimeField()
+    to_ends_at = models.DateTimeField()
+    note = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["changed_at", "pk"]
+        indexes = [
+            models.Index(fields=["appointment", "changed_at"], name="change_appointment_time")
+        ]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.get_action_display()} at {timezone.localtime(self.changed_at):%Y-%m-%d %H:%M}"
+        )
+
+    def save(self, *args, **kwargs) -> None:
+        if not self._state.adding:
+            raise ValueError("Appointment history is append-only; entries are never changed.")
+        super().save(*args, **kwargs)
+
+    @property
+    def times_changed(self) -> bool:
+        return self.from_starts_at is not None and (
+            (self.from_starts_at, self.from_ends_at) != (self.to_starts_at, self.to_ends_at)
+        )
