@@ -6,6 +6,7 @@ differ only in their environment variables. `.env.example` documents each one.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import environ
@@ -117,7 +118,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
     # Tests run on a file, not in memory, so threads that race to book (and the
     # browser tests' live server) share one real database with real locking.
-    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "var" / "test-clinic.sqlite3")}
+    # One file per test run, so two runs at once never share it.
+    DATABASES["default"]["TEST"] = {
+        "NAME": str(BASE_DIR / "var" / f"test-clinic-{os.getpid()}.sqlite3")
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Auth and sessions --------------------------------------------------------

@@ -11,5 +11,6 @@ urlpatterns = [
     path("accounts/logout/", views.LogoutView.as_view(), name="logout"),
     path("patients/", include("patients.urls")),
     path("doctors/", include("doctors.urls")),
+    path("schedule/", include("scheduling.urls")),
     path("admin/", admin.site.urls),
 ]

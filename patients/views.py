@@ -3,7 +3,10 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.http import HttpResponseRedirect
+from django.urls import reverse
 from django.views.generic import CreateView, DetailView, ListView, UpdateView
+
+from scheduling.selectors import patient_appointments
 
 from .forms import PatientForm
 from .models import Patient
@@ -29,6 +32,13 @@ class PatientDetailView(PermissionRequiredMixin, DetailView):
     model = Patient
     template_name = "patients/patient_detail.html"
 
+    def get_context_data(self, **kwargs):
+        # Reception sees the patient's appointments; a doctor opens their own from
+        # their day, so the list is not shown to them here.
+        if self.request.user.has_perm("scheduling.change_appointment"):
+            kwargs["appointments"] = patient_appointments(patient=self.object)
+        return super().get_context_data(**kwargs)
+
 
 class PatientFormMixin:
     """Saves through the patients service, then says what happened."""
@@ -43,6 +53,9 @@ class PatientFormMixin:
             patient=form.save(commit=False), sms_opt_out=form.cleaned_data["sms_opt_out"]
         )
         messages.success(self.request, self.success_message % {"name": self.object.full_name})
+        if self.request.GET.get("then") == "book":
+            # Registered from the booking page: go back to it with the patient chosen.
+            return HttpResponseRedirect(f"{reverse('scheduling:book')}?patient={self.object.pk}")
         return HttpResponseRedirect(self.object.get_absolute_url())
 
 

@@ -117,6 +117,7 @@ class Appointment(models.Model):
 
     class Meta:
         ordering = ["starts_at", "pk"]
+        permissions = [("view_own_day", "Can see their own day and queue as a doctor")]
         constraints = [
             models.CheckConstraint(
                 condition=Q(ends_at__gt=F("starts_at")),
@@ -158,6 +159,30 @@ class Appointment(models.Model):
     @property
     def can_be_rescheduled(self) -> bool:
         return self.status in RESCHEDULABLE
+
+    @property
+    def has_started(self) -> bool:
+        return timezone.now() >= self.starts_at
+
+    @property
+    def offered_actions(self) -> frozenset[str]:
+        """The quick actions a page offers for this appointment now. A hint for
+        the buttons only: the services decide, and refuse what is not allowed."""
+        actions = {
+            action
+            for action, status in (
+                ("confirm", Status.CONFIRMED),
+                ("check-in", Status.ARRIVED),
+                ("cancel", Status.CANCELLED),
+                ("no-show", Status.NO_SHOW),
+            )
+            if self.can_move_to(status)
+        }
+        if not self.has_started:
+            actions.discard("no-show")
+        if self.can_be_rescheduled:
+            actions.add("reschedule")
+        return frozenset(actions)
 
 
 class AppointmentChange(models.Model):

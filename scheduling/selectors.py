@@ -34,12 +34,14 @@ def free_slots(
     date_to: date,
     doctor: Doctor | None = None,
     patient: Patient | None = None,
+    ignoring: Appointment | None = None,
     now: datetime | None = None,
 ) -> list[Slot]:
     """Start times, on the clinic's slot grid, at which `service` can be booked with
     `doctor` (or any active doctor) between two dates inclusive: inside working hours,
     outside time off and other active appointments (the patient's too, when given),
-    and not in the past. Ordered by time, then doctor."""
+    and not in the past. Ordered by time, then doctor. When rescheduling, the
+    appointment being moved is passed as `ignoring`: its own time is not taken."""
     if date_to < date_from:
         raise InvalidTimes("The end date is before the start date.")
     if (date_to - date_from).days >= MAX_SEARCH_DAYS:
@@ -50,8 +52,11 @@ def free_slots(
         .filter(**({"pk": doctor.pk} if doctor else {}))
         .prefetch_related("working_hours")
     )
-    busy = _busy_windows(doctors, span)
-    patient_busy = _patient_busy_windows(patient, span)
+    appointments = Appointment.objects.overlapping(span.starts_at, span.ends_at)
+    if ignoring is not None:
+        appointments = appointments.exclude(pk=ignoring.pk)
+    busy = _busy_windows(doctors, span, appointments)
+    patient_busy = _patient_busy_windows(patient, appointments)
     earliest = earliest_start(now)
     grid = timedelta(minutes=settings.SCHEDULING_SLOT_MINUTES)
     slots = []
@@ -73,14 +78,14 @@ def free_slots(
     return slots
 
 
-def _busy_windows(doctors: list[Doctor], span: Window) -> dict[int, list[Window]]:
+def _busy_windows(
+    doctors: list[Doctor], span: Window, appointments: QuerySet[Appointment]
+) -> dict[int, list[Window]]:
     """Each doctor's active appointments and time off within `span`."""
     busy: dict[int, list[Window]] = defaultdict(list)
     doctor_ids = [doctor.pk for doctor in doctors]
-    appointments = (
-        Appointment.objects.overlapping(span.starts_at, span.ends_at)
-        .filter(doctor_id__in=doctor_ids)
-        .values_list("doctor_id", "starts_at", "ends_at")
+    appointments = appointments.filter(doctor_id__in=doctor_ids).values_list(
+        "doctor_id", "starts_at", "ends_at"
     )
     time_off = TimeOff.objects.filter(
         doctor_id__in=doctor_ids, starts_at__lt=span.ends_at, ends_at__gt=span.starts_at
@@ -90,14 +95,16 @@ def _busy_windows(doctors: list[Doctor], span: Window) -> dict[int, list[Window]
     return busy
 
 
-def _patient_busy_windows(patient: Patient | None, span: Window) -> list[Window]:
+def _patient_busy_windows(
+    patient: Patient | None, appointments: QuerySet[Appointment]
+) -> list[Window]:
     if patient is None:
         return []
     return [
         Window(starts_at, ends_at)
-        for starts_at, ends_at in Appointment.objects.overlapping(span.starts_at, span.ends_at)
-        .filter(patient=patient)
-        .values_list("starts_at", "ends_at")
+        for starts_at, ends_at in appointments.filter(patient=patient).values_list(
+            "starts_at", "ends_at"
+        )
     ]
 
 
@@ -166,3 +173,14 @@ def appointment_detail(*, pk: int) -> Appointment:
 def patient_appointments(*, patient: Patient, limit: int = 50) -> QuerySet[Appointment]:
     """The patient's latest appointments, newest first."""
     return patient.appointments.select_related("doctor", "service").order_by("-starts_at")[:limit]
+
+
+def appointments_visible_to(user) -> QuerySet[Appointment]:
+    """The appointments a user may open: reception and managers see the clinic's,
+    a doctor sees their own, anyone else none. Pages look appointments up here, so
+    guessing another id finds nothing."""
+    if user.has_perm("scheduling.change_appointment"):
+        return Appointment.objects.all()
+    if user.has_perm("scheduling.view_appointment"):
+        return Appointment.objects.filter(doctor__user=user)
+    return Appointment.objects.none()

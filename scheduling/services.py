@@ -18,7 +18,7 @@ from patients.models import Patient
 
 from . import signals
 from .availability import check_bookable, end_of, require_aware
-from .exceptions import InvalidTimes, InvalidTransition, Overlap, SchedulingError
+from .exceptions import InvalidTimes, InvalidTransition, Overlap, SchedulingError, Unavailable
 from .models import (
     RESCHEDULABLE,
     Appointment,
@@ -53,7 +53,7 @@ def book_appointment(
     starts_at = require_aware(starts_at)
     ends_at = end_of(starts_at, duration or service.duration)
     if not service.is_active:
-        raise SchedulingError(f"{service.name} is no longer offered.")
+        raise Unavailable(f"{service.name} is no longer offered.")
     try:
         with transaction.atomic():
             check_bookable(doctor=doctor, starts_at=starts_at, ends_at=ends_at)

@@ -4,7 +4,7 @@ from clinic.roles import DOCTORS, MANAGERS, RECEPTION, grant_permissions, revoke
 
 GRANTS = {
     RECEPTION: ["view_service", "view_appointment", "add_appointment", "change_appointment"],
-    DOCTORS: ["view_service", "view_appointment"],
+    DOCTORS: ["view_service", "view_appointment", "view_own_day"],
     MANAGERS: [
         "view_service",
         "add_service",

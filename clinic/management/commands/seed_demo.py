@@ -6,16 +6,21 @@ Idempotent: running it again updates the same rows instead of adding more, so
 
 from __future__ import annotations
 
-from datetime import date, time
+from datetime import date, time, timedelta
+from decimal import Decimal
 
 from django.contrib.auth.models import Group, User
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.utils import timezone
 
 from clinic.roles import DOCTORS, MANAGERS, RECEPTION
 from doctors.models import Doctor, Specialty, Weekday, WorkingHours
 from patients.models import Patient, Sex
 from patients.services import save_patient
+from scheduling.models import Appointment, Service
+from scheduling.selectors import free_slots
+from scheduling.services import book_appointment, confirm_appointment
 
 DEMO_PASSWORD = "clinic-demo"
 
@@ -34,6 +39,14 @@ DOCTORS_ = [
 
 # A split shift on weekdays: mornings and afternoons with a lunch break.
 WEEKDAY_HOURS = [(time(9), time(12, 30)), (time(13, 30), time(17))]
+
+SERVICES = [
+    # code, name, minutes, price
+    ("consult", "Consultation", 30, Decimal("80.00")),
+    ("follow-up", "Follow-up visit", 15, Decimal("45.00")),
+    ("vaccination", "Vaccination", 15, Decimal("30.00")),
+    ("skin-check", "Skin check", 20, Decimal("95.00")),
+]
 
 PATIENTS = [
     # given, family, born, sex, phone, national id
@@ -68,10 +81,16 @@ class Command(BaseCommand):
             patient.date_of_birth, patient.sex, patient.phone = born, sex, phone
             patient.national_id = national_id
             save_patient(patient=patient, sms_opt_out=False)
+        for code, name, minutes, price in SERVICES:
+            Service.objects.update_or_create(
+                code=code, defaults={"name": name, "duration_minutes": minutes, "price": price}
+            )
+        self.upcoming_appointments()
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo clinic ready: {len(STAFF) + len(DOCTORS_)} staff logins "
-                f"(password {DEMO_PASSWORD!r}), {len(PATIENTS)} patients."
+                f"(password {DEMO_PASSWORD!r}), {len(PATIENTS)} patients, "
+                f"{Appointment.objects.count()} appointments."
             )
         )
 
@@ -115,3 +134,31 @@ class Command(BaseCommand):
                 )
                 for starts, ends in WEEKDAY_HOURS
             )
+
+    def upcoming_appointments(self) -> None:
+        """A few bookings on the next working day, the first time only, made through
+        the booking service like any other."""
+        if Appointment.objects.filter(starts_at__gte=timezone.now()).exists():
+            return
+        service = Service.objects.get(code="consult")
+        patients = list(Patient.objects.order_by("pk"))
+        day = timezone.localdate() + timedelta(days=1)
+        slots = []
+        while not slots and day < timezone.localdate() + timedelta(days=8):
+            slots = free_slots(service=service, date_from=day, date_to=day)
+            day += timedelta(days=1)
+        taken_doctors: dict[int, int] = {}
+        for slot in slots[::5]:
+            if not patients or taken_doctors.get(slot.doctor.pk, 0) >= 3:
+                continue
+            appointment = book_appointment(
+                patient=patients.pop(0),
+                doctor=slot.doctor,
+                service=service,
+                starts_at=slot.starts_at,
+                booked_by=None,
+                reason="Demo booking",
+            )
+            taken_doctors[slot.doctor.pk] = taken_doctors.get(slot.doctor.pk, 0) + 1
+            if appointment.pk % 2:
+                confirm_appointment(appointment=appointment, by=None)

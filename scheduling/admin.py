@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+from django.contrib import admin
+
+from .models import Appointment, AppointmentChange, Service
+
+
+@admin.register(Service)
+class ServiceAdmin(admin.ModelAdmin):
+    list_display = ["name", "code", "duration_minutes", "price", "is_active"]
+    list_filter = ["is_active"]
+    search_fields = ["name", "code"]
+    prepopulated_fields = {"code": ["name"]}
+
+
+class AppointmentChangeInline(admin.TabularInline):
+    model = AppointmentChange
+    fields = [
+        "changed_at",
+        "action",
+        "changed_by",
+        "from_status",
+        "to_status",
+        "from_starts_at",
+        "to_starts_at",
+        "note",
+    ]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Appointment)
+class AppointmentAdmin(admin.ModelAdmin):
+    """Read-only for the manager: every change of an appointment goes through the
+    reception pages, whose services keep the rules and the history."""
+
+    list_display = ["starts_at", "ends_at", "doctor", "patient", "service", "status"]
+    list_filter = ["status", "doctor", "service"]
+    date_hierarchy = "starts_at"
+    search_fields = ["patient__family_name", "patient__given_name", "patient__phone"]
+    list_select_related = ["doctor", "patient", "service"]
+    inlines = [AppointmentChangeInline]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

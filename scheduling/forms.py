@@ -1,0 +1,100 @@
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django import forms
+from django.utils import timezone
+
+from doctors.models import Doctor
+from patients.models import Patient
+
+from .availability import clinic_zone
+from .models import Service
+
+DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+def slot_value(doctor_id: int, starts_at: datetime) -> str:
+    """What a free-slot button submits: "<doctor id>@<ISO start with offset>"."""
+    return f"{doctor_id}@{starts_at.isoformat()}"
+
+
+def parse_slot(value: str) -> tuple[int, datetime]:
+    doctor_id, _, iso_start = value.partition("@")
+    try:
+        starts_at = datetime.fromisoformat(iso_start)
+        doctor_id = int(doctor_id)
+    except ValueError:
+        starts_at = None
+    if starts_at is None or timezone.is_naive(starts_at):
+        raise forms.ValidationError("That time is not one of the offered ones.")
+    return doctor_id, starts_at
+
+
+class SlotSearchForm(forms.Form):
+    """What reception is looking for: a service, a doctor (or any), a day."""
+
+    service = forms.ModelChoiceField(queryset=Service.objects.active(), empty_label=None)
+    doctor = forms.ModelChoiceField(
+        queryset=Doctor.objects.active(), required=False, empty_label="Any doctor"
+    )
+    date = forms.DateField(widget=DATE_INPUT)
+
+
+class ChosenTimeForm(forms.Form):
+    """A start time: a free slot picked from the list, or a time typed by reception
+    on the chosen date (in the clinic's zone)."""
+
+    date = forms.DateField(widget=DATE_INPUT)
+    slot = forms.CharField(required=False, widget=forms.HiddenInput)
+    time = forms.TimeField(
+        label="Or at a time of your choice",
+        required=False,
+        widget=forms.TimeInput(attrs={"type": "time", "step": 300}, format="%H:%M"),
+    )
+
+    def clean(self):
+        data = super().clean()
+        if self.errors:
+            return data
+        if data.get("slot"):
+            data["slot_doctor_id"], data["starts_at"] = parse_slot(data["slot"])
+        elif data.get("time"):
+            data["starts_at"] = datetime.combine(data["date"], data["time"], clinic_zone())
+        else:
+            raise forms.ValidationError("Pick a free time, or type a time.")
+        return data
+
+
+class BookingForm(SlotSearchForm, ChosenTimeForm):
+    patient = forms.ModelChoiceField(queryset=Patient.objects.all(), widget=forms.HiddenInput)
+    reason = forms.CharField(label="Reason for visit", max_length=300, required=False)
+    duration_minutes = forms.IntegerField(
+        label="Length (minutes)",
+        required=False,
+        min_value=5,
+        max_value=480,
+        help_text="Leave empty for the service's usual length.",
+    )
+
+    def clean(self):
+        data = super().clean()
+        if self.errors:
+            return data
+        if "slot_doctor_id" in data:
+            data["doctor"] = Doctor.objects.filter(pk=data["slot_doctor_id"]).first()
+            if data["doctor"] is None:
+                raise forms.ValidationError("That time is not one of the offered ones.")
+        elif data.get("doctor") is None:
+            raise forms.ValidationError("Choose the doctor for a time of your choice.")
+        minutes = data.get("duration_minutes")
+        data["duration"] = timedelta(minutes=minutes) if minutes else None
+        return data
+
+
+class RescheduleForm(ChosenTimeForm):
+    pass
+
+
+class CancelForm(forms.Form):
+    reason = forms.CharField(label="Reason for cancelling", max_length=300)
