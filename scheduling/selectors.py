@@ -62,8 +62,14 @@ def free_slots(
     slots = []
     day = date_from
     while day <= date_to:
+        bounds = day_bounds(day)
         for candidate in doctors:
-            taken = busy[candidate.pk] + patient_busy
+            # Only what touches this day can take one of its slots.
+            taken = [
+                other
+                for other in (*busy[candidate.pk], *patient_busy)
+                if other.overlaps(bounds.starts_at, bounds.ends_at)
+            ]
             for window in working_windows(day, list(candidate.working_hours.all())):
                 starts_at = window.starts_at
                 while starts_at + service.duration <= window.ends_at:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from django.contrib.auth.base_user import AbstractBaseUser
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, OperationalError, transaction
 from django.db.models import Q
 from django.dispatch import Signal
 from django.utils import timezone
@@ -30,6 +30,10 @@ from .models import (
 
 Action = AppointmentChange.Action
 OVERLAP_CONSTRAINTS = {"appointment_no_doctor_overlap", "appointment_no_patient_overlap"}
+# PostgreSQL's SQLSTATE for a deadlock. Two bookings that each wait at an exclusion
+# constraint for the other's uncommitted row (one patient with two doctors at once)
+# deadlock, and PostgreSQL aborts one of them: that one has lost the race.
+DEADLOCK_DETECTED = "40P01"
 
 
 def book_appointment(
@@ -69,7 +73,7 @@ def book_appointment(
             )
             _record(appointment, Action.BOOKED, by=booked_by, from_status="")
             signals.appointment_booked.send(Appointment, appointment=appointment, by=booked_by)
-    except IntegrityError as error:
+    except (IntegrityError, OperationalError) as error:
         raise _overlap_from_race(
             error, doctor=doctor, patient=patient, starts_at=starts_at, ends_at=ends_at
         ) from error
@@ -216,15 +220,19 @@ def _overlap_message(clash: Appointment, *, doctor: Doctor) -> str:
     return f"{clash.patient} already has an appointment {when} with {clash.doctor}."
 
 
-def _overlap_from_race(error: IntegrityError, **booking) -> Overlap:
+def _overlap_from_race(error: DatabaseError, **booking) -> Overlap:
     """The friendly `Overlap` for a race lost at the database: its exclusion
-    constraint refused the row after our own check had passed. Any other integrity
-    error is a bug and goes up as it is."""
+    constraint refused the row after our own check had passed, or aborted it in a
+    deadlock with a rival booking. Any other database error is a bug and goes up as
+    it is."""
     diagnostics = getattr(error.__cause__, "diag", None)
-    if getattr(diagnostics, "constraint_name", None) not in OVERLAP_CONSTRAINTS:
+    refused = getattr(diagnostics, "constraint_name", None) in OVERLAP_CONSTRAINTS
+    deadlocked = getattr(diagnostics, "sqlstate", None) == DEADLOCK_DETECTED
+    if not (refused or deadlocked):
         raise error
     try:
-        # The rival booking has committed by now, so the check can name it.
+        # A rival that the constraint saw has committed by now, so the check can
+        # name it; after a deadlock the rival may still be committing.
         check_no_overlap(**booking)
     except Overlap as overlap:
         return overlap
