@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.contrib.postgres.operations import CreateExtension
 from django.db import migrations
 
 
@@ -15,6 +16,15 @@ class RunSQLOnPostgreSQL(migrations.RunSQL):
     def database_forwards(self, app_label, schema_editor, from_state, to_state):
         if schema_editor.connection.vendor == "postgresql":
             super().database_forwards(app_label, schema_editor, from_state, to_state)
+
+    def database_backwards(self, app_label, schema_editor, from_state, to_state):
+        if schema_editor.connection.vendor == "postgresql":
+            super().database_backwards(app_label, schema_editor, from_state, to_state)
+
+
+class PostgreSQLExtension(CreateExtension):
+    """CREATE EXTENSION on PostgreSQL, nothing elsewhere, in both directions (Django's
+    own operation skips other databases going forwards but not backwards)."""
 
     def database_backwards(self, app_label, schema_editor, from_state, to_state):
         if schema_editor.connection.vendor == "postgresql":

@@ -7,6 +7,7 @@ rights are declared next to the models they cover (see `grant_permissions`).
 from __future__ import annotations
 
 from django.contrib.auth.management import create_permissions
+from django.db import migrations
 
 RECEPTION = "Reception"
 DOCTORS = "Doctors"
@@ -52,3 +53,15 @@ def revoke_permissions(apps, app_label: str, grants: dict[str, list[str]]) -> No
         )
         for group in Group.objects.filter(name=role):
             group.permissions.remove(*permissions)
+
+
+def grant_operation(app_label: str, grants: dict[str, list[str]]) -> migrations.RunPython:
+    """The migration operation that grants (and, backwards, revokes) `grants`."""
+
+    def grant(apps, schema_editor) -> None:
+        grant_permissions(apps, app_label, grants)
+
+    def revoke(apps, schema_editor) -> None:
+        revoke_permissions(apps, app_label, grants)
+
+    return migrations.RunPython(grant, revoke)

@@ -5,7 +5,7 @@ Each app grants its own models' permissions to these roles in its own migration.
 
 from django.db import migrations
 
-from clinic.roles import MANAGERS, grant_permissions, revoke_permissions
+from clinic.roles import MANAGERS, grant_operation
 
 GRANTS = {
     MANAGERS: [
@@ -17,18 +17,10 @@ GRANTS = {
 }
 
 
-def grant(apps, schema_editor):
-    grant_permissions(apps, "auth", GRANTS)
-
-
-def revoke(apps, schema_editor):
-    revoke_permissions(apps, "auth", GRANTS)
-
-
 class Migration(migrations.Migration):
     dependencies = [
         ("auth", "0012_alter_user_first_name_max_length"),
         ("contenttypes", "0002_remove_content_type_name"),
     ]
 
-    operations = [migrations.RunPython(grant, revoke)]
+    operations = [grant_operation("auth", GRANTS)]

@@ -4,10 +4,9 @@ Django's `icontains` compares UPPER(column::text), so the indexes are built on t
 expression. SQLite (development only) skips them.
 """
 
-from django.contrib.postgres.operations import TrigramExtension
 from django.db import migrations
 
-from clinic.db import RunSQLOnPostgreSQL
+from clinic.db import PostgreSQLExtension, RunSQLOnPostgreSQL
 
 SEARCHED = {
     "patient_given_name_trgm": "given_name",
@@ -20,7 +19,7 @@ class Migration(migrations.Migration):
     dependencies = [("patients", "0002_role_permissions")]
 
     operations = [
-        TrigramExtension(),
+        PostgreSQLExtension("pg_trgm"),
         *(
             RunSQLOnPostgreSQL(
                 sql=f"CREATE INDEX {name} ON patients_patient USING gin (UPPER({column}::text) gin_trgm_ops)",

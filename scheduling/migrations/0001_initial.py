@@ -6,10 +6,10 @@ import django.core.validators
 import django.db.models.deletion
 import django.utils.timezone
 from django.conf import settings
-from django.contrib.postgres.operations import BtreeGistExtension
 from django.db import migrations, models
 
 import scheduling.constraints
+from clinic.db import PostgreSQLExtension
 
 
 class Migration(migrations.Migration):
@@ -24,7 +24,7 @@ class Migration(migrations.Migration):
     operations = [
         # The exclusion constraints compare doctor_id and patient_id with = inside a
         # GiST index, which needs btree_gist (skipped on SQLite).
-        BtreeGistExtension(),
+        PostgreSQLExtension("btree_gist"),
         migrations.CreateModel(
             name="Service",
             fields=[

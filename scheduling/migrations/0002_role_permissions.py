@@ -1,6 +1,6 @@
 from django.db import migrations
 
-from clinic.roles import DOCTORS, MANAGERS, RECEPTION, grant_permissions, revoke_permissions
+from clinic.roles import DOCTORS, MANAGERS, RECEPTION, grant_operation
 
 GRANTS = {
     RECEPTION: ["view_service", "view_appointment", "add_appointment", "change_appointment"],
@@ -18,18 +18,10 @@ GRANTS = {
 }
 
 
-def grant(apps, schema_editor):
-    grant_permissions(apps, "scheduling", GRANTS)
-
-
-def revoke(apps, schema_editor):
-    revoke_permissions(apps, "scheduling", GRANTS)
-
-
 class Migration(migrations.Migration):
     dependencies = [
         ("clinic", "0001_roles"),
         ("scheduling", "0001_initial"),
     ]
 
-    operations = [migrations.RunPython(grant, revoke)]
+    operations = [grant_operation("scheduling", GRANTS)]

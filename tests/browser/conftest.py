@@ -1,0 +1,162 @@
+"""Browser tests: Debian's Chromium, driven by Playwright, against pytest-django's
+`live_server`.
+
+Every test under tests/browser is marked `browser`: run only these with
+`make test PYTEST_ARGS="-m browser"`, or leave them out with `-m "not browser"`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from django.contrib.auth.models import User
+from django.core.management import call_command
+from django.db import connections
+from django.urls import reverse
+from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwright
+
+from tests.factories import TEST_PASSWORD
+
+# CI installs Debian's chromium (.ci/run); Playwright never downloads a browser here.
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    # No internet on the test machines: without these Chromium keeps calling home.
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+# Milliseconds. A page of this app renders in far less; a wait this long is a bug.
+TIMEOUT_MS = 10_000
+
+BROWSER_DIR = Path(__file__).parent
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # Hooks of a conftest see the whole session's items, not only this folder's.
+    for item in items:
+        if item.path.is_relative_to(BROWSER_DIR):
+            item.add_marker(pytest.mark.browser)
+
+
+@pytest.fixture(scope="package")
+def playwright(django_db_setup) -> Iterator[Playwright]:
+    """Playwright for all the browser tests, set up after the test database.
+
+    Package scope rather than session scope: pytest-django runs the transactional
+    tests (these) after the other database tests but before the tests without a
+    database; those should not run with Playwright's event loop around (below).
+    """
+    with pytest.MonkeyPatch.context() as patch:
+        # Playwright's sync API runs an asyncio event loop in this (the main) thread
+        # and leaves it marked as running between calls, for as long as Playwright
+        # runs. Django then takes every ORM call of the test itself (factories,
+        # asserts, the database flush after each test) for a call from async code and
+        # raises SynchronousOnlyOperation. These calls are plain synchronous code that
+        # never runs concurrently with that loop, which is the case Django's
+        # DJANGO_ALLOW_ASYNC_UNSAFE is documented for. Set only while Playwright runs.
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        # The same running loop makes django.db.connections, which is thread-local in
+        # sync code, also context-local: the main thread would get fresh connection
+        # objects from here on. Those lack what the test database setup left on the
+        # originals (the data that the serialized rollback restores), so keep using
+        # the originals.
+        originals = {connection.alias: connection for connection in connections.all()}
+        with sync_playwright() as started:
+            for alias, connection in originals.items():
+                connections[alias] = connection
+            yield started
+
+
+@pytest.fixture(scope="package")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    """One Chromium for all the browser tests."""
+    if not os.access(CHROMIUM, os.X_OK):
+        # A failure, not a skip: CI installs chromium, so a missing one is a broken
+        # machine, and a skipped browser suite would pass unnoticed.
+        pytest.fail(
+            f"Browser tests need Debian's Chromium at {CHROMIUM}, which is missing: "
+            "install it with `apt-get install chromium` (Playwright must not download one).",
+            pytrace=False,
+        )
+    chromium = playwright.chromium.launch(
+        executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+    )
+    yield chromium
+    chromium.close()
+
+
+@pytest.fixture(scope="package")
+def _migrated_data(django_db_setup, django_db_blocker) -> Iterator[None]:
+    """The migrations' data (the roles: groups and their permissions) for every
+    browser test, and again for the tests after them.
+
+    A transactional test empties every table when it ends. The serialized rollback
+    (`django_db_serialized_rollback`) loads the data that the test database had
+    after its migrations at the start of each browser test, and then needs empty
+    tables: another transactional test without it that ran earlier leaves the
+    content types and permissions that its flush recreated, under other ids. So
+    start from empty tables, and put the data back once the browser tests are done.
+    """
+    serialized = {
+        connection.alias: connection._test_serialized_contents
+        for connection in connections.all()
+        if hasattr(connection, "_test_serialized_contents")
+    }
+    with django_db_blocker.unblock():
+        for alias in serialized:
+            flush(alias)
+    yield
+    with django_db_blocker.unblock():
+        for alias, contents in serialized.items():
+            flush(alias)
+            connections[alias].creation.deserialize_db_from_string(contents)
+
+
+def flush(alias: str) -> None:
+    call_command("flush", database=alias, interactive=False, inhibit_post_migrate=True, verbosity=0)
+
+
+@pytest.fixture(autouse=True)
+def _live_database(_migrated_data, live_server, django_db_serialized_rollback) -> None:
+    """Every browser test talks to the live server, on a transactional database
+    (the server's thread cannot see data inside the test's transaction) that holds
+    the migrations' data."""
+
+
+@pytest.fixture
+def page(browser: Browser, live_server) -> Iterator[Page]:
+    """A fresh browser context (no cookies) per test, with URLs relative to the
+    live server."""
+    context = browser.new_context(base_url=live_server.url)
+    context.set_default_timeout(TIMEOUT_MS)
+    # Chromium fetches /favicon.ico on its own after a page loads; on the server that
+    # request would race with the test's next step and with the flush at its end.
+    # The app has no favicon, so answer it here.
+    context.route("**/favicon.ico", lambda route: route.fulfill(status=204))
+    new_page = context.new_page()
+    yield new_page
+    context.close()
+
+
+@pytest.fixture
+def log_in(page: Page) -> Callable[..., Page]:
+    """Signs a staff user in through the real login form; returns the page."""
+
+    def sign_in(user: User, password: str = TEST_PASSWORD) -> Page:
+        page.goto(reverse("login"))
+        page.get_by_label("Username").fill(user.username)
+        page.get_by_label("Password").fill(password)
+        page.get_by_role("button", name="Sign in").click()
+        name = user.get_full_name() or user.username
+        expect(page.get_by_role("alert").filter(has_text=f"Signed in as {name}.")).to_be_visible()
+        return page
+
+    return sign_in
