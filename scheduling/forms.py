@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from django import forms
 from django.utils import timezone
@@ -12,6 +12,21 @@ from .availability import clinic_zone
 from .models import Service
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+# Bookings are made for the near future; far-off dates are typing mistakes (and
+# dates near year 9999 cannot be turned into a day's bounds at all).
+BOOKABLE_YEARS = 2
+
+
+def validate_schedule_date(value: date) -> None:
+    today = timezone.localdate()
+    if not today - timedelta(days=366) <= value <= today + timedelta(days=366 * BOOKABLE_YEARS):
+        raise forms.ValidationError(
+            f"Choose a date between last year and {BOOKABLE_YEARS} years from now."
+        )
+
+
+def schedule_date_field() -> forms.DateField:
+    return forms.DateField(widget=DATE_INPUT, validators=[validate_schedule_date])
 
 
 def slot_value(doctor_id: int, starts_at: datetime) -> str:
@@ -38,14 +53,14 @@ class SlotSearchForm(forms.Form):
     doctor = forms.ModelChoiceField(
         queryset=Doctor.objects.active(), required=False, empty_label="Any doctor"
     )
-    date = forms.DateField(widget=DATE_INPUT)
+    date = schedule_date_field()
 
 
 class ChosenTimeForm(forms.Form):
     """A start time: a free slot picked from the list, or a time typed by reception
     on the chosen date (in the clinic's zone)."""
 
-    date = forms.DateField(widget=DATE_INPUT)
+    date = schedule_date_field()
     slot = forms.CharField(required=False, widget=forms.HiddenInput)
     time = forms.TimeField(
         label="Or at a time of your choice",

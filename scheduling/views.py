@@ -7,7 +7,7 @@ from datetime import date, timedelta
 
 from django.contrib import messages
 from django.contrib.auth.mixins import PermissionRequiredMixin
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -22,7 +22,14 @@ from patients.selectors import search_patients
 from . import services
 from .calendar import build_day_grid
 from .exceptions import SchedulingError
-from .forms import BookingForm, CancelForm, RescheduleForm, SlotSearchForm, slot_value
+from .forms import (
+    BookingForm,
+    CancelForm,
+    RescheduleForm,
+    SlotSearchForm,
+    slot_value,
+    validate_schedule_date,
+)
 from .models import Appointment, Service, Status
 from .selectors import (
     appointment_detail,
@@ -38,12 +45,14 @@ def is_htmx(request: HttpRequest) -> bool:
 
 
 def requested_day(request: HttpRequest) -> date:
-    """The day asked for in ?date=YYYY-MM-DD; today (in the clinic) when absent or
-    not a date."""
+    """The day asked for in ?date=YYYY-MM-DD; today (in the clinic) when absent, not
+    a date, or too far from today to be a schedule anyone keeps."""
     try:
-        return date.fromisoformat(request.GET.get("date", ""))
-    except ValueError:
+        day = date.fromisoformat(request.GET.get("date", ""))
+        validate_schedule_date(day)
+    except (ValueError, ValidationError):
         return timezone.localdate()
+    return day
 
 
 def day_navigation(day: date) -> dict[str, date]:

@@ -263,11 +263,22 @@ def test_day_view_runs_a_fixed_number_of_queries(
         reception_client.get(reverse("scheduling:day"), {"date": "2026-11-30"})
 
 
-def test_day_view_with_a_bad_date_shows_today(reception_client):
-    response = reception_client.get(reverse("scheduling:day"), {"date": "not-a-date"})
+@pytest.mark.parametrize("bad_date", ["not-a-date", "9999-12-31", "0001-01-01", "2026-02-30"])
+def test_day_view_with_a_bad_date_shows_today(reception_client, bad_date):
+    response = reception_client.get(reverse("scheduling:day"), {"date": bad_date})
 
     assert response.status_code == 200
     assert response.context["day"] == date(2026, 11, 29)
+
+
+def test_booking_page_refuses_a_date_years_away(reception_client, service):
+    response = reception_client.get(
+        reverse("scheduling:book"), {"service": service.pk, "date": "9999-12-31"}
+    )
+
+    assert response.status_code == 200
+    assert "Choose a date between last year and 2 years from now." in response.content.decode()
+    assert response.context["slots"] is None
 
 
 def test_confirm_from_the_day_view_refreshes_the_card(
