@@ -1,6 +1,6 @@
 from django.db import migrations
 
-from clinic.roles import DOCTORS, MANAGERS, RECEPTION, grant_permissions, revoke_permissions
+from clinic.roles import DOCTORS, MANAGERS, RECEPTION, grant_operation
 
 VIEW = ["view_doctor", "view_specialty", "view_workinghours", "view_timeoff"]
 GRANTS = {
@@ -14,18 +14,10 @@ GRANTS = {
 }
 
 
-def grant(apps, schema_editor):
-    grant_permissions(apps, "doctors", GRANTS)
-
-
-def revoke(apps, schema_editor):
-    revoke_permissions(apps, "doctors", GRANTS)
-
-
 class Migration(migrations.Migration):
     dependencies = [
         ("clinic", "0001_roles"),
         ("doctors", "0001_initial"),
     ]
 
-    operations = [migrations.RunPython(grant, revoke)]
+    operations = [grant_operation("doctors", GRANTS)]
