@@ -117,11 +117,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
     # Tests run on a file, not in memory, so threads that race to book (and the
-    # browser tests' live server) share one real database with real locking.
-    # One file per test run, so two runs at once never share it.
+    # browser tests' live server) share one real database with real locking. Each
+    # test run (process) has its own test database, so two runs at once never
+    # share or destroy each other's.
     DATABASES["default"]["TEST"] = {
         "NAME": str(BASE_DIR / "var" / f"test-clinic-{os.getpid()}.sqlite3")
     }
+else:
+    DATABASES["default"]["TEST"] = {"NAME": f"test_{DATABASES['default']['NAME']}_{os.getpid()}"}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Auth and sessions --------------------------------------------------------

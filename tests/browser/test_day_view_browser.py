@@ -1,0 +1,101 @@
+"""Reception works the day view in a real browser: quick actions change the card in
+place (htmx), a cancellation asks for its reason, a no-show asks for confirmation,
+and moving an appointment goes through the reschedule page."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+
+from django.urls import reverse
+from django.utils import timezone
+from playwright.sync_api import Page, expect
+
+from doctors.models import Weekday
+from scheduling.availability import clinic_zone
+from scheduling.models import Appointment, Status
+from tests.factories import (
+    AppointmentFactory,
+    DoctorFactory,
+    PatientFactory,
+    ReceptionistFactory,
+    ServiceFactory,
+    WorkingHoursFactory,
+)
+
+
+def card(page: Page, appointment: Appointment):
+    return page.get_by_test_id(f"appointment-{appointment.pk}")
+
+
+def open_day(page: Page, moment: datetime) -> None:
+    page.goto(f"{reverse('scheduling:day')}?date={timezone.localdate(moment).isoformat()}")
+
+
+def at(day, hour: int) -> datetime:
+    return datetime.combine(day, time(hour), clinic_zone())
+
+
+def test_quick_actions_confirm_check_in_and_cancel_in_place(log_in):
+    appointment = AppointmentFactory(starts_at=at(timezone.localdate() + timedelta(days=2), 9))
+    to_cancel = AppointmentFactory(
+        doctor=appointment.doctor, starts_at=appointment.starts_at + timedelta(hours=1)
+    )
+    page = log_in(ReceptionistFactory())
+    open_day(page, appointment.starts_at)
+
+    card(page, appointment).get_by_role("button", name="Confirm").click()
+    expect(card(page, appointment)).to_contain_text("Confirmed")
+    card(page, appointment).get_by_role("button", name="Check in").click()
+    expect(card(page, appointment)).to_contain_text("Arrived")
+
+    page.once("dialog", lambda dialog: dialog.accept("Patient is travelling"))
+    card(page, to_cancel).get_by_role("button", name="Cancel").click()
+    expect(card(page, to_cancel)).to_contain_text("Cancelled")
+
+    appointment.refresh_from_db()
+    to_cancel.refresh_from_db()
+    assert appointment.status == Status.ARRIVED
+    assert appointment.arrived_at is not None
+    assert (to_cancel.status, to_cancel.cancellation_reason) == (
+        Status.CANCELLED,
+        "Patient is travelling",
+    )
+
+
+def test_no_show_after_the_start_time_asks_first(log_in):
+    started = timezone.now().replace(second=0, microsecond=0) - timedelta(minutes=20)
+    appointment = AppointmentFactory(starts_at=started, status=Status.CONFIRMED)
+    page = log_in(ReceptionistFactory())
+    open_day(page, started)
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    card(page, appointment).get_by_role("button", name="No-show").click()
+
+    expect(card(page, appointment)).to_contain_text("No-show")
+    appointment.refresh_from_db()
+    assert appointment.status == Status.NO_SHOW
+
+
+def test_receptionist_moves_an_appointment_to_a_free_slot(log_in):
+    doctor = DoctorFactory(family_name="Smith")
+    for weekday in Weekday:
+        WorkingHoursFactory(doctor=doctor, weekday=weekday, starts=time(9), ends=time(12))
+    day = timezone.localdate() + timedelta(days=3)
+    appointment = AppointmentFactory(
+        doctor=doctor,
+        patient=PatientFactory(given_name="Anna", family_name="Smithson"),
+        service=ServiceFactory(duration_minutes=30),
+        starts_at=at(day, 9),
+    )
+    page = log_in(ReceptionistFactory())
+    open_day(page, appointment.starts_at)
+
+    card(page, appointment).get_by_role("link", name="Move").click()
+    page.get_by_role("button", name="11:00", exact=True).click()
+
+    expect(page.get_by_role("alert")).to_contain_text(
+        f"Moved: Anna Smithson with Dr Smith on {day:%a %d %b} at 11:00."
+    )
+    expect(page.get_by_text("Rescheduled")).to_be_visible()
+    appointment.refresh_from_db()
+    assert appointment.starts_at == at(day, 11)
