@@ -55,11 +55,13 @@ def book_appointment(
     last rule under any concurrency; a race lost there raises the same `Overlap`.
     """
     starts_at = require_aware(starts_at)
-    ends_at = end_of(starts_at, duration or service.duration)
+    # `is None`, not `or`: an override of no length is refused, not ignored.
+    ends_at = end_of(starts_at, service.duration if duration is None else duration)
     if not service.is_active:
         raise Unavailable(f"{service.name} is no longer offered.")
     try:
         with transaction.atomic():
+            _lock_calendars(doctor=doctor, patient=patient)
             check_bookable(doctor=doctor, starts_at=starts_at, ends_at=ends_at)
             check_no_overlap(doctor=doctor, patient=patient, starts_at=starts_at, ends_at=ends_at)
             appointment = Appointment.objects.create(
@@ -146,22 +148,26 @@ def reschedule_appointment(
     (unless `duration` is given), its status and its history. The new time obeys
     every booking rule; the appointment's own old time is no conflict."""
     starts_at = require_aware(starts_at)
+    # What the lost-race handler needs, filled in once the move is known.
+    move: dict = {}
     try:
         with transaction.atomic():
             current = _lock(appointment)
             if current.status not in RESCHEDULABLE:
                 raise InvalidTransition(_refusal(current, "rescheduled", RESCHEDULABLE))
-            ends_at = end_of(starts_at, duration or current.duration)
+            ends_at = end_of(starts_at, current.duration if duration is None else duration)
             if (starts_at, ends_at) == (current.starts_at, current.ends_at):
                 raise InvalidTimes("The appointment is already at that time.")
+            move = {
+                "doctor": current.doctor,
+                "patient": current.patient,
+                "starts_at": starts_at,
+                "ends_at": ends_at,
+                "exclude": current,
+            }
+            _lock_calendars(doctor=current.doctor, patient=current.patient)
             check_bookable(doctor=current.doctor, starts_at=starts_at, ends_at=ends_at)
-            check_no_overlap(
-                doctor=current.doctor,
-                patient=current.patient,
-                starts_at=starts_at,
-                ends_at=ends_at,
-                exclude=current,
-            )
+            check_no_overlap(**move)
             previous_starts_at, previous_ends_at = current.starts_at, current.ends_at
             current.starts_at, current.ends_at = starts_at, ends_at
             current.save(update_fields=["starts_at", "ends_at", "updated_at"])
@@ -180,15 +186,10 @@ def reschedule_appointment(
                 previous_starts_at=previous_starts_at,
                 previous_ends_at=previous_ends_at,
             )
-    except IntegrityError as error:
-        raise _overlap_from_race(
-            error,
-            doctor=current.doctor,
-            patient=current.patient,
-            starts_at=starts_at,
-            ends_at=ends_at,
-            exclude=current,
-        ) from error
+    except (IntegrityError, OperationalError) as error:
+        if not move:
+            raise
+        raise _overlap_from_race(error, **move) from error
     return current
 
 
@@ -239,6 +240,19 @@ def _overlap_from_race(error: DatabaseError, **booking) -> Overlap:
     return Overlap("This time was just taken by another booking; choose another.")
 
 
+def _lock_calendars(*, doctor: Doctor, patient: Patient) -> None:
+    """Lock the doctor's row, then the patient's, until the transaction ends.
+
+    Bookings that touch the same doctor or patient then take turns: the overlap
+    check runs after the other booking has committed, so it sees that booking and
+    names it. Taking the doctor before the patient, always, means two bookings can
+    never wait for each other in a circle (a deadlock). The exclusion constraints
+    stay the final guard for any writer that does not come through here.
+    """
+    list(Doctor.objects.select_for_update(no_key=True).filter(pk=doctor.pk).values_list("pk"))
+    list(Patient.objects.select_for_update(no_key=True).filter(pk=patient.pk).values_list("pk"))
+
+
 def _lock(appointment: Appointment) -> Appointment:
     """The appointment's row, locked until the transaction ends, so two clerks acting
     on it at once take turns and the second sees the first one's change."""
@@ -263,8 +277,9 @@ def _refusal(appointment: Appointment, verb: str, allowed_from: frozenset[str]) 
     allowed = " or ".join(
         Status(status).label.lower() for status in Status if status in allowed_from
     )
+    article = "an" if allowed[0] in "aeiou" else "a"
     current = appointment.get_status_display().lower()
-    return f"Only a {allowed} appointment can be {verb}; this one is {current}."
+    return f"Only {article} {allowed} appointment can be {verb}; this one is {current}."
 
 
 def _transition(

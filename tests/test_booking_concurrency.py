@@ -1,0 +1,300 @@
+"""Double booking under real concurrency (DESIGN.md sections 2 and 8): however many
+clerks book overlapping times at once, one booking stands and every other one gets
+a clear `Overlap`, never a 500.
+
+These run on the real database with real threads and real connections. On
+PostgreSQL the exclusion constraints settle the race; on SQLite the IMMEDIATE write
+transactions make the bookings take turns (the test database is a file there).
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import datetime, time, timedelta
+from typing import TypeVar
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.core.management import call_command
+from django.db import IntegrityError, OperationalError, connection, connections, transaction
+
+from doctors.models import Weekday
+from scheduling.exceptions import Overlap
+from scheduling.models import Appointment, AppointmentChange, Status
+from scheduling.services import book_appointment
+from tests.factories import (
+    AppointmentFactory,
+    DoctorFactory,
+    PatientFactory,
+    ServiceFactory,
+    WorkingHoursFactory,
+)
+
+# Real threads need committed data, so these tests are transactional; each one ends
+# by emptying the tables, and the serialized rollback puts the migrations' data (the
+# roles' groups that the factories use) back before the next.
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+
+NEW_YORK = ZoneInfo("America/New_York")
+CLERKS = 50
+
+postgresql_only = pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="SQLite has no exclusion constraint; there the booking service's check, "
+    "serialized by IMMEDIATE transactions, is the only guard",
+)
+
+T = TypeVar("T")
+
+
+def monday(hour: int, minute: int = 0) -> datetime:
+    """A time on Monday 30 November 2026, in the clinic's zone."""
+    return datetime(2026, 11, 30, hour, minute, tzinfo=NEW_YORK)
+
+
+def all_at_once(attempts: list[Callable[[], T]]) -> list[T | Exception]:
+    """Runs every attempt in its own thread (and database connection), released
+    together by a barrier; returns what each returned or raised."""
+    barrier = threading.Barrier(len(attempts), timeout=60)
+
+    def run(attempt: Callable[[], T]) -> T | Exception:
+        try:
+            barrier.wait()
+            return attempt()
+        except Exception as error:
+            return error
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=len(attempts)) as pool:
+        return list(pool.map(run, attempts))
+
+
+def overlapping_start(attempt: int) -> datetime:
+    """Starts between 10:00 and 10:14: any two 30-minute visits overlap."""
+    return monday(10) + timedelta(minutes=attempt % 15)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _migrated_data(django_db_setup, django_db_blocker) -> Iterator[None]:
+    """Empty tables for the serialized rollback to fill (a transactional test of
+    another module may have left rows that clash with it), and the migrations' data
+    back afterwards for the tests that follow."""
+    serialized = {
+        database.alias: database._test_serialized_contents
+        for database in connections.all()
+        if hasattr(database, "_test_serialized_contents")
+    }
+    with django_db_blocker.unblock():
+        for alias in serialized:
+            flush(alias)
+    yield
+    with django_db_blocker.unblock():
+        for alias, contents in serialized.items():
+            flush(alias)
+            connections[alias].creation.deserialize_db_from_string(contents)
+
+
+def flush(alias: str) -> None:
+    call_command("flush", database=alias, interactive=False, inhibit_post_migrate=True, verbosity=0)
+
+
+@pytest.fixture(autouse=True)
+def monday_early(time_machine) -> None:
+    time_machine.move_to(monday(7), tick=False)
+
+
+def working_on_mondays(doctor):
+    WorkingHoursFactory(doctor=doctor, weekday=Weekday.MONDAY, starts=time(9), ends=time(17))
+    return doctor
+
+
+@pytest.fixture
+def smith(doctor):
+    return working_on_mondays(doctor)
+
+
+@pytest.fixture
+def jones(db):
+    return working_on_mondays(DoctorFactory(given_name="Grace", family_name="Jones"))
+
+
+@pytest.fixture
+def jane(db):
+    return PatientFactory(given_name="Jane", family_name="Doe")
+
+
+@pytest.fixture
+def bob(db):
+    return PatientFactory(given_name="Bob", family_name="Brown")
+
+
+@pytest.fixture
+def consultation(db):
+    return ServiceFactory(code="consult", name="Consultation", duration_minutes=30)
+
+
+def booking(**arguments) -> Callable[[], Appointment]:
+    return lambda: book_appointment(booked_by=None, **arguments)
+
+
+def assert_one_booked_and_the_rest_refused(results: list) -> None:
+    unexpected = [result for result in results if not isinstance(result, Appointment | Overlap)]
+    assert unexpected == []
+    booked = [result for result in results if isinstance(result, Appointment)]
+    assert len(booked) == 1
+    assert sum(isinstance(result, Overlap) for result in results) == len(results) - 1
+    assert list(Appointment.objects.all()) == booked
+    assert AppointmentChange.objects.count() == 1
+
+
+# --- Many clerks at once ----------------------------------------------------------
+
+
+def test_fifty_clerks_booking_one_doctor_at_once_leave_one_appointment(smith, consultation):
+    patients = PatientFactory.create_batch(CLERKS)
+    attempts = [
+        booking(patient=patient, doctor=smith, service=consultation, starts_at=overlapping_start(n))
+        for n, patient in enumerate(patients)
+    ]
+
+    results = all_at_once(attempts)
+
+    assert_one_booked_and_the_rest_refused(results)
+    refusals = {
+        str(result).split(" already")[0] for result in results if isinstance(result, Overlap)
+    }
+    assert refusals == {"Dr Smith"}
+
+
+def test_fifty_clerks_booking_one_patient_with_two_doctors_leave_one_appointment(
+    smith, jones, jane, consultation
+):
+    attempts = [
+        booking(
+            patient=jane,
+            doctor=(smith, jones)[n % 2],
+            service=consultation,
+            starts_at=overlapping_start(n),
+        )
+        for n in range(CLERKS)
+    ]
+
+    results = all_at_once(attempts)
+
+    assert_one_booked_and_the_rest_refused(results)
+
+
+# --- The database itself (PostgreSQL) ---------------------------------------------
+
+
+@postgresql_only
+@pytest.mark.parametrize(
+    ("same", "constraint"),
+    [("doctor", "appointment_no_doctor_overlap"), ("patient", "appointment_no_patient_overlap")],
+)
+def test_database_refuses_an_overlap_that_skips_the_service(
+    smith, jones, jane, bob, consultation, same, constraint
+):
+    AppointmentFactory(doctor=smith, patient=jane, service=consultation, starts_at=monday(10))
+    rival = (
+        {"doctor": smith, "patient": bob}
+        if same == "doctor"
+        else {"doctor": jones, "patient": jane}
+    )
+
+    with pytest.raises(IntegrityError) as refusal, transaction.atomic():
+        AppointmentFactory(service=consultation, starts_at=monday(10, 15), **rival)
+
+    assert refusal.value.__cause__.diag.constraint_name == constraint
+    assert Appointment.objects.count() == 1
+
+
+@postgresql_only
+def test_database_lets_a_cancelled_appointment_share_the_time(smith, jane, bob, consultation):
+    AppointmentFactory(
+        doctor=smith, patient=jane, service=consultation, starts_at=monday(10), status="cancelled"
+    )
+
+    AppointmentFactory(doctor=smith, patient=bob, service=consultation, starts_at=monday(10))
+
+    assert Appointment.objects.filter(status=Status.BOOKED).count() == 1
+
+
+def wait_until_blocked(backend_pid: int, attempt: Future) -> None:
+    """Returns once the attempt's connection waits for a lock held by another
+    session (or the attempt has ended without waiting)."""
+    with connection.cursor() as cursor:
+        while not attempt.done():
+            cursor.execute("SELECT cardinality(pg_blocking_pids(%s)) > 0", [backend_pid])
+            if cursor.fetchone()[0]:
+                return
+
+
+def book_in_another_session(pool: ThreadPoolExecutor, **arguments) -> Future:
+    """Starts a booking on a connection of its own and returns once that booking is
+    waiting for a lock held by this test's open transaction."""
+    backend_pids: queue.Queue[int] = queue.Queue()
+
+    def book() -> Appointment:
+        try:
+            connection.ensure_connection()
+            backend_pids.put(connection.connection.info.backend_pid)
+            return book_appointment(booked_by=None, **arguments)
+        finally:
+            connection.close()
+
+    attempt = pool.submit(book)
+    wait_until_blocked(backend_pids.get(timeout=30), attempt)
+    return attempt
+
+
+@postgresql_only
+def test_a_race_lost_at_the_database_is_reported_as_an_overlap(smith, jane, bob, consultation):
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        with transaction.atomic():
+            # Bob's visit is written but not committed: Jane's booking checks, sees
+            # nothing in the way, inserts, and waits at the exclusion constraint.
+            AppointmentFactory(
+                doctor=smith, patient=bob, service=consultation, starts_at=monday(10)
+            )
+            janes_booking = book_in_another_session(
+                pool, patient=jane, doctor=smith, service=consultation, starts_at=monday(10, 15)
+            )
+        # Bob's visit is committed now; Jane's insert is refused by the database.
+        with pytest.raises(Overlap) as refusal:
+            janes_booking.result(timeout=30)
+
+    assert str(refusal.value) == "Dr Smith already has an appointment 10:00–10:30 on Mon 30 Nov."
+    assert list(Appointment.objects.values_list("patient", flat=True)) == [bob.pk]
+
+
+@postgresql_only
+def test_a_booking_aborted_in_a_deadlock_is_reported_as_an_overlap(
+    smith, jones, jane, bob, consultation
+):
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        with transaction.atomic():
+            # Jane's visit with Dr Jones, not yet committed. Jane's booking with Dr
+            # Smith takes its place in the doctors' constraint, then waits for this
+            # transaction at the patients' one.
+            AppointmentFactory(
+                doctor=jones, patient=jane, service=consultation, starts_at=monday(10)
+            )
+            janes_booking = book_in_another_session(
+                pool, patient=jane, doctor=smith, service=consultation, starts_at=monday(10, 15)
+            )
+            # Bob with Dr Smith now waits for Jane's booking: each waits for the
+            # other, and PostgreSQL aborts the one that has waited longer, Jane's.
+            AppointmentFactory(
+                doctor=smith, patient=bob, service=consultation, starts_at=monday(10)
+            )
+        with pytest.raises(Overlap) as refusal:
+            janes_booking.result(timeout=30)
+
+    # The deadlock, not the constraint, refused Jane's booking.
+    assert isinstance(refusal.value.__cause__, OperationalError)
+    assert Appointment.objects.filter(doctor=smith).get().patient == bob
