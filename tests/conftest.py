@@ -1,6 +1,10 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
+from django.core.management import call_command
+from django.db import connections
 from django.test import Client
 
 from tests.factories import DoctorFactory, ManagerFactory, ReceptionistFactory
@@ -40,3 +44,34 @@ def doctor_client(doctor) -> Client:
 @pytest.fixture
 def manager_client(manager) -> Client:
     return _client_for(manager)
+
+
+@pytest.fixture(scope="module")
+def migrated_data_restored(django_db_setup, django_db_blocker) -> Iterator[None]:
+    """For a module of transactional tests that use `serialized_rollback`: empty
+    tables before it, and the migrations' data (the roles) back after it.
+
+    A transactional test empties every table when it ends, the roles' groups
+    included. The serialized rollback loads the data the test database had after its
+    migrations at the start of each test, and needs empty tables for that: an
+    earlier transactional test without it leaves the content types and permissions
+    that its flush recreated, under other ids. The tests after this module find the
+    migrations' data again.
+    """
+    serialized = {
+        connection.alias: connection._test_serialized_contents
+        for connection in connections.all()
+        if hasattr(connection, "_test_serialized_contents")
+    }
+    with django_db_blocker.unblock():
+        for alias in serialized:
+            _flush(alias)
+    yield
+    with django_db_blocker.unblock():
+        for alias, contents in serialized.items():
+            _flush(alias)
+            connections[alias].creation.deserialize_db_from_string(contents)
+
+
+def _flush(alias: str) -> None:
+    call_command("flush", database=alias, interactive=False, inhibit_post_migrate=True, verbosity=0)

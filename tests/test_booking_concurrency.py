@@ -11,15 +11,14 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, time, timedelta
 from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.core.management import call_command
-from django.db import IntegrityError, OperationalError, connection, connections, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 
 from doctors.models import Weekday
 from scheduling.exceptions import Overlap
@@ -36,7 +35,10 @@ from tests.factories import (
 # Real threads need committed data, so these tests are transactional; each one ends
 # by emptying the tables, and the serialized rollback puts the migrations' data (the
 # roles' groups that the factories use) back before the next.
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = [
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.usefixtures("migrated_data_restored"),
+]
 
 NEW_YORK = ZoneInfo("America/New_York")
 CLERKS = 50
@@ -76,30 +78,6 @@ def all_at_once(attempts: list[Callable[[], T]]) -> list[T | Exception]:
 def overlapping_start(attempt: int) -> datetime:
     """Starts between 10:00 and 10:14: any two 30-minute visits overlap."""
     return monday(10) + timedelta(minutes=attempt % 15)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _migrated_data(django_db_setup, django_db_blocker) -> Iterator[None]:
-    """Empty tables for the serialized rollback to fill (a transactional test of
-    another module may have left rows that clash with it), and the migrations' data
-    back afterwards for the tests that follow."""
-    serialized = {
-        database.alias: database._test_serialized_contents
-        for database in connections.all()
-        if hasattr(database, "_test_serialized_contents")
-    }
-    with django_db_blocker.unblock():
-        for alias in serialized:
-            flush(alias)
-    yield
-    with django_db_blocker.unblock():
-        for alias, contents in serialized.items():
-            flush(alias)
-            connections[alias].creation.deserialize_db_from_string(contents)
-
-
-def flush(alias: str) -> None:
-    call_command("flush", database=alias, interactive=False, inhibit_post_migrate=True, verbosity=0)
 
 
 @pytest.fixture(autouse=True)

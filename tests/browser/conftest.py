@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import User
-from django.core.management import call_command
 from django.db import connections
 from django.urls import reverse
 from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwright
@@ -93,39 +92,8 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
     chromium.close()
 
 
-@pytest.fixture(scope="package")
-def _migrated_data(django_db_setup, django_db_blocker) -> Iterator[None]:
-    """The migrations' data (the roles: groups and their permissions) for every
-    browser test, and again for the tests after them.
-
-    A transactional test empties every table when it ends. The serialized rollback
-    (`django_db_serialized_rollback`) loads the data that the test database had
-    after its migrations at the start of each browser test, and then needs empty
-    tables: another transactional test without it that ran earlier leaves the
-    content types and permissions that its flush recreated, under other ids. So
-    start from empty tables, and put the data back once the browser tests are done.
-    """
-    serialized = {
-        connection.alias: connection._test_serialized_contents
-        for connection in connections.all()
-        if hasattr(connection, "_test_serialized_contents")
-    }
-    with django_db_blocker.unblock():
-        for alias in serialized:
-            flush(alias)
-    yield
-    with django_db_blocker.unblock():
-        for alias, contents in serialized.items():
-            flush(alias)
-            connections[alias].creation.deserialize_db_from_string(contents)
-
-
-def flush(alias: str) -> None:
-    call_command("flush", database=alias, interactive=False, inhibit_post_migrate=True, verbosity=0)
-
-
 @pytest.fixture(autouse=True)
-def _live_database(_migrated_data, live_server, django_db_serialized_rollback) -> None:
+def _live_database(migrated_data_restored, live_server, django_db_serialized_rollback) -> None:
     """Every browser test talks to the live server, on a transactional database
     (the server's thread cannot see data inside the test's transaction) that holds
     the migrations' data."""
