@@ -45,6 +45,8 @@ CLINIC_PHONE_REGION = env.str("CLINIC_PHONE_REGION", default="US")
 # minutes in the past so a walk-in can be booked "now".
 SCHEDULING_SLOT_MINUTES = env.int("SCHEDULING_SLOT_MINUTES", default=15)
 SCHEDULING_WALK_IN_GRACE_MINUTES = env.int("SCHEDULING_WALK_IN_GRACE_MINUTES", default=15)
+# A doctor may start a session this many minutes before the appointment's time.
+SESSION_START_LEAD_MINUTES = env.int("SESSION_START_LEAD_MINUTES", default=30)
 
 # --- Applications -------------------------------------------------------------
 

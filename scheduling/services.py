@@ -137,6 +137,22 @@ def mark_no_show(*, appointment: Appointment, by: AbstractBaseUser | None) -> Ap
     )
 
 
+def begin_visit(*, appointment: Appointment, by: AbstractBaseUser | None) -> Appointment:
+    """The doctor has started the appointment's session (arrived -> in_session).
+    Called by `sessions_app.services.start_session`, which sends its own signal."""
+    return _transition(
+        appointment, to=Status.IN_SESSION, action=Action.SESSION_STARTED, by=by, signal=None
+    )
+
+
+def complete_visit(*, appointment: Appointment, by: AbstractBaseUser | None) -> Appointment:
+    """The appointment's session is completed (in_session -> completed). Called by
+    `sessions_app.services.complete_session`, which sends its own signal."""
+    return _transition(
+        appointment, to=Status.COMPLETED, action=Action.COMPLETED, by=by, signal=None
+    )
+
+
 def reschedule_appointment(
     *,
     appointment: Appointment,
@@ -288,7 +304,7 @@ def _transition(
     to: Status,
     action: Action,
     by: AbstractBaseUser | None,
-    signal: Signal,
+    signal: Signal | None,
     note: str = "",
     only_after_start: bool = False,
     **fields,
@@ -310,7 +326,8 @@ def _transition(
             setattr(current, name, value)
         current.save(update_fields=["status", *fields, "updated_at"])
         _record(current, action, by=by, from_status=from_status, note=note)
-        signal.send(Appointment, appointment=current, by=by)
+        if signal is not None:
+            signal.send(Appointment, appointment=current, by=by)
     return current
 
 

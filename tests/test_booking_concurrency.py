@@ -10,7 +10,6 @@ transactions make the bookings take turns (the test database is a file there).
 from __future__ import annotations
 
 import queue
-import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, time, timedelta
@@ -24,6 +23,7 @@ from doctors.models import Weekday
 from scheduling.exceptions import Overlap
 from scheduling.models import Appointment, AppointmentChange, Status
 from scheduling.services import book_appointment
+from tests.concurrency import all_at_once
 from tests.factories import (
     AppointmentFactory,
     DoctorFactory,
@@ -55,24 +55,6 @@ T = TypeVar("T")
 def monday(hour: int, minute: int = 0) -> datetime:
     """A time on Monday 30 November 2026, in the clinic's zone."""
     return datetime(2026, 11, 30, hour, minute, tzinfo=NEW_YORK)
-
-
-def all_at_once(attempts: list[Callable[[], T]]) -> list[T | Exception]:
-    """Runs every attempt in its own thread (and database connection), released
-    together by a barrier; returns what each returned or raised."""
-    barrier = threading.Barrier(len(attempts), timeout=60)
-
-    def run(attempt: Callable[[], T]) -> T | Exception:
-        try:
-            barrier.wait()
-            return attempt()
-        except Exception as error:
-            return error
-        finally:
-            connection.close()
-
-    with ThreadPoolExecutor(max_workers=len(attempts)) as pool:
-        return list(pool.map(run, attempts))
 
 
 def overlapping_start(attempt: int) -> datetime:
