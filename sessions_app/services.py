@@ -54,6 +54,16 @@ def create_session(*, appointment: Appointment, by: AbstractBaseUser | None) -> 
         raise AlreadyExists("This appointment already has a session.") from error
 
 
+def open_and_start_session(*, appointment: Appointment, by: AbstractBaseUser | None) -> Session:
+    """The doctor's "Start session" on an arrived patient: opens the appointment's
+    session if it has none yet and starts it, all or nothing."""
+    with transaction.atomic():
+        session = Session.objects.filter(appointment=appointment).first()
+        if session is None:
+            session = create_session(appointment=appointment, by=by)
+        return start_session(session=session, by=by)
+
+
 def start_session(*, session: Session, by: AbstractBaseUser | None) -> Session:
     """The doctor starts the session: only on the appointment's day (in the clinic's
     zone), from SESSION_START_LEAD_MINUTES before its time, and while neither the

@@ -15,7 +15,12 @@ from scheduling.services import book_appointment, check_in, confirm_appointment
 from sessions_app import signals
 from sessions_app.exceptions import AlreadyExists, Busy, InvalidTransition, NotReady, NotYours
 from sessions_app.models import PerformedService, Session, SessionStatus
-from sessions_app.services import complete_session, create_session, start_session
+from sessions_app.services import (
+    complete_session,
+    create_session,
+    open_and_start_session,
+    start_session,
+)
 from tests.factories import (
     DoctorFactory,
     PatientFactory,
@@ -326,3 +331,21 @@ def test_session_started_signal(appointment, clock):
         signals.session_started.disconnect(remember)
 
     assert received == [SessionStatus.IN_PROGRESS]
+
+
+def test_start_from_the_queue_opens_and_starts_in_one_step(appointment, smith, clock):
+    clock(at(9, 45))
+
+    session = open_and_start_session(appointment=appointment, by=smith.user)
+
+    assert session.status == SessionStatus.IN_PROGRESS
+    assert session.appointment == appointment
+
+
+def test_a_refused_start_from_the_queue_opens_nothing(appointment, smith, clock):
+    clock(at(9, 0))
+
+    with pytest.raises(NotReady, match="Too early"):
+        open_and_start_session(appointment=appointment, by=smith.user)
+
+    assert not Session.objects.exists()
