@@ -12,5 +12,7 @@ urlpatterns = [
     path("patients/", include("patients.urls")),
     path("doctors/", include("doctors.urls")),
     path("schedule/", include("scheduling.urls")),
+    path("sessions/", include("sessions_app.urls")),
+    path("records/", include("records.urls")),
     path("admin/", admin.site.urls),
 ]

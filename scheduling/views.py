@@ -15,6 +15,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import View
 from django.views.generic import TemplateView
 
+from clinic.http import is_htmx
 from doctors.models import Doctor
 from patients.models import Patient
 from patients.selectors import search_patients
@@ -38,10 +39,6 @@ from .selectors import (
     doctor_day,
     free_slots,
 )
-
-
-def is_htmx(request: HttpRequest) -> bool:
-    return request.headers.get("HX-Request") == "true"
 
 
 def requested_day(request: HttpRequest) -> date:

@@ -128,3 +128,103 @@ class AppointmentFactory(factory.django.DjangoModelFactory):
     ends_at = factory.LazyAttribute(
         lambda a: a.starts_at + timedelta(minutes=a.service.duration_minutes)
     )
+
+
+# Sessions and records.
+
+from datetime import UTC, datetime  # noqa: E402
+
+from records.models import (  # noqa: E402
+    ClinicalNote,
+    MedicalRecord,
+    Prescription,
+    PrescriptionItem,
+    Route,
+)
+from scheduling.models import Status as AppointmentStatus  # noqa: E402
+from sessions_app.models import Session, SessionStatus  # noqa: E402
+
+
+class SessionFactory(factory.django.DjangoModelFactory):
+    """A session created from an appointment whose patient has arrived, written
+    straight to the table. Each one gets its own hour, so a doctor's or patient's
+    sessions never overlap. `SessionFactory(in_progress=True)` or
+    `SessionFactory(completed=True)` for later stages."""
+
+    class Meta:
+        model = Session
+
+    class Params:
+        in_progress = factory.Trait(
+            status=SessionStatus.IN_PROGRESS,
+            started_at=factory.SelfAttribute("appointment.starts_at"),
+        )
+        completed = factory.Trait(
+            status=SessionStatus.COMPLETED,
+            started_at=factory.SelfAttribute("appointment.starts_at"),
+            completed_at=factory.SelfAttribute("appointment.ends_at"),
+        )
+
+    doctor = factory.SubFactory(DoctorFactory)
+    patient = factory.SubFactory(PatientFactory)
+    appointment = factory.SubFactory(
+        AppointmentFactory,
+        doctor=factory.SelfAttribute("..doctor"),
+        patient=factory.SelfAttribute("..patient"),
+        status=AppointmentStatus.ARRIVED,
+        starts_at=factory.Sequence(
+            lambda n: datetime(2026, 3, 2, 14, tzinfo=UTC) + timedelta(hours=n)
+        ),
+        arrived_at=factory.SelfAttribute("starts_at"),
+    )
+
+
+class MedicalRecordFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = MedicalRecord
+
+    patient = factory.SubFactory(PatientFactory)
+    allergies = "Penicillin (rash)"
+    chronic_conditions = "Asthma"
+    current_medications = "Salbutamol inhaler as needed"
+    blood_type = "O+"
+
+
+class ClinicalNoteFactory(factory.django.DjangoModelFactory):
+    """An unsigned note by the session's doctor."""
+
+    class Meta:
+        model = ClinicalNote
+
+    session = factory.SubFactory(SessionFactory, in_progress=True)
+    author = factory.SelfAttribute("session.doctor.user")
+    subjective = "Cough for five days, worse at night."
+    objective = "Chest clear; no fever."
+    assessment = "Viral bronchitis."
+    plan = "Rest, fluids; review in a week if not better."
+    bp_systolic = 122
+    bp_diastolic = 78
+    pulse = 72
+
+
+class PrescriptionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Prescription
+
+    session = factory.SubFactory(SessionFactory, in_progress=True)
+    created_by = factory.SelfAttribute("session.doctor.user")
+
+
+class PrescriptionItemFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = PrescriptionItem
+
+    prescription = factory.SubFactory(PrescriptionFactory)
+    medication = "Amoxicillin"
+    strength = "500 mg"
+    dose = "1 capsule"
+    route = Route.ORAL
+    frequency = "three times a day"
+    duration = "7 days"
+    quantity = 21
+    instructions = "After meals."

@@ -1,0 +1,130 @@
+"""The manager's view of the records. Clinical content is read-only here: notes
+and prescriptions are written by the session's doctor through the services, which
+sign and lock them; the medical record is saved through `update_medical_record`.
+Opening an entry's page is a read and is logged; the access log itself can be
+filtered and searched, never changed."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from .audit import log_access
+from .models import (
+    AccessAction,
+    AccessLog,
+    Addendum,
+    ClinicalNote,
+    MedicalRecord,
+    Prescription,
+    PrescriptionItem,
+)
+from .services import RECORD_FIELDS, update_medical_record
+
+PATIENT_SEARCH = ["patient__family_name", "patient__given_name", "patient__phone"]
+SESSION_PATIENT_SEARCH = [f"session__{field}" for field in PATIENT_SEARCH]
+
+
+class LoggedReadsMixin:
+    """A GET of an entry's page shows clinical content: log it as a read."""
+
+    def patient_of(self, obj):
+        return obj.session.patient
+
+    def change_view(self, request: HttpRequest, object_id, form_url="", extra_context=None):
+        response = super().change_view(request, object_id, form_url, extra_context)
+        if request.method == "GET" and response.status_code == 200:
+            obj = self.get_object(request, object_id)
+            if obj is not None:
+                log_access(
+                    user=request.user,
+                    patient=self.patient_of(obj),
+                    obj=obj,
+                    action=AccessAction.READ,
+                    ip=request.META.get("REMOTE_ADDR"),
+                    description="admin",
+                )
+        return response
+
+
+class ReadOnlyMixin:
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(MedicalRecord)
+class MedicalRecordAdmin(LoggedReadsMixin, admin.ModelAdmin):
+    list_display = ["patient", "blood_type", "updated_at", "updated_by"]
+    list_select_related = ["patient", "updated_by"]
+    search_fields = PATIENT_SEARCH
+    fields = ["patient", *sorted(RECORD_FIELDS), "updated_at", "updated_by"]
+    readonly_fields = ["updated_at", "updated_by"]
+
+    def patient_of(self, obj):
+        return obj.patient
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is not None:
+            return ["patient", *self.readonly_fields]
+        return self.readonly_fields
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def save_model(self, request, obj, form, change) -> None:
+        # Through the service: its rule, its validation and its audit entry.
+        fields = {name: form.cleaned_data[name] for name in RECORD_FIELDS}
+        record = update_medical_record(
+            patient=obj.patient, by=request.user, ip=request.META.get("REMOTE_ADDR"), **fields
+        )
+        obj.pk = record.pk
+        obj._state.adding = False
+
+
+class AddendumInline(ReadOnlyMixin, admin.TabularInline):
+    model = Addendum
+    fields = ["created_at", "author", "text"]
+    readonly_fields = fields
+    extra = 0
+
+
+@admin.register(ClinicalNote)
+class ClinicalNoteAdmin(ReadOnlyMixin, LoggedReadsMixin, admin.ModelAdmin):
+    list_display = ["session", "author", "signed_at", "signed_by"]
+    list_filter = [("signed_at", admin.EmptyFieldListFilter)]
+    list_select_related = ["session__patient", "session__doctor", "author", "signed_by"]
+    search_fields = SESSION_PATIENT_SEARCH
+    inlines = [AddendumInline]
+
+
+class PrescriptionItemInline(ReadOnlyMixin, admin.TabularInline):
+    model = PrescriptionItem
+    fields = list(PrescriptionItem.CONTENT_FIELDS)
+    readonly_fields = fields
+    extra = 0
+
+
+@admin.register(Prescription)
+class PrescriptionAdmin(ReadOnlyMixin, LoggedReadsMixin, admin.ModelAdmin):
+    list_display = ["__str__", "session", "created_by", "created_at", "signed_at"]
+    list_filter = [("signed_at", admin.EmptyFieldListFilter)]
+    list_select_related = ["session__patient", "session__doctor", "created_by"]
+    search_fields = SESSION_PATIENT_SEARCH
+    inlines = [PrescriptionItemInline]
+
+
+@admin.register(AccessLog)
+class AccessLogAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    """Nobody adds, changes or deletes an entry, superusers included."""
+
+    list_display = ["at", "user", "action", "patient", "object_type", "object_id", "ip_address"]
+    list_filter = ["action", "user", ("at", admin.DateFieldListFilter)]
+    date_hierarchy = "at"
+    search_fields = PATIENT_SEARCH
+    list_select_related = ["user", "patient"]

@@ -1,0 +1,277 @@
+"""Writes of clinical content (DESIGN.md section 6). Each runs in one transaction,
+refuses what the rules refuse with a `RecordsError` (changing nothing), and writes
+the access log.
+
+Who may write what:
+- the medical record: anyone holding `records.change_medicalrecord` (the Doctors
+  and Managers roles);
+- a session's note and prescriptions: only that session's doctor, until the
+  session is completed; completion signs and locks them;
+- an addendum to a signed note: any doctor, that is a login linked to a Doctor
+  profile that holds `records.add_addendum` (the Doctors role). Colleagues who see
+  the patient later may need to correct or complete a note too; a manager, who is
+  no clinician, may not.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import models, transaction
+from django.utils import timezone
+
+from doctors.models import Doctor
+from patients.models import Patient
+from sessions_app.models import Session, SessionStatus
+
+from .audit import log_access
+from .exceptions import (
+    Forbidden,
+    InvalidClinicalData,
+    NotSigned,
+    RecordLocked,
+    SessionClosed,
+)
+from .models import (
+    AccessAction,
+    Addendum,
+    ClinicalNote,
+    MedicalRecord,
+    Prescription,
+    PrescriptionItem,
+)
+
+RECORD_FIELDS = frozenset(
+    {"allergies", "chronic_conditions", "current_medications", "blood_type", "notes"}
+)
+NOTE_FIELDS = frozenset(ClinicalNote.CONTENT_FIELDS)
+ITEM_FIELDS = frozenset(PrescriptionItem.CONTENT_FIELDS)
+
+
+def get_or_create_medical_record(
+    *, patient: Patient, by: AbstractBaseUser, ip: str | None = None
+) -> MedicalRecord:
+    """The patient's one medical record, created empty the first time. Creating it
+    is a write: only those who may change records may, and it is logged."""
+    _require_record_editor(by)
+    with transaction.atomic():
+        _lock_patient(patient)
+        record, created = MedicalRecord.objects.get_or_create(
+            patient=patient, defaults={"updated_by": by}
+        )
+        if created:
+            log_access(user=by, patient=patient, obj=record, action=AccessAction.WRITE, ip=ip)
+    return record
+
+
+def update_medical_record(
+    *, patient: Patient, by: AbstractBaseUser, ip: str | None = None, **fields: Any
+) -> MedicalRecord:
+    """Change the patient's medical record (allergies, chronic conditions, current
+    medications, blood type, notes), creating it if needed. Doctors and managers
+    may; the values are validated and the change is logged."""
+    _check_fields(fields, RECORD_FIELDS)
+    _require_record_editor(by)
+    with transaction.atomic():
+        _lock_patient(patient)
+        record, _ = MedicalRecord.objects.select_for_update().get_or_create(patient=patient)
+        _assign(record, fields)
+        record.updated_by = by
+        _validate(record, exclude=["patient", "updated_by"])
+        record.save()
+        log_access(user=by, patient=patient, obj=record, action=AccessAction.WRITE, ip=ip)
+    return record
+
+
+def write_note(
+    *, session: Session, by: AbstractBaseUser, ip: str | None = None, **fields: Any
+) -> ClinicalNote:
+    """Write (create or change) the session's clinical note.
+
+    Only the session's doctor may, only while the session is not completed, and
+    never once the note is signed: corrections are then addenda. Fields not given
+    keep their values."""
+    _check_fields(fields, NOTE_FIELDS)
+    with transaction.atomic():
+        current = _open_session_of(session, by)
+        note = ClinicalNote.objects.select_for_update().filter(session=current).first()
+        if note is None:
+            note = ClinicalNote(session=current, author=by)
+        elif note.is_signed:
+            raise RecordLocked(note.lock_message())
+        _assign(note, fields)
+        note.updated_at = timezone.now()
+        _validate(note, exclude=["session", "author"])
+        note.save()
+        log_access(user=by, patient=current.patient, obj=note, action=AccessAction.WRITE, ip=ip)
+    return note
+
+
+def add_prescription(
+    *,
+    session: Session,
+    by: AbstractBaseUser,
+    items: Iterable[Mapping[str, Any]],
+    ip: str | None = None,
+) -> Prescription:
+    """Write a new prescription of one or more items in the session. Same rules as
+    the note: the session's doctor, while the session is open."""
+    with transaction.atomic():
+        current = _open_session_of(session, by)
+        prescription = Prescription.objects.create(session=current, created_by=by)
+        _save_items(prescription, items)
+        log_access(
+            user=by, patient=current.patient, obj=prescription, action=AccessAction.WRITE, ip=ip
+        )
+    return prescription
+
+
+def replace_prescription_items(
+    *,
+    prescription: Prescription,
+    by: AbstractBaseUser,
+    items: Iterable[Mapping[str, Any]],
+    ip: str | None = None,
+) -> Prescription:
+    """Replace every item of an unsigned prescription (how a page's formset saves
+    an edit). Same rules as writing it; a signed prescription never changes."""
+    with transaction.atomic():
+        current = _open_session_of(prescription.session, by)
+        locked = Prescription.objects.select_for_update().get(pk=prescription.pk)
+        if locked.is_signed:
+            raise RecordLocked(locked.lock_message())
+        PrescriptionItem.objects.filter(prescription=locked).delete()
+        _save_items(locked, items)
+        locked.updated_at = timezone.now()
+        locked.save(update_fields=["updated_at"])
+        log_access(user=by, patient=current.patient, obj=locked, action=AccessAction.WRITE, ip=ip)
+    return locked
+
+
+def sign_session_records(*, session: Session, by: AbstractBaseUser | None) -> int:
+    """Sign and lock the completed session's note and prescriptions, as `by` (the
+    user who completed the session, else the session's doctor) at this moment.
+
+    Runs from the `session_completed` receiver, inside the completion's transaction.
+    Idempotent: what is signed already keeps its first signature. Returns how many
+    notes and prescriptions were signed now."""
+    if session.status != SessionStatus.COMPLETED:
+        raise SessionClosed("A session's records are signed when the session is completed.")
+    signer = by if by is not None else session.doctor.user
+    signed_at = timezone.now()
+    count = 0
+    with transaction.atomic():
+        for model in (ClinicalNote, Prescription):
+            unsigned = list(
+                model.objects.select_for_update().filter(session=session, signed_at__isnull=True)
+            )
+            if not unsigned:
+                continue
+            # An UPDATE, not save(): the rows become locked by this very change.
+            model.objects.filter(pk__in=[row.pk for row in unsigned]).update(
+                signed_at=signed_at, signed_by=signer
+            )
+            for row in unsigned:
+                log_access(user=signer, patient=session.patient, obj=row, action=AccessAction.SIGN)
+            count += len(unsigned)
+    return count
+
+
+def add_addendum(
+    *, note: ClinicalNote, by: AbstractBaseUser, text: str, ip: str | None = None
+) -> Addendum:
+    """Add a correction or late entry to a signed note; the note itself never
+    changes. The author must be a doctor (see the module's docstring); the text is
+    required."""
+    text = text.strip()
+    if not text:
+        raise InvalidClinicalData("Write the addendum's text.", errors={"text": ["Required."]})
+    if not (by.has_perm("records.add_addendum") and Doctor.objects.filter(user=by).exists()):
+        raise Forbidden("Only a doctor can add an addendum to a clinical note.")
+    with transaction.atomic():
+        current = (
+            ClinicalNote.objects.select_for_update(of=("self",))
+            .select_related("session__patient")
+            .get(pk=note.pk)
+        )
+        if not current.is_signed:
+            raise NotSigned("This note is not signed yet; edit it instead of adding an addendum.")
+        addendum = Addendum.objects.create(note=current, author=by, text=text)
+        log_access(
+            user=by,
+            patient=current.session.patient,
+            obj=addendum,
+            action=AccessAction.ADDENDUM,
+            ip=ip,
+        )
+    return addendum
+
+
+def _open_session_of(session: Session, by: AbstractBaseUser) -> Session:
+    """The session's row, locked until the transaction ends, if `by` is its doctor
+    and it is not completed. Completing takes the same lock, so a note cannot slip
+    in after the signing."""
+    current = (
+        Session.objects.select_for_update(of=("self",))
+        .select_related("doctor", "patient")
+        .get(pk=session.pk)
+    )
+    if current.doctor.user_id is None or current.doctor.user_id != by.pk:
+        raise Forbidden(f"Only {current.doctor} can write this session's notes and prescriptions.")
+    if current.status == SessionStatus.COMPLETED:
+        raise SessionClosed(
+            "This session is completed and its records are signed; add an addendum instead."
+        )
+    return current
+
+
+def _save_items(prescription: Prescription, items: Iterable[Mapping[str, Any]]) -> None:
+    rows = []
+    errors: dict[str, list[str]] = {}
+    for number, item in enumerate(items, start=1):
+        _check_fields(item, ITEM_FIELDS)
+        row = PrescriptionItem(prescription=prescription)
+        _assign(row, item)
+        try:
+            row.full_clean(exclude=["prescription"])
+        except ValidationError as error:
+            errors[f"Item {number}"] = error.messages
+        rows.append(row)
+    if not rows:
+        raise InvalidClinicalData("A prescription needs at least one medication.")
+    if errors:
+        message = " ".join(f"{item}: {' '.join(messages)}" for item, messages in errors.items())
+        raise InvalidClinicalData(message, errors=errors)
+    PrescriptionItem.objects.bulk_create(rows)
+
+
+def _require_record_editor(by: AbstractBaseUser) -> None:
+    if not by.has_perm("records.change_medicalrecord"):
+        raise Forbidden("Only doctors and managers can change a medical record.")
+
+
+def _lock_patient(patient: Patient) -> None:
+    """Two first writes of one patient's record take turns instead of racing to
+    create it."""
+    list(Patient.objects.select_for_update().filter(pk=patient.pk).values_list("pk"))
+
+
+def _check_fields(fields: Mapping[str, Any], allowed: frozenset[str]) -> None:
+    unknown = set(fields) - allowed
+    if unknown:
+        raise TypeError(f"Unknown fields: {', '.join(sorted(unknown))}")
+
+
+def _assign(instance: models.Model, fields: Mapping[str, Any]) -> None:
+    for name, value in fields.items():
+        setattr(instance, name, value.strip() if isinstance(value, str) else value)
+
+
+def _validate(instance: models.Model, *, exclude: list[str]) -> None:
+    try:
+        instance.full_clean(exclude=exclude)
+    except ValidationError as error:
+        raise InvalidClinicalData(" ".join(error.messages), errors=error.message_dict) from error

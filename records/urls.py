@@ -1,0 +1,9 @@
+from django.urls import path
+
+from . import views
+
+app_name = "records"
+urlpatterns = [
+    path("patients/<int:patient_pk>/chart/", views.ChartView.as_view(), name="chart"),
+    path("notes/<int:note_pk>/addenda/", views.AddendumView.as_view(), name="add_addendum"),
+]

@@ -1,0 +1,176 @@
+"""The doctor's session pages: start from the queue, write the note and the
+prescription, complete and sign, print; the chart; who may open what."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.urls import reverse
+
+from doctors.models import Weekday
+from records.models import AccessLog, ClinicalNote, Prescription
+from scheduling.models import Status
+from scheduling.services import book_appointment, check_in, confirm_appointment
+from sessions_app.models import Session, SessionStatus
+from tests.factories import DoctorFactory, PatientFactory, ServiceFactory, WorkingHoursFactory
+
+NEW_YORK = ZoneInfo("America/New_York")
+MONDAY = date(2026, 11, 30)
+
+
+def at(hour: int, minute: int = 0) -> datetime:
+    return datetime.combine(MONDAY, time(hour, minute), tzinfo=NEW_YORK)
+
+
+@pytest.fixture(autouse=True)
+def monday_morning(time_machine, settings):
+    time_machine.move_to(at(9, 50), tick=False)
+    settings.SESSION_COOKIE_AGE = 24 * 60 * 60
+
+
+@pytest.fixture
+def arrived(doctor):
+    WorkingHoursFactory(doctor=doctor, weekday=Weekday.MONDAY, starts=time(9), ends=time(12))
+    appointment = book_appointment(
+        patient=PatientFactory(given_name="Anna", family_name="Reed"),
+        doctor=doctor,
+        service=ServiceFactory(),
+        starts_at=at(10),
+        booked_by=None,
+    )
+    confirm_appointment(appointment=appointment, by=None)
+    return check_in(appointment=appointment, by=None)
+
+
+def page_data(action: str, **overrides) -> dict[str, str]:
+    data = {
+        "action": action,
+        "note-subjective": "Cough for two weeks",
+        "note-objective": "Chest clear",
+        "note-assessment": "Viral bronchitis",
+        "note-plan": "Rest, fluids",
+        "items-TOTAL_FORMS": "1",
+        "items-INITIAL_FORMS": "0",
+        "items-MIN_NUM_FORMS": "0",
+        "items-MAX_NUM_FORMS": "1000",
+        "items-0-medication": "Paracetamol",
+        "items-0-strength": "500 mg",
+        "items-0-dose": "1 tablet",
+        "items-0-route": "oral",
+        "items-0-frequency": "every 6 hours",
+        "items-0-duration": "5 days",
+        "items-0-quantity": "20",
+        "items-0-instructions": "After food",
+        "performed-TOTAL_FORMS": "1",
+        "performed-INITIAL_FORMS": "0",
+        "performed-MIN_NUM_FORMS": "1",
+        "performed-MAX_NUM_FORMS": "1000",
+        "performed-0-quantity": "1",
+    }
+    return {**data, **overrides}
+
+
+def started_session(doctor_client, arrived) -> Session:
+    response = doctor_client.post(reverse("sessions:start", args=[arrived.pk]))
+    session = Session.objects.get(appointment=arrived)
+    assert response["Location"] == reverse("sessions:detail", args=[session.pk])
+    return session
+
+
+def test_doctor_starts_writes_completes_and_prints(doctor_client, arrived):
+    session = started_session(doctor_client, arrived)
+    data = page_data("complete", **{"performed-0-service": str(arrived.service_id)})
+
+    response = doctor_client.post(reverse("sessions:detail", args=[session.pk]), data, follow=True)
+
+    assert "Session completed; the note and prescription are signed." in response.content.decode()
+    session.refresh_from_db()
+    arrived.refresh_from_db()
+    assert session.status == SessionStatus.COMPLETED
+    assert arrived.status == Status.COMPLETED
+    note = ClinicalNote.objects.get(session=session)
+    prescription = Prescription.objects.get(session=session)
+    assert note.assessment == "Viral bronchitis"
+    assert note.is_signed
+    assert prescription.is_signed
+    printed = doctor_client.get(reverse("sessions:print_prescription", args=[prescription.pk]))
+    assert "Paracetamol 500 mg" in printed.content.decode()
+    assert "Signature" in printed.content.decode()
+
+
+def test_a_visit_without_prescription_completes(doctor_client, arrived):
+    session = started_session(doctor_client, arrived)
+    data = page_data(
+        "complete", **{"performed-0-service": str(arrived.service_id), "items-0-medication": ""}
+    )
+    for field in ("strength", "dose", "frequency", "duration", "quantity", "instructions"):
+        data[f"items-0-{field}"] = ""  # the route select still sends its default
+
+    doctor_client.post(reverse("sessions:detail", args=[session.pk]), data)
+
+    session.refresh_from_db()
+    assert session.status == SessionStatus.COMPLETED
+    assert not Prescription.objects.exists()
+
+
+def test_a_too_early_start_is_refused_with_the_reason(doctor_client, arrived, time_machine):
+    time_machine.move_to(at(9, 0), tick=False)
+
+    response = doctor_client.post(reverse("sessions:start", args=[arrived.pk]), follow=True)
+
+    assert "Too early: this session can start from 09:30" in response.content.decode()
+    assert not Session.objects.exists()
+
+
+def test_a_signed_note_cannot_be_changed_through_the_page(doctor_client, arrived):
+    session = started_session(doctor_client, arrived)
+    url = reverse("sessions:detail", args=[session.pk])
+    doctor_client.post(
+        url, page_data("complete", **{"performed-0-service": str(arrived.service_id)})
+    )
+
+    doctor_client.post(url, page_data("save", **{"note-assessment": "Pneumonia"}))
+
+    assert ClinicalNote.objects.get(session=session).assessment == "Viral bronchitis"
+
+
+def test_reading_the_session_and_the_chart_is_audited(doctor_client, doctor, arrived):
+    session = started_session(doctor_client, arrived)
+
+    doctor_client.get(reverse("sessions:detail", args=[session.pk]))
+    doctor_client.get(reverse("records:chart", args=[arrived.patient_id]))
+
+    reads = AccessLog.objects.filter(user=doctor.user, action="read", patient=arrived.patient)
+    assert reads.count() == 2
+
+
+def test_reception_and_other_doctors_cannot_open_the_session(
+    reception_client, doctor_client, arrived, client
+):
+    session = started_session(doctor_client, arrived)
+    other = DoctorFactory(family_name="Jones")
+    other_client = type(client)()
+    other_client.force_login(other.user)
+    urls = [
+        reverse("sessions:detail", args=[session.pk]),
+        reverse("records:chart", args=[arrived.patient_id]),
+    ]
+
+    for url in urls:
+        assert reception_client.get(url).status_code in (403, 404)
+        assert client.get(url).status_code == 302
+    assert other_client.get(urls[0]).status_code == 404
+    assert reception_client.post(reverse("sessions:start", args=[arrived.pk])).status_code == 403
+    assert (
+        not AccessLog.objects.filter(user__isnull=False)
+        .exclude(user__in=[arrived.doctor.user])
+        .exists()
+    )
+
+
+def test_queue_offers_start_session_for_arrived_patients(doctor_client, arrived):
+    response = doctor_client.get(reverse("scheduling:my_day"), {"date": MONDAY.isoformat()})
+
+    assert reverse("sessions:start", args=[arrived.pk]) in response.content.decode()
