@@ -174,3 +174,34 @@ def test_queue_offers_start_session_for_arrived_patients(doctor_client, arrived)
     response = doctor_client.get(reverse("scheduling:my_day"), {"date": MONDAY.isoformat()})
 
     assert reverse("sessions:start", args=[arrived.pk]) in response.content.decode()
+
+
+def test_manager_sees_sessions_in_admin_read_only(manager_client, doctor_client, arrived):
+    session = started_session(doctor_client, arrived)
+
+    listing = manager_client.get(reverse("admin:sessions_app_session_changelist"))
+    change = manager_client.post(
+        reverse("admin:sessions_app_session_change", args=[session.pk]), {"status": "completed"}
+    )
+
+    assert listing.status_code == 200
+    assert "Anna Reed" in listing.content.decode()
+    assert change.status_code == 403
+    session.refresh_from_db()
+    assert session.status == SessionStatus.IN_PROGRESS
+
+
+def test_reception_sees_the_sessions_times_but_no_clinical_content(
+    reception_client, doctor_client, arrived
+):
+    session = started_session(doctor_client, arrived)
+    doctor_client.post(
+        reverse("sessions:detail", args=[session.pk]),
+        page_data("save", **{"performed-0-service": str(arrived.service_id)}),
+    )
+
+    page = reception_client.get(reverse("scheduling:detail", args=[arrived.pk])).content.decode()
+
+    assert "In progress, started 09:50" in page
+    assert "Viral bronchitis" not in page
+    assert "Paracetamol" not in page
