@@ -34,11 +34,15 @@ def test_receptionist_books_a_slot_then_sees_a_conflict_refused(log_in):
     page.goto(reverse("patients:detail", args=[anna.pk]))
     page.get_by_role("link", name="Book an appointment").click()
     expect(page.get_by_test_id("chosen-patient")).to_have_text("Anna Smithson")
+    # htmx wires up the form once the page has loaded; a change made before that
+    # would go unheard, as it would for a person on a slow tablet.
+    page.wait_for_load_state("load")
+    page.wait_for_function("() => window.htmx !== undefined")
     page.get_by_label("Reason for visit").fill("Persistent cough")
     page.get_by_label("Date").fill(day.isoformat())
     page.get_by_label("Date").dispatch_event("change")  # htmx swaps the free times in
     ten_o_clock = page.get_by_role("button", name="10:00", exact=True)
-    expect(ten_o_clock).to_be_enabled()
+    expect(ten_o_clock).to_be_enabled(timeout=15_000)
     ten_o_clock.click()
 
     expect(page.get_by_role("alert")).to_contain_text(
