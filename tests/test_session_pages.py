@@ -3,7 +3,7 @@ prescription, complete and sign, print; the chart; who may open what."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -205,3 +205,60 @@ def test_reception_sees_the_sessions_times_but_no_clinical_content(
     assert "In progress, started 09:50" in page
     assert "Viral bronchitis" not in page
     assert "Paracetamol" not in page
+
+
+def count_queries(client, url, params=None) -> int:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(url, params).status_code == 200
+    return len(captured)
+
+
+def test_queue_page_runs_the_same_queries_however_busy_the_day(doctor_client, doctor, arrived):
+    url = reverse("scheduling:my_day")
+    few = count_queries(doctor_client, url, {"date": MONDAY.isoformat()})
+    for minute in (30, 60, 90):
+        appointment = book_appointment(
+            patient=PatientFactory(),
+            doctor=doctor,
+            service=arrived.service,
+            starts_at=at(10) + timedelta(minutes=minute),
+            booked_by=None,
+        )
+        confirm_appointment(appointment=appointment, by=None)
+        check_in(appointment=appointment, by=None)
+
+    assert count_queries(doctor_client, url, {"date": MONDAY.isoformat()}) == few
+
+
+def test_chart_page_runs_the_same_queries_however_long_the_history(
+    doctor_client, doctor, arrived, time_machine
+):
+    url = reverse("records:chart", args=[arrived.patient_id])
+    session = started_session(doctor_client, arrived)
+    doctor_client.post(
+        reverse("sessions:detail", args=[session.pk]),
+        page_data("complete", **{"performed-0-service": str(arrived.service_id)}),
+    )
+    one = count_queries(doctor_client, url)
+
+    # A second completed session, with its note and prescription.
+    later = book_appointment(
+        patient=arrived.patient,
+        doctor=doctor,
+        service=arrived.service,
+        starts_at=at(11),
+        booked_by=None,
+    )
+    confirm_appointment(appointment=later, by=None)
+    check_in(appointment=later, by=None)
+    time_machine.move_to(at(11), tick=False)
+    second = started_session(doctor_client, later)
+    doctor_client.post(
+        reverse("sessions:detail", args=[second.pk]),
+        page_data("complete", **{"performed-0-service": str(arrived.service_id)}),
+    )
+
+    assert count_queries(doctor_client, url) == one
