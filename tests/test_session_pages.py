@@ -262,3 +262,65 @@ def test_chart_page_runs_the_same_queries_however_long_the_history(
     )
 
     assert count_queries(doctor_client, url) == one
+
+
+@pytest.fixture
+def completed(doctor_client, arrived) -> Session:
+    session = started_session(doctor_client, arrived)
+    doctor_client.post(
+        reverse("sessions:detail", args=[session.pk]),
+        page_data("complete", **{"performed-0-service": str(arrived.service_id)}),
+    )
+    session.refresh_from_db()
+    return session
+
+
+def clinical_urls(session: Session) -> dict[str, tuple[str, str]]:
+    """Every sessions and records URL, with the method that uses it."""
+    note = ClinicalNote.objects.get(session=session)
+    prescription = Prescription.objects.get(session=session)
+    return {
+        "session": ("get", reverse("sessions:detail", args=[session.pk])),
+        "session_for_appointment": (
+            "get",
+            reverse("sessions:for_appointment", args=[session.appointment_id]),
+        ),
+        "print": ("get", reverse("sessions:print_prescription", args=[prescription.pk])),
+        "chart": ("get", reverse("records:chart", args=[session.patient_id])),
+        "addendum": ("post", reverse("records:add_addendum", args=[note.pk])),
+        "start": ("post", reverse("sessions:start", args=[session.appointment_id])),
+    }
+
+
+@pytest.mark.parametrize(
+    "name", ["session", "session_for_appointment", "print", "chart", "addendum", "start"]
+)
+def test_reception_anonymous_and_other_doctors_are_refused_everywhere(
+    client, reception_client, receptionist, completed, name
+):
+    method, url = clinical_urls(completed)[name]
+    other = type(client)()
+    other.force_login(DoctorFactory(family_name="Jones").user)
+
+    anonymous = getattr(client, method)(url)
+    reception = getattr(reception_client, method)(url, {"text": "x"})
+    other_doctor = getattr(other, method)(url, {"text": "x"})
+
+    assert anonymous.status_code == 302
+    assert reception.status_code in (403, 404)
+    if name in {"chart", "addendum"}:
+        # Any doctor may read a chart and add an addendum (DESIGN.md section 6).
+        assert other_doctor.status_code in (200, 302)
+    else:
+        assert other_doctor.status_code in (403, 404)
+    assert not AccessLog.objects.filter(user=receptionist).exists()
+
+
+@pytest.mark.parametrize("name", ["session", "session_for_appointment", "print", "chart"])
+def test_the_sessions_doctor_and_a_manager_read_every_page(
+    doctor_client, manager_client, completed, name
+):
+    _, url = clinical_urls(completed)[name]
+
+    assert doctor_client.get(url, follow=True).status_code == 200
+    assert manager_client.get(url, follow=True).status_code == 200
