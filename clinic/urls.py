@@ -1,7 +1,11 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, register_converter
 
 from . import views
+from .converters import IdConverter
+
+# Before the apps' URLs are included: they use <id:...> for database ids.
+register_converter(IdConverter, "id")
 
 admin.site.site_header = admin.site.site_title = "Clinic administration"
 

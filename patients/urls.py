@@ -6,6 +6,6 @@ app_name = "patients"
 urlpatterns = [
     path("", views.PatientListView.as_view(), name="list"),
     path("new/", views.PatientCreateView.as_view(), name="create"),
-    path("<int:pk>/", views.PatientDetailView.as_view(), name="detail"),
-    path("<int:pk>/edit/", views.PatientUpdateView.as_view(), name="edit"),
+    path("<id:pk>/", views.PatientDetailView.as_view(), name="detail"),
+    path("<id:pk>/edit/", views.PatientUpdateView.as_view(), name="edit"),
 ]

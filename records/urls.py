@@ -4,6 +4,6 @@ from . import views
 
 app_name = "records"
 urlpatterns = [
-    path("patients/<int:patient_pk>/chart/", views.ChartView.as_view(), name="chart"),
-    path("notes/<int:note_pk>/addenda/", views.AddendumView.as_view(), name="add_addendum"),
+    path("patients/<id:patient_pk>/chart/", views.ChartView.as_view(), name="chart"),
+    path("notes/<id:note_pk>/addenda/", views.AddendumView.as_view(), name="add_addendum"),
 ]

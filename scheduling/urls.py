@@ -7,14 +7,14 @@ urlpatterns = [
     path("", views.DayView.as_view(), name="day"),
     path("book/", views.BookingView.as_view(), name="book"),
     path("my-day/", views.MyDayView.as_view(), name="my_day"),
-    path("appointments/<int:pk>/", views.AppointmentDetailView.as_view(), name="detail"),
+    path("appointments/<id:pk>/", views.AppointmentDetailView.as_view(), name="detail"),
     path(
-        "appointments/<int:pk>/reschedule/",
+        "appointments/<id:pk>/reschedule/",
         views.RescheduleView.as_view(),
         name="reschedule",
     ),
     path(
-        "appointments/<int:pk>/<slug:action>/",
+        "appointments/<id:pk>/<slug:action>/",
         views.AppointmentActionView.as_view(),
         name="action",
     ),

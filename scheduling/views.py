@@ -126,7 +126,8 @@ class BookingView(PermissionRequiredMixin, View):
 
 def chosen_patient(request: HttpRequest) -> Patient | None:
     patient_id = request.POST.get("patient") or request.GET.get("patient")
-    if not patient_id or not str(patient_id).isdigit():
+    # An id past the database's range is no patient, not an error.
+    if not patient_id or not str(patient_id).isdigit() or len(str(patient_id)) > 18:
         return None
     return Patient.objects.filter(pk=patient_id).first()
 

@@ -538,3 +538,11 @@ def test_doctor_cannot_act_on_appointments(doctor_client, working_doctor, anna, 
     assert response.status_code == 403
     appointment.refresh_from_db()
     assert appointment.status == Status.BOOKED
+
+
+def test_ids_past_the_databases_range_are_404_not_500(reception_client):
+    huge = "9" * 30
+
+    assert reception_client.get(f"/schedule/appointments/{huge}/").status_code == 404
+    assert reception_client.get(f"/patients/{huge}/").status_code == 404
+    assert reception_client.get(reverse("scheduling:book"), {"patient": huge}).status_code == 200
