@@ -98,6 +98,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "clinic.context_processors.clinic",
+                "notifications.context_processors.inbox",
             ],
         },
     },
@@ -191,12 +192,51 @@ elif Q_BROKER == "redis":
 else:
     raise ImproperlyConfigured(f"Q_BROKER must be 'orm' or 'redis', not {Q_BROKER!r}.")
 
+# --- Notifications -------------------------------------------------------------
+
+# The site's public address (https://clinic.example.com), used in links sent out
+# and in the Twilio status callback; without it no status callback is asked for.
+PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="").rstrip("/")
+# The clinic's own phone number, given in messages that invite a call.
+CLINIC_PHONE = env.str("CLINIC_PHONE", default="")
+# Hours before a confirmed appointment at which the patient gets a reminder.
+NOTIFICATIONS_REMINDER_HOURS = env.list("NOTIFICATIONS_REMINDER_HOURS", cast=int, default=[24, 2])
+# No SMS to patients between these clinic-time hours (HH:MM-HH:MM, may wrap past
+# midnight); what falls inside waits for the end. Empty turns quiet hours off.
+NOTIFICATIONS_QUIET_HOURS = env.str("NOTIFICATIONS_QUIET_HOURS", default="21:00-08:00")
+# A transient provider error is retried after 1, 2, 4, ... times this many seconds,
+# up to NOTIFICATIONS_MAX_ATTEMPTS attempts in all.
+NOTIFICATIONS_RETRY_SECONDS = env.int("NOTIFICATIONS_RETRY_SECONDS", default=60)
+NOTIFICATIONS_MAX_ATTEMPTS = env.int("NOTIFICATIONS_MAX_ATTEMPTS", default=5)
+# A message left in "sending" this long (its worker died) is sent again.
+NOTIFICATIONS_SENDING_TIMEOUT = env.int("NOTIFICATIONS_SENDING_TIMEOUT", default=300)
+# The channels the doctor is told on when their patient arrives (in_app, email, sms).
+NOTIFICATIONS_ARRIVAL_CHANNELS = env.list("NOTIFICATIONS_ARRIVAL_CHANNELS", default=["in_app"])
+
 # --- Providers (used by notifications and payments) ---------------------------
 
 TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="")
 TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="")
 TWILIO_FROM_NUMBER = env.str("TWILIO_FROM_NUMBER", default="")
 TWILIO_MESSAGING_SERVICE_SID = env.str("TWILIO_MESSAGING_SERVICE_SID", default="")
+# Only for tests and staging: where the twilio client sends API calls.
+TWILIO_API_BASE_URL = env.str("TWILIO_API_BASE_URL", default="")
+TWILIO_TIMEOUT_SECONDS = env.int("TWILIO_TIMEOUT_SECONDS", default=10)
+
+# Each channel is a class (see notifications/channels.py); adding a channel is a
+# class and an entry here. With no Twilio credentials SMS goes to the console.
+NOTIFICATION_CHANNELS = {
+    "sms": env.str(
+        "NOTIFICATIONS_SMS_CHANNEL",
+        default="notifications.channels.TwilioSMS"
+        if TWILIO_ACCOUNT_SID
+        else "notifications.channels.ConsoleSMS",
+    ),
+    "in_app": "notifications.channels.InApp",
+    "email": "notifications.channels.Email",
+}
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="clinic@localhost")
 
 STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
 STRIPE_PUBLISHABLE_KEY = env.str("STRIPE_PUBLISHABLE_KEY", default="")

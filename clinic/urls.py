@@ -18,5 +18,7 @@ urlpatterns = [
     path("schedule/", include("scheduling.urls")),
     path("sessions/", include("sessions_app.urls")),
     path("records/", include("records.urls")),
+    path("notifications/", include("notifications.urls")),
+    path("webhooks/twilio/", include("notifications.webhook_urls")),
     path("admin/", admin.site.urls),
 ]

@@ -187,7 +187,7 @@ def reschedule_appointment(
             previous_starts_at, previous_ends_at = current.starts_at, current.ends_at
             current.starts_at, current.ends_at = starts_at, ends_at
             current.save(update_fields=["starts_at", "ends_at", "updated_at"])
-            _record(
+            change = _record(
                 current,
                 Action.RESCHEDULED,
                 by=by,
@@ -201,6 +201,7 @@ def reschedule_appointment(
                 by=by,
                 previous_starts_at=previous_starts_at,
                 previous_ends_at=previous_ends_at,
+                change=change,
             )
     except (IntegrityError, OperationalError) as error:
         if not move:
@@ -340,8 +341,8 @@ def _record(
     note: str = "",
     from_starts_at: datetime | None = None,
     from_ends_at: datetime | None = None,
-) -> None:
-    AppointmentChange.objects.create(
+) -> AppointmentChange:
+    return AppointmentChange.objects.create(
         appointment=appointment,
         action=action,
         changed_by=by,

@@ -3,7 +3,8 @@ the change; receivers (notifications, payments) write their own rows in the same
 transaction and use `transaction.on_commit` for anything that leaves the process.
 
 Every signal is sent with `appointment` and `by` (the user who acted, or None);
-`appointment_rescheduled` also carries `previous_starts_at` and `previous_ends_at`.
+`appointment_rescheduled` also carries `previous_starts_at`, `previous_ends_at` and
+`change`, the history entry of the move (a receiver can tell one move from another).
 """
 
 from django.dispatch import Signal

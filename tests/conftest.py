@@ -8,6 +8,8 @@ from django.db import connections
 from django.test import Client
 
 from tests.factories import DoctorFactory, ManagerFactory, ReceptionistFactory
+from tests.fakes import twilio as twilio_fake
+from tests.fakes.twilio import FakeTwilio
 
 
 @pytest.fixture
@@ -75,3 +77,22 @@ def migrated_data_restored(django_db_setup, django_db_blocker) -> Iterator[None]
 
 def _flush(alias: str) -> None:
     call_command("flush", database=alias, interactive=False, inhibit_post_migrate=True, verbosity=0)
+
+
+@pytest.fixture
+def fake_twilio(settings) -> Iterator[FakeTwilio]:
+    """A local fake of Twilio's API, with the settings that point the real `twilio`
+    client at it and make SMS go through Twilio rather than the console."""
+    fake = FakeTwilio().start()
+    settings.TWILIO_ACCOUNT_SID = twilio_fake.ACCOUNT_SID
+    settings.TWILIO_AUTH_TOKEN = twilio_fake.AUTH_TOKEN
+    settings.TWILIO_FROM_NUMBER = twilio_fake.FROM_NUMBER
+    settings.TWILIO_MESSAGING_SERVICE_SID = ""
+    settings.TWILIO_API_BASE_URL = fake.url
+    settings.PUBLIC_BASE_URL = "https://clinic.example.test"
+    settings.NOTIFICATION_CHANNELS = {
+        **settings.NOTIFICATION_CHANNELS,
+        "sms": "notifications.channels.TwilioSMS",
+    }
+    yield fake
+    fake.stop()

@@ -228,3 +228,22 @@ class PrescriptionItemFactory(factory.django.DjangoModelFactory):
     duration = "7 days"
     quantity = 21
     instructions = "After meals."
+
+
+# Notifications.
+
+from notifications.models import Channel, Notification  # noqa: E402
+
+
+class NotificationFactory(factory.django.DjangoModelFactory):
+    """An outbox row written straight to the table: an SMS to a patient, due now.
+    Pass `user=...` and `patient=None` for a staff message."""
+
+    class Meta:
+        model = Notification
+
+    patient = factory.SubFactory(PatientFactory)
+    channel = Channel.SMS
+    template = "appointment_booked"
+    body = "Riverside Clinic: your appointment is booked."
+    idempotency_key = factory.Sequence(lambda n: f"test:{n}")

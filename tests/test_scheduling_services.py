@@ -624,7 +624,7 @@ def test_rescheduling_adds_to_the_history(confirmed, receptionist):
     assert change.changed_by == receptionist
 
 
-def test_rescheduling_sends_the_previous_times(booked, receptionist):
+def test_rescheduling_sends_the_previous_times_and_the_history_entry(booked, receptionist):
     with receiving(signals.appointment_rescheduled) as calls:
         reschedule_appointment(appointment=booked, starts_at=monday(14), by=receptionist)
 
@@ -636,6 +636,7 @@ def test_rescheduling_sends_the_previous_times(booked, receptionist):
             "by": receptionist,
             "previous_starts_at": monday(10),
             "previous_ends_at": monday(10, 30),
+            "change": booked.changes.get(action=AppointmentChange.Action.RESCHEDULED),
         }
     ]
     assert calls[0]["appointment"].starts_at == monday(14)

@@ -1,0 +1,39 @@
+"""Message texts. Each message is a Django template in templates/notifications/
+messages/, named by its key, so a manager can read every text in one place.
+
+Patient SMS templates get only what a stranger reading the phone may see: the
+clinic, the doctor, the date and time. Never the service, notes or anything clinical.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from scheduling.availability import clinic_zone
+from scheduling.models import Appointment
+
+
+def render_message(template: str, **context) -> str:
+    """The text of message `template`, with times shown in the clinic's zone."""
+    context = {
+        "clinic_name": settings.CLINIC_NAME,
+        "clinic_phone": settings.CLINIC_PHONE,
+        **context,
+    }
+    with timezone.override(clinic_zone()):
+        text = render_to_string(f"notifications/messages/{template}.txt", context)
+    # Templates may wrap lines for reading; a message is one paragraph per blank line.
+    paragraphs = text.strip().split("\n\n")
+    return "\n\n".join(" ".join(paragraph.split()) for paragraph in paragraphs)
+
+
+def appointment_context(appointment: Appointment) -> dict:
+    """What a message may say about an appointment (nothing clinical)."""
+    return {
+        "patient_first_name": appointment.patient.given_name,
+        "patient_name": appointment.patient.full_name,
+        "doctor": appointment.doctor.display_name,
+        "starts_at": appointment.starts_at,
+    }

@@ -1,0 +1,190 @@
+"""The rules of DESIGN.md section 4: which event sends which message to whom.
+
+Receivers of the scheduling and sessions signals. They run inside the transaction
+of the change, so a rolled-back change queues nothing, and the worker is woken only
+on commit (services.queue_message).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.dispatch import receiver
+from django.urls import reverse
+from django.utils import timezone
+
+from clinic.roles import RECEPTION
+from scheduling import signals as scheduling
+from scheduling.models import Appointment
+from scheduling.models import Status as AppointmentStatus
+from sessions_app import signals as sessions
+from sessions_app.models import Session
+
+from .messages import appointment_context
+from .models import Channel, Notification
+from .services import cancel_pending, queue_message
+
+REMINDER = "appointment_reminder"
+
+
+# --- Patients ------------------------------------------------------------------
+
+
+@receiver(scheduling.appointment_booked)
+def tell_patient_booked(appointment: Appointment, **kwargs) -> None:
+    _sms_to_patient(appointment, "appointment_booked", key=f"booked:{appointment.pk}")
+
+
+@receiver(scheduling.appointment_confirmed)
+def tell_patient_confirmed(appointment: Appointment, **kwargs) -> None:
+    _sms_to_patient(appointment, "appointment_confirmed", key=f"confirmed:{appointment.pk}")
+    schedule_reminders(appointment)
+
+
+@receiver(scheduling.appointment_rescheduled)
+def tell_rescheduled(appointment: Appointment, change, previous_starts_at, **kwargs) -> None:
+    cancel_pending(_reminders_of(appointment))
+    _sms_to_patient(
+        appointment,
+        "appointment_rescheduled",
+        key=f"rescheduled:{change.pk}",
+        previous_starts_at=previous_starts_at,
+    )
+    _tell_doctor(
+        appointment,
+        "doctor_appointment_rescheduled",
+        key=f"rescheduled:{change.pk}:doctor",
+        previous_starts_at=previous_starts_at,
+    )
+    if appointment.status == AppointmentStatus.CONFIRMED:
+        schedule_reminders(appointment)
+
+
+@receiver(scheduling.appointment_cancelled)
+def tell_cancelled(appointment: Appointment, **kwargs) -> None:
+    # What was still waiting (a reminder, a "booked" held by quiet hours) is moot.
+    cancel_pending(appointment.notifications.all())
+    _sms_to_patient(appointment, "appointment_cancelled", key=f"cancelled:{appointment.pk}")
+    _tell_doctor(
+        appointment, "doctor_appointment_cancelled", key=f"cancelled:{appointment.pk}:doctor"
+    )
+
+
+@receiver(scheduling.appointment_no_show)
+def offer_rebooking(appointment: Appointment, **kwargs) -> None:
+    cancel_pending(appointment.notifications.all())
+    _sms_to_patient(appointment, "appointment_no_show", key=f"no_show:{appointment.pk}")
+
+
+def schedule_reminders(appointment: Appointment) -> None:
+    """A reminder at each of settings.NOTIFICATIONS_REMINDER_HOURS before the
+    appointment, for those still in the future. The key carries the start time, so
+    a moved appointment gets new reminders and moving it back revives the old ones."""
+    now = timezone.now()
+    for hours in settings.NOTIFICATIONS_REMINDER_HOURS:
+        send_after = appointment.starts_at - timedelta(hours=hours)
+        if send_after <= now:
+            continue
+        _sms_to_patient(
+            appointment,
+            REMINDER,
+            key=f"reminder:{appointment.pk}:{hours}h:{appointment.starts_at.isoformat()}",
+            send_after=send_after,
+            revive=True,
+        )
+
+
+def _reminders_of(appointment: Appointment):
+    return appointment.notifications.filter(template=REMINDER)
+
+
+def _sms_to_patient(
+    appointment: Appointment,
+    template: str,
+    *,
+    key: str,
+    send_after: datetime | None = None,
+    revive: bool = False,
+    **extra,
+) -> Notification:
+    """Queue an SMS to the appointment's patient; `extra` goes to the template."""
+    return queue_message(
+        key=key,
+        template=template,
+        channel=Channel.SMS,
+        patient=appointment.patient,
+        appointment=appointment,
+        context={**appointment_context(appointment), **extra},
+        send_after=send_after,
+        revive=revive,
+    )
+
+
+# --- Staff ----------------------------------------------------------------------
+
+
+@receiver(scheduling.patient_arrived)
+def tell_doctor_arrived(appointment: Appointment, **kwargs) -> None:
+    # The patient is here: a reminder still waiting would only confuse them.
+    cancel_pending(_reminders_of(appointment))
+    for channel in settings.NOTIFICATIONS_ARRIVAL_CHANNELS:
+        _tell_doctor(
+            appointment,
+            "doctor_patient_arrived",
+            key=f"arrived:{appointment.pk}:doctor:{channel}",
+            channel=channel,
+            link=reverse("scheduling:my_day"),
+        )
+
+
+@receiver(sessions.session_started)
+def tell_reception_started(session: Session, **kwargs) -> None:
+    _tell_reception(session, "reception_session_started", key=f"session_started:{session.pk}")
+
+
+@receiver(sessions.session_completed)
+def tell_session_completed(session: Session, **kwargs) -> None:
+    _tell_reception(session, "reception_session_completed", key=f"session_completed:{session.pk}")
+    _sms_to_patient(session.appointment, "session_completed", key=f"session_completed:{session.pk}")
+
+
+def _tell_doctor(
+    appointment: Appointment,
+    template: str,
+    *,
+    key: str,
+    channel: str = Channel.IN_APP,
+    link: str = "",
+    **extra,
+) -> None:
+    doctor_user = appointment.doctor.user
+    if doctor_user is None:
+        return  # A doctor without a login has no inbox.
+    queue_message(
+        key=key,
+        template=template,
+        channel=channel,
+        user=doctor_user,
+        appointment=appointment,
+        context={**appointment_context(appointment), **extra},
+        link=link or reverse("scheduling:detail", args=[appointment.pk]),
+        subject=f"{settings.CLINIC_NAME}: {appointment.patient.full_name}",
+    )
+
+
+def _tell_reception(session: Session, template: str, *, key: str) -> None:
+    receptionists = get_user_model().objects.filter(groups__name=RECEPTION, is_active=True)
+    context = appointment_context(session.appointment)
+    for user in receptionists:
+        queue_message(
+            key=f"{key}:user:{user.pk}",
+            template=template,
+            channel=Channel.IN_APP,
+            user=user,
+            session=session,
+            appointment=session.appointment,
+            context=context,
+            link=reverse("scheduling:detail", args=[session.appointment_id]),
+        )

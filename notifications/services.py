@@ -1,0 +1,178 @@
+"""Use cases of the outbox: queue a message, cancel or retry one, read the inbox,
+and record what the provider reports. Rules (rules.py), pages, webhooks and the
+admin all go through these."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone
+from django_q.tasks import async_task
+
+from patients.models import Patient
+from scheduling.models import Appointment
+from sessions_app.models import Session
+
+from .channels import channel_class
+from .exceptions import OutboxError
+from .messages import render_message
+from .models import Notification, Status
+from .tasks import DISPATCH_TASK
+from .timing import outside_quiet_hours
+
+logger = logging.getLogger(__name__)
+
+
+def queue_message(
+    *,
+    key: str,
+    template: str,
+    channel: str,
+    patient: Patient | None = None,
+    user: AbstractBaseUser | None = None,
+    context: dict,
+    send_after: datetime | None = None,
+    appointment: Appointment | None = None,
+    session: Session | None = None,
+    link: str = "",
+    subject: str = "",
+    revive: bool = False,
+) -> Notification:
+    """Put one message in the outbox, once per `key`.
+
+    A second call with the same key changes nothing and returns the first row,
+    unless `revive` is set and that row was cancelled: then it is queued again
+    with the new text and time (a reminder moved back to its first time).
+    Call inside the transaction of the change; the worker is woken on commit.
+    """
+    send_after = send_after or timezone.now()
+    fields = {
+        "template": template,
+        "channel": channel,
+        "patient": patient,
+        "user": user,
+        "body": render_message(template, **context),
+        "subject": subject,
+        "link": link,
+        "appointment": appointment,
+        "session": session,
+        "status": Status.PENDING,
+        "send_after": send_after,
+        "next_attempt_at": _first_attempt(channel, send_after),
+        "attempts": 0,
+        "last_error": "",
+    }
+    with transaction.atomic():
+        notification, created = Notification.objects.get_or_create(
+            idempotency_key=key, defaults=fields
+        )
+        if not created and revive and notification.status == Status.CANCELLED:
+            for name, value in fields.items():
+                setattr(notification, name, value)
+            notification.save()
+            created = True
+    if created and notification.next_attempt_at <= timezone.now():
+        transaction.on_commit(wake_worker, robust=True)
+    return notification
+
+
+def _first_attempt(channel: str, send_after: datetime) -> datetime:
+    if channel_class(channel).respects_quiet_hours:
+        return outside_quiet_hours(send_after)
+    return send_after
+
+
+def cancel_pending(queryset) -> int:
+    """Cancel the messages of `queryset` still waiting to go; returns how many."""
+    return queryset.filter(status=Status.PENDING).update(
+        status=Status.CANCELLED, updated_at=timezone.now()
+    )
+
+
+def wake_worker() -> None:
+    """Ask the worker to dispatch now rather than at its next scheduled round."""
+    try:
+        async_task(DISPATCH_TASK, task_name="dispatch notifications")
+    except Exception:
+        # The change is committed; the periodic dispatch will send the message.
+        logger.warning("Could not wake the notification worker", exc_info=True)
+
+
+# --- Staff actions ---------------------------------------------------------------
+
+
+def retry_notification(*, notification: Notification, by: AbstractBaseUser | None) -> Notification:
+    """Send a failed message again, with a fresh count of attempts."""
+    with transaction.atomic():
+        current = Notification.objects.select_for_update().get(pk=notification.pk)
+        if current.status != Status.FAILED:
+            raise OutboxError(_refusal("a failed", "retried", current))
+        now = timezone.now()
+        current.status = Status.PENDING
+        current.attempts = 0
+        current.next_attempt_at = _first_attempt(current.channel, now)
+        current.claimed_at = None
+        current.save()
+        transaction.on_commit(wake_worker, robust=True)
+    logger.info("Notification %s queued again by user %s", current.pk, getattr(by, "pk", None))
+    return current
+
+
+def cancel_notification(*, notification: Notification, by: AbstractBaseUser | None) -> Notification:
+    """Stop a message that has not gone out yet."""
+    with transaction.atomic():
+        current = Notification.objects.select_for_update().get(pk=notification.pk)
+        if current.status != Status.PENDING:
+            raise OutboxError(_refusal("a pending", "cancelled", current))
+        current.status = Status.CANCELLED
+        current.last_error = "Cancelled by staff."
+        current.save()
+    logger.info("Notification %s cancelled by user %s", current.pk, getattr(by, "pk", None))
+    return current
+
+
+def _refusal(allowed: str, verb: str, notification: Notification) -> str:
+    status = notification.get_status_display().lower()
+    return f"Only {allowed} message can be {verb}; this one is {status}."
+
+
+def mark_read(*, notification: Notification, user: AbstractBaseUser) -> None:
+    Notification.objects.inbox_of(user).unread().filter(pk=notification.pk).update(
+        read_at=timezone.now()
+    )
+
+
+def mark_all_read(*, user: AbstractBaseUser) -> int:
+    return Notification.objects.inbox_of(user).unread().update(read_at=timezone.now())
+
+
+# --- What the provider reports ---------------------------------------------------
+
+# Twilio's message statuses that say the message reached the phone, or never will.
+DELIVERED_STATUSES = frozenset({"delivered", "read"})
+UNDELIVERED_STATUSES = frozenset({"undelivered", "failed"})
+
+
+def record_delivery_status(
+    *, provider_message_id: str, provider_status: str, error_code: str = ""
+) -> bool:
+    """Apply a provider's status callback to its message. Only moves forward: a late
+    "sent" never undoes "delivered". Returns whether a row changed."""
+    messages = Notification.objects.filter(provider_message_id=provider_message_id)
+    if provider_status in DELIVERED_STATUSES:
+        changed = messages.filter(status=Status.SENT).update(
+            status=Status.DELIVERED, delivered_at=timezone.now(), updated_at=timezone.now()
+        )
+    elif provider_status in UNDELIVERED_STATUSES:
+        reason = f"The carrier reported the message {provider_status}"
+        if error_code:
+            reason += f" (Twilio error {error_code})"
+        changed = messages.filter(status=Status.SENT).update(
+            status=Status.FAILED, last_error=reason + ".", updated_at=timezone.now()
+        )
+    else:  # queued, sending, sent, accepted, scheduled: nothing new to us.
+        changed = 0
+    return bool(changed)
