@@ -7,9 +7,13 @@ clinic, the doctor, the date and time. Never the service, notes or anything clin
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.dateformat import format as date_format
+from django.utils.dateformat import time_format
 
 from scheduling.availability import clinic_zone
 from scheduling.models import Appointment
@@ -35,5 +39,17 @@ def appointment_context(appointment: Appointment) -> dict:
         "patient_first_name": appointment.patient.given_name,
         "patient_name": appointment.patient.full_name,
         "doctor": appointment.doctor.display_name,
-        "starts_at": appointment.starts_at,
+        "when": when(appointment.starts_at),
+        "time": clock(appointment.starts_at),
     }
+
+
+def when(moment: datetime) -> str:
+    """ "Tue 1 Dec at 10:00 AM", in the clinic's zone."""
+    local = moment.astimezone(clinic_zone())
+    return f"{date_format(local, 'D j M')} at {clock(moment)}"
+
+
+def clock(moment: datetime) -> str:
+    """ "10:00 AM", in the clinic's zone."""
+    return time_format(moment.astimezone(clinic_zone()), "g:i A")

@@ -22,7 +22,7 @@ from scheduling.models import Status as AppointmentStatus
 from sessions_app import signals as sessions
 from sessions_app.models import Session
 
-from .messages import appointment_context
+from .messages import appointment_context, when
 from .models import Channel, Notification
 from .services import cancel_pending, queue_message
 
@@ -50,13 +50,13 @@ def tell_rescheduled(appointment: Appointment, change, previous_starts_at, **kwa
         appointment,
         "appointment_rescheduled",
         key=f"rescheduled:{change.pk}",
-        previous_starts_at=previous_starts_at,
+        previous_when=when(previous_starts_at),
     )
     _tell_doctor(
         appointment,
         "doctor_appointment_rescheduled",
         key=f"rescheduled:{change.pk}:doctor",
-        previous_starts_at=previous_starts_at,
+        previous_when=when(previous_starts_at),
     )
     if appointment.status == AppointmentStatus.CONFIRMED:
         schedule_reminders(appointment)
