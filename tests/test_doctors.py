@@ -186,6 +186,7 @@ def test_doctor_directory_runs_a_fixed_number_of_queries(
         WorkingHoursFactory(doctor=doctor)
 
     # session, user, user and group permissions, doctors with specialty, their
-    # hours, and the session's idle-timeout refresh (savepoint, update, release)
-    with django_assert_num_queries(9):
+    # hours, the bell's unread count, and the session's idle-timeout refresh
+    # (savepoint, update, release)
+    with django_assert_num_queries(10):
         reception_client.get(reverse("doctors:list"))

@@ -258,8 +258,9 @@ def test_day_view_runs_a_fixed_number_of_queries(
             doctor=DoctorFactory(), service=service, starts_at=at(13) + timedelta(minutes=minute)
         )
     assert queries_for_the_day() == few
-    # session, user, permissions (2), appointments, doctors, working hours, session refresh (3)
-    with django_assert_num_queries(10):
+    # session, user, permissions (2), appointments, doctors, working hours, the
+    # bell's unread count, session refresh (3)
+    with django_assert_num_queries(11):
         reception_client.get(reverse("scheduling:day"), {"date": "2026-11-30"})
 
 

@@ -7,50 +7,151 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('patients', '0003_search_indexes'),
-        ('scheduling', '0002_role_permissions'),
-        ('sessions_app', '0002_role_permissions'),
+        ("patients", "0003_search_indexes"),
+        ("scheduling", "0002_role_permissions"),
+        ("sessions_app", "0002_role_permissions"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Notification',
+            name="Notification",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('channel', models.CharField(max_length=20)),
-                ('template', models.CharField(help_text="The message's template key.", max_length=60)),
-                ('subject', models.CharField(blank=True, max_length=200)),
-                ('body', models.TextField()),
-                ('link', models.CharField(blank=True, help_text='Page an in-app alert opens.', max_length=300)),
-                ('idempotency_key', models.CharField(max_length=200, unique=True)),
-                ('status', models.CharField(choices=[('pending', 'Pending'), ('sending', 'Sending'), ('sent', 'Sent'), ('delivered', 'Delivered'), ('failed', 'Failed'), ('skipped', 'Skipped'), ('cancelled', 'Cancelled')], default='pending', max_length=20)),
-                ('send_after', models.DateTimeField(default=django.utils.timezone.now)),
-                ('next_attempt_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('attempts', models.PositiveSmallIntegerField(default=0)),
-                ('claimed_at', models.DateTimeField(blank=True, null=True)),
-                ('address', models.CharField(blank=True, help_text='Where it was sent: phone number or email.', max_length=254)),
-                ('provider_message_id', models.CharField(blank=True, max_length=64)),
-                ('last_error', models.TextField(blank=True)),
-                ('sent_at', models.DateTimeField(blank=True, null=True)),
-                ('delivered_at', models.DateTimeField(blank=True, null=True)),
-                ('read_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('appointment', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='notifications', to='scheduling.appointment')),
-                ('patient', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='notifications', to='patients.patient')),
-                ('session', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='notifications', to='sessions_app.session')),
-                ('user', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='notifications', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("channel", models.CharField(max_length=20)),
+                (
+                    "template",
+                    models.CharField(help_text="The message's template key.", max_length=60),
+                ),
+                ("subject", models.CharField(blank=True, max_length=200)),
+                ("body", models.TextField()),
+                (
+                    "link",
+                    models.CharField(
+                        blank=True, help_text="Page an in-app alert opens.", max_length=300
+                    ),
+                ),
+                ("idempotency_key", models.CharField(max_length=200, unique=True)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending"),
+                            ("sending", "Sending"),
+                            ("sent", "Sent"),
+                            ("delivered", "Delivered"),
+                            ("failed", "Failed"),
+                            ("skipped", "Skipped"),
+                            ("cancelled", "Cancelled"),
+                        ],
+                        default="pending",
+                        max_length=20,
+                    ),
+                ),
+                ("send_after", models.DateTimeField(default=django.utils.timezone.now)),
+                ("next_attempt_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("attempts", models.PositiveSmallIntegerField(default=0)),
+                ("claimed_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "address",
+                    models.CharField(
+                        blank=True,
+                        help_text="Where it was sent: phone number or email.",
+                        max_length=254,
+                    ),
+                ),
+                ("provider_message_id", models.CharField(blank=True, max_length=64)),
+                ("last_error", models.TextField(blank=True)),
+                ("sent_at", models.DateTimeField(blank=True, null=True)),
+                ("delivered_at", models.DateTimeField(blank=True, null=True)),
+                ("read_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "appointment",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="notifications",
+                        to="scheduling.appointment",
+                    ),
+                ),
+                (
+                    "patient",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="notifications",
+                        to="patients.patient",
+                    ),
+                ),
+                (
+                    "session",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="notifications",
+                        to="sessions_app.session",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="notifications",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-send_after', '-pk'],
-                'permissions': [('manage_outbox', 'Can retry or cancel messages in the outbox')],
-                'indexes': [models.Index(condition=models.Q(('status', 'pending')), fields=['next_attempt_at'], name='notification_due'), models.Index(condition=models.Q(('status', 'sending')), fields=['claimed_at'], name='notification_sending'), models.Index(condition=models.Q(('channel', 'in_app')), fields=['user', 'read_at'], name='notification_inbox'), models.Index(condition=models.Q(('provider_message_id', ''), _negated=True), fields=['provider_message_id'], name='notification_provider_id')],
-                'constraints': [models.CheckConstraint(condition=models.Q(models.Q(('patient__isnull', False), ('user__isnull', True)), models.Q(('patient__isnull', True), ('user__isnull', False)), _connector='OR'), name='notification_one_recipient', violation_error_message='A notification goes to a patient or to a staff user.')],
+                "ordering": ["-send_after", "-pk"],
+                "permissions": [("manage_outbox", "Can retry or cancel messages in the outbox")],
+                "indexes": [
+                    models.Index(
+                        condition=models.Q(("status", "pending")),
+                        fields=["next_attempt_at"],
+                        name="notification_due",
+                    ),
+                    models.Index(
+                        condition=models.Q(("status", "sending")),
+                        fields=["claimed_at"],
+                        name="notification_sending",
+                    ),
+                    models.Index(
+                        condition=models.Q(("channel", "in_app")),
+                        fields=["user", "read_at"],
+                        name="notification_inbox",
+                    ),
+                    models.Index(
+                        condition=models.Q(("provider_message_id", ""), _negated=True),
+                        fields=["provider_message_id"],
+                        name="notification_provider_id",
+                    ),
+                ],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            models.Q(("patient__isnull", False), ("user__isnull", True)),
+                            models.Q(("patient__isnull", True), ("user__isnull", False)),
+                            _connector="OR",
+                        ),
+                        name="notification_one_recipient",
+                        violation_error_message="A notification goes to a patient or to a staff user.",
+                    )
+                ],
             },
         ),
     ]

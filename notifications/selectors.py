@@ -1,0 +1,55 @@
+"""Reads of the outbox and of a staff user's inbox, shaped for the pages."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import QuerySet
+
+from scheduling.availability import clinic_zone
+
+from .models import Notification
+
+# How many unread alerts the live region shows at once; the inbox has the rest.
+LIVE_ALERTS = 5
+
+
+def outbox(
+    *,
+    status: str = "",
+    channel: str = "",
+    date_from: date | None = None,
+    date_to: date | None = None,
+) -> QuerySet[Notification]:
+    """Every message, newest first, narrowed by status, channel and the clinic-time
+    days of `send_after` (both ends included). Loads the recipients with the rows, so
+    a page of them costs one query."""
+    messages = Notification.objects.select_related("patient", "user").order_by("-send_after", "-pk")
+    if status:
+        messages = messages.filter(status=status)
+    if channel:
+        messages = messages.filter(channel=channel)
+    if date_from:
+        messages = messages.filter(send_after__gte=_start_of(date_from))
+    if date_to:
+        messages = messages.filter(send_after__lt=_start_of(date_to + timedelta(days=1)))
+    return messages
+
+
+def _start_of(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=clinic_zone())
+
+
+def inbox(*, user: AbstractBaseUser) -> QuerySet[Notification]:
+    """The user's in-app messages, newest first."""
+    return Notification.objects.inbox_of(user).order_by("-send_after", "-pk")
+
+
+def unread_alerts(*, user: AbstractBaseUser, limit: int = LIVE_ALERTS) -> list[Notification]:
+    """The newest unread in-app messages of `user`, for the live region."""
+    return list(inbox(user=user).unread()[:limit])
+
+
+def unread_count(*, user: AbstractBaseUser) -> int:
+    return Notification.objects.inbox_of(user).unread().count()
