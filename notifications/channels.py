@@ -50,7 +50,7 @@ class BaseSMS(BaseChannel):
             raise Skipped("The patient has opted out of SMS.")
         if not patient.phone:
             raise PermanentFailure("The patient has no phone number.")
-        return str(patient.phone)
+        return patient.phone.as_e164
 
 
 class ConsoleSMS(BaseSMS):

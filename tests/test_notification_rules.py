@@ -285,8 +285,8 @@ def test_a_doctor_without_a_login_gets_no_in_app_message(confirmed, smith, recep
 def test_a_rolled_back_booking_queues_nothing_and_wakes_no_one(
     smith, jane, receptionist, django_capture_on_commit_callbacks
 ):
-    with django_capture_on_commit_callbacks() as callbacks:
-        with pytest.raises(RuntimeError), transaction.atomic():
+    def book_then_fail() -> None:
+        with transaction.atomic():
             book_appointment(
                 patient=jane,
                 doctor=smith,
@@ -295,6 +295,9 @@ def test_a_rolled_back_booking_queues_nothing_and_wakes_no_one(
                 booked_by=receptionist,
             )
             raise RuntimeError("the rest of the request failed")
+
+    with django_capture_on_commit_callbacks() as callbacks, pytest.raises(RuntimeError):
+        book_then_fail()
 
     assert not Notification.objects.exists()
     assert callbacks == []
