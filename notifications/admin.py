@@ -8,7 +8,7 @@ from django.http import HttpRequest
 
 from . import services
 from .exceptions import OutboxError
-from .models import Notification
+from .models import InboundMessage, Notification
 
 
 @admin.register(Notification)
@@ -74,3 +74,22 @@ class NotificationAdmin(admin.ModelAdmin):
         self.message_user(request, f"{changed} {noun} {done}.", messages.SUCCESS)
         if refused:
             self.message_user(request, f"Left as they were: {'; '.join(refused)}", messages.WARNING)
+
+
+@admin.register(InboundMessage)
+class InboundMessageAdmin(admin.ModelAdmin):
+    """The SMS patients sent in, and what was done: read-only, a record of consent
+    changes and of appointments confirmed or cancelled by reply."""
+
+    list_display = ["received_at", "from_number", "body", "outcome"]
+    search_fields = ["from_number", "message_sid"]
+    date_hierarchy = "received_at"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False

@@ -152,3 +152,32 @@ class Notification(models.Model):
     @property
     def can_cancel(self) -> bool:
         return self.status == Status.PENDING
+
+
+class InboundMessage(models.Model):
+    """An SMS sent to the clinic's number, and what was done about it.
+
+    Twilio sends a webhook again when it got no answer in time. The message's sid is
+    unique, so a retry finds the first row and gets the same answer instead of acting
+    twice. A message without a sid is still kept, for the record.
+    """
+
+    message_sid = models.CharField(max_length=64, blank=True)
+    from_number = models.CharField(max_length=64, blank=True)
+    body = models.TextField(blank=True)
+    received_at = models.DateTimeField(default=timezone.now)
+    outcome = models.CharField(max_length=200, blank=True, help_text="What was done.")
+    reply = models.TextField(blank=True, help_text="The text answered, if any.")
+
+    class Meta:
+        ordering = ["-received_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["message_sid"],
+                condition=~Q(message_sid=""),
+                name="inbound_message_sid_unique",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"SMS from {self.from_number or 'an unknown number'}: {self.outcome}"

@@ -161,6 +161,8 @@ def record_delivery_status(
 ) -> bool:
     """Apply a provider's status callback to its message. Only moves forward: a late
     "sent" never undoes "delivered". Returns whether a row changed."""
+    if not provider_message_id:
+        return False  # Would match every message sent without a provider id.
     messages = Notification.objects.filter(provider_message_id=provider_message_id)
     if provider_status in DELIVERED_STATUSES:
         changed = messages.filter(status=Status.SENT).update(

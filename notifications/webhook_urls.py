@@ -1,5 +1,10 @@
 from django.urls import path
 
+from . import webhooks
+
 app_name = "twilio"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("status/", webhooks.status_callback, name="status"),
+    path("inbound/", webhooks.inbound_message, name="inbound"),
+]
