@@ -6,13 +6,15 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from clinic.admin import ReadOnlyAdminMixin
+
 from . import services
 from .exceptions import OutboxError
 from .models import InboundMessage, Notification
 
 
 @admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
+class NotificationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Read-only for the manager: messages are written by the rules and sent by the
     worker. Retrying and cancelling go through the outbox services, as on the
     outbox page."""
@@ -32,15 +34,6 @@ class NotificationAdmin(admin.ModelAdmin):
     @admin.display(description="Recipient")
     def recipient(self, notification: Notification) -> str:
         return notification.recipient_name
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
 
     def has_manage_outbox_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("notifications.manage_outbox")
@@ -77,19 +70,10 @@ class NotificationAdmin(admin.ModelAdmin):
 
 
 @admin.register(InboundMessage)
-class InboundMessageAdmin(admin.ModelAdmin):
+class InboundMessageAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """The SMS patients sent in, and what was done: read-only, a record of consent
     changes and of appointments confirmed or cancelled by reply."""
 
     list_display = ["received_at", "from_number", "body", "outcome"]
     search_fields = ["from_number", "message_sid"]
     date_hierarchy = "received_at"
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False

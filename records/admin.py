@@ -9,6 +9,8 @@ from __future__ import annotations
 from django.contrib import admin
 from django.http import HttpRequest
 
+from clinic.admin import ReadOnlyAdminMixin
+
 from .audit import log_access
 from .models import (
     AccessAction,
@@ -47,17 +49,6 @@ class LoggedReadsMixin:
         return response
 
 
-class ReadOnlyMixin:
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
-
 @admin.register(MedicalRecord)
 class MedicalRecordAdmin(LoggedReadsMixin, admin.ModelAdmin):
     list_display = ["patient", "blood_type", "updated_at", "updated_by"]
@@ -87,7 +78,7 @@ class MedicalRecordAdmin(LoggedReadsMixin, admin.ModelAdmin):
         obj._state.adding = False
 
 
-class AddendumInline(ReadOnlyMixin, admin.TabularInline):
+class AddendumInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = Addendum
     fields = ["created_at", "author", "text"]
     readonly_fields = fields
@@ -95,7 +86,7 @@ class AddendumInline(ReadOnlyMixin, admin.TabularInline):
 
 
 @admin.register(ClinicalNote)
-class ClinicalNoteAdmin(ReadOnlyMixin, LoggedReadsMixin, admin.ModelAdmin):
+class ClinicalNoteAdmin(ReadOnlyAdminMixin, LoggedReadsMixin, admin.ModelAdmin):
     list_display = ["session", "author", "signed_at", "signed_by"]
     list_filter = [("signed_at", admin.EmptyFieldListFilter)]
     list_select_related = ["session__patient", "session__doctor", "author", "signed_by"]
@@ -103,7 +94,7 @@ class ClinicalNoteAdmin(ReadOnlyMixin, LoggedReadsMixin, admin.ModelAdmin):
     inlines = [AddendumInline]
 
 
-class PrescriptionItemInline(ReadOnlyMixin, admin.TabularInline):
+class PrescriptionItemInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = PrescriptionItem
     fields = list(PrescriptionItem.CONTENT_FIELDS)
     readonly_fields = fields
@@ -111,7 +102,7 @@ class PrescriptionItemInline(ReadOnlyMixin, admin.TabularInline):
 
 
 @admin.register(Prescription)
-class PrescriptionAdmin(ReadOnlyMixin, LoggedReadsMixin, admin.ModelAdmin):
+class PrescriptionAdmin(ReadOnlyAdminMixin, LoggedReadsMixin, admin.ModelAdmin):
     list_display = ["__str__", "session", "created_by", "created_at", "signed_at"]
     list_filter = [("signed_at", admin.EmptyFieldListFilter)]
     list_select_related = ["session__patient", "session__doctor", "created_by"]
@@ -120,7 +111,7 @@ class PrescriptionAdmin(ReadOnlyMixin, LoggedReadsMixin, admin.ModelAdmin):
 
 
 @admin.register(AccessLog)
-class AccessLogAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class AccessLogAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Nobody adds, changes or deletes an entry, superusers included."""
 
     list_display = ["at", "user", "action", "patient", "object_type", "object_id", "ip_address"]

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from django.contrib import admin
 
+from clinic.admin import ReadOnlyAdminMixin
+
 from .models import Appointment, AppointmentChange, Service
 
 
@@ -13,7 +15,7 @@ class ServiceAdmin(admin.ModelAdmin):
     prepopulated_fields = {"code": ["name"]}
 
 
-class AppointmentChangeInline(admin.TabularInline):
+class AppointmentChangeInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = AppointmentChange
     fields = [
         "changed_at",
@@ -27,17 +29,10 @@ class AppointmentChangeInline(admin.TabularInline):
     ]
     readonly_fields = fields
     extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(Appointment)
-class AppointmentAdmin(admin.ModelAdmin):
+class AppointmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Read-only for the manager: every change of an appointment goes through the
     reception pages, whose services keep the rules and the history."""
 
@@ -47,12 +42,3 @@ class AppointmentAdmin(admin.ModelAdmin):
     search_fields = ["patient__family_name", "patient__given_name", "patient__phone"]
     list_select_related = ["doctor", "patient", "service"]
     inlines = [AppointmentChangeInline]
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False

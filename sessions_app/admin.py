@@ -2,22 +2,20 @@ from __future__ import annotations
 
 from django.contrib import admin
 
+from clinic.admin import ReadOnlyAdminMixin
+
 from .models import PerformedService, Session
 
 
-class PerformedServiceInline(admin.TabularInline):
+class PerformedServiceInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = PerformedService
     fields = ["service", "quantity", "unit_price"]
     readonly_fields = fields
     extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(Session)
-class SessionAdmin(admin.ModelAdmin):
+class SessionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Read-only for the manager: sessions change only through the doctor's pages,
     whose services keep the rules. Clinical content is in the records admin."""
 
@@ -33,12 +31,3 @@ class SessionAdmin(admin.ModelAdmin):
         "patient",
     ]
     inlines = [PerformedServiceInline]
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False

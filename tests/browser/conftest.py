@@ -15,7 +15,14 @@ import pytest
 from django.contrib.auth.models import User
 from django.db import connections
 from django.urls import reverse
-from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    Page,
+    Playwright,
+    expect,
+    sync_playwright,
+)
 
 from tests.factories import TEST_PASSWORD
 
@@ -99,32 +106,56 @@ def _live_database(migrated_data_restored, live_server, django_db_serialized_rol
     the migrations' data."""
 
 
-@pytest.fixture
-def page(browser: Browser, live_server) -> Iterator[Page]:
-    """A fresh browser context (no cookies) per test, with URLs relative to the
-    live server."""
+def new_context(browser: Browser, live_server) -> BrowserContext:
+    """A fresh browser context (no cookies), with URLs relative to the live server."""
     context = browser.new_context(base_url=live_server.url)
     context.set_default_timeout(TIMEOUT_MS)
     # Chromium fetches /favicon.ico on its own after a page loads; on the server that
     # request would race with the test's next step and with the flush at its end.
     # The app has no favicon, so answer it here.
     context.route("**/favicon.ico", lambda route: route.fulfill(status=204))
-    new_page = context.new_page()
-    yield new_page
+    return context
+
+
+def sign_in(page: Page, user: User, password: str = TEST_PASSWORD) -> Page:
+    """Signs a staff user in through the real login form; returns the page."""
+    page.goto(reverse("login"))
+    page.get_by_label("Username").fill(user.username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    name = user.get_full_name() or user.username
+    expect(page.get_by_role("alert").filter(has_text=f"Signed in as {name}.")).to_be_visible()
+    return page
+
+
+@pytest.fixture
+def page(browser: Browser, live_server) -> Iterator[Page]:
+    """A fresh browser context per test."""
+    context = new_context(browser, live_server)
+    yield context.new_page()
     context.close()
 
 
 @pytest.fixture
 def log_in(page: Page) -> Callable[..., Page]:
-    """Signs a staff user in through the real login form; returns the page."""
+    """Signs a staff user in on the test's page; returns the page."""
 
-    def sign_in(user: User, password: str = TEST_PASSWORD) -> Page:
-        page.goto(reverse("login"))
-        page.get_by_label("Username").fill(user.username)
-        page.get_by_label("Password").fill(password)
-        page.get_by_role("button", name="Sign in").click()
-        name = user.get_full_name() or user.username
-        expect(page.get_by_role("alert").filter(has_text=f"Signed in as {name}.")).to_be_visible()
-        return page
+    def log_in_as(user: User, password: str = TEST_PASSWORD) -> Page:
+        return sign_in(page, user, password)
 
-    return sign_in
+    return log_in_as
+
+
+@pytest.fixture
+def signed_in(browser: Browser, live_server) -> Iterator[Callable[[User], Page]]:
+    """For tests with several people at once: each call opens a page in a context of
+    its own (its own cookies), signed in as `user`."""
+    contexts: list[BrowserContext] = []
+
+    def open_as(user: User) -> Page:
+        contexts.append(context := new_context(browser, live_server))
+        return sign_in(context.new_page(), user)
+
+    yield open_as
+    for context in contexts:
+        context.close()

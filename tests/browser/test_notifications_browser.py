@@ -8,30 +8,19 @@ from datetime import datetime, time, timedelta
 
 from django.urls import reverse
 from django.utils import timezone
-from playwright.sync_api import Browser, expect
+from playwright.sync_api import expect
 
 from doctors.models import Weekday
 from notifications.dispatch import dispatch_due
 from notifications.models import Status
 from scheduling.availability import clinic_zone
 from tests.factories import (
-    TEST_PASSWORD,
     AppointmentFactory,
     DoctorFactory,
     PatientFactory,
     ReceptionistFactory,
     WorkingHoursFactory,
 )
-
-
-def signed_in(browser: Browser, live_server, user):
-    page = browser.new_context(base_url=live_server.url).new_page()
-    page.goto(reverse("login"))
-    page.get_by_label("Username").fill(user.username)
-    page.get_by_label("Password").fill(TEST_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("alert").filter(has_text="Signed in as")).to_be_visible()
-    return page
 
 
 def doctor_available_all_week():
@@ -42,7 +31,7 @@ def doctor_available_all_week():
 
 
 def test_confirming_queues_reminders_that_the_worker_sends(
-    browser, live_server, settings, fake_twilio, time_machine
+    signed_in, settings, fake_twilio, time_machine
 ):
     settings.NOTIFICATIONS_QUIET_HOURS = ""  # Whatever the hour CI runs at.
     tomorrow = timezone.localtime().date() + timedelta(days=1)
@@ -52,7 +41,7 @@ def test_confirming_queues_reminders_that_the_worker_sends(
         patient=PatientFactory(given_name="Anna", phone="+12025550142"),
         starts_at=starts_at,
     )
-    reception = signed_in(browser, live_server, ReceptionistFactory())
+    reception = signed_in(ReceptionistFactory())
 
     reception.goto(reverse("scheduling:detail", args=[appointment.pk]))
     reception.get_by_role("button", name="Confirm").click()
@@ -77,7 +66,7 @@ def test_confirming_queues_reminders_that_the_worker_sends(
     assert len(fake_twilio.messages) == 3
 
 
-def test_checking_a_patient_in_lights_up_the_doctors_page(browser, live_server):
+def test_checking_a_patient_in_lights_up_the_doctors_page(signed_in):
     doctor = doctor_available_all_week()
     appointment = AppointmentFactory(
         doctor=doctor,
@@ -85,12 +74,12 @@ def test_checking_a_patient_in_lights_up_the_doctors_page(browser, live_server):
         starts_at=timezone.now() + timedelta(minutes=5),
         status="confirmed",
     )
-    doctor_page = signed_in(browser, live_server, doctor.user)
+    doctor_page = signed_in(doctor.user)
     doctor_page.goto(reverse("scheduling:my_day"))
     live_alerts = doctor_page.get_by_test_id("live-alerts")
     expect(live_alerts).not_to_contain_text("has arrived")
 
-    reception = signed_in(browser, live_server, ReceptionistFactory())
+    reception = signed_in(ReceptionistFactory())
     reception.goto(reverse("scheduling:detail", args=[appointment.pk]))
     reception.get_by_role("button", name="Check in").click()
     expect(reception.get_by_role("alert")).to_contain_text("Checked in")

@@ -9,13 +9,12 @@ from datetime import time
 import pytest
 from django.urls import reverse
 from django.utils import timezone
-from playwright.sync_api import Browser, expect
+from playwright.sync_api import expect
 
 from doctors.models import Weekday
 from records.models import AccessLog, ClinicalNote, Prescription
 from scheduling.models import Appointment, Status
 from tests.factories import (
-    TEST_PASSWORD,
     DoctorFactory,
     PatientFactory,
     ReceptionistFactory,
@@ -24,24 +23,14 @@ from tests.factories import (
 )
 
 
-def signed_in(browser: Browser, live_server, user):
-    page = browser.new_context(base_url=live_server.url).new_page()
-    page.goto(reverse("login"))
-    page.get_by_label("Username").fill(user.username)
-    page.get_by_label("Password").fill(TEST_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("alert").filter(has_text="Signed in as")).to_be_visible()
-    return page
-
-
-def test_a_visit_from_booking_to_printed_prescription(browser, live_server):
+def test_a_visit_from_booking_to_printed_prescription(signed_in):
     doctor = DoctorFactory(given_name="Alan", family_name="Smith")
     for weekday in Weekday:
         WorkingHoursFactory(doctor=doctor, weekday=weekday, starts=time(0), ends=time(23, 59))
     ServiceFactory(name="Consultation", duration_minutes=30)
     anna = PatientFactory(given_name="Anna", family_name="Smithson")
-    reception = signed_in(browser, live_server, ReceptionistFactory())
-    doctor_page = signed_in(browser, live_server, doctor.user)
+    reception = signed_in(ReceptionistFactory())
+    doctor_page = signed_in(doctor.user)
 
     # Reception books a walk-in for now (a 5-minute visit, so it fits any hour).
     now = timezone.localtime()
