@@ -241,6 +241,26 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="clinic@localhost")
 STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
 STRIPE_PUBLISHABLE_KEY = env.str("STRIPE_PUBLISHABLE_KEY", default="")
 STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
+# Seconds an event's signature stays valid: older ones are refused as replays.
+STRIPE_WEBHOOK_TOLERANCE = env.int("STRIPE_WEBHOOK_TOLERANCE", default=300)
+# Only for tests and staging: where the stripe client sends API calls.
+STRIPE_API_BASE_URL = env.str("STRIPE_API_BASE_URL", default="")
+STRIPE_MAX_NETWORK_RETRIES = env.int("STRIPE_MAX_NETWORK_RETRIES", default=2)
+
+# --- Payments -------------------------------------------------------------------
+
+# Each payment method is a class (see payments/methods.py); another method is a
+# class and an entry here.
+PAYMENT_METHODS = [
+    "payments.methods.Cash",
+    "payments.methods.CardTerminal",
+    "payments.methods.StripeCheckout",
+]
+# An online payment still pending after this many minutes is checked with Stripe by
+# the reconciliation task, in case its webhook was lost.
+PAYMENTS_RECONCILE_AFTER_MINUTES = env.int("PAYMENTS_RECONCILE_AFTER_MINUTES", default=30)
+# How long the link texted to a patient to pay online stays valid.
+PAYMENTS_PAY_LINK_DAYS = env.int("PAYMENTS_PAY_LINK_DAYS", default=30)
 
 # --- Logging ------------------------------------------------------------------
 

@@ -19,6 +19,8 @@ urlpatterns = [
     path("sessions/", include("sessions_app.urls")),
     path("records/", include("records.urls")),
     path("notifications/", include("notifications.urls")),
+    path("payments/", include("payments.urls")),
     path("webhooks/twilio/", include("notifications.webhook_urls")),
+    path("webhooks/stripe/", include("payments.webhook_urls")),
     path("admin/", admin.site.urls),
 ]

@@ -16,6 +16,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from clinic.roles import RECEPTION
+from payments import signals as payments
+from payments.methods import StripeCheckout
+from payments.models import Invoice
+from payments.services import pay_link_url
 from scheduling import signals as scheduling
 from scheduling.models import Appointment
 from scheduling.models import Status as AppointmentStatus
@@ -145,9 +149,22 @@ def tell_reception_started(session: Session, **kwargs) -> None:
 
 
 @receiver(sessions.session_completed)
-def tell_session_completed(session: Session, **kwargs) -> None:
+def tell_reception_completed(session: Session, **kwargs) -> None:
     _tell_reception(session, "reception_session_completed", key=f"session_completed:{session.pk}")
-    _sms_to_patient(session.appointment, "session_completed", key=f"session_completed:{session.pk}")
+
+
+@receiver(payments.invoice_opened)
+def thank_patient(invoice: Invoice, **kwargs) -> None:
+    """After the visit (its invoice opens when the session completes), with a link to
+    pay online when something is due and online payment is set up."""
+    session = invoice.session
+    due = invoice.balance > 0 and StripeCheckout().is_available()
+    _sms_to_patient(
+        session.appointment,
+        "session_completed",
+        key=f"session_completed:{session.pk}",
+        payment_url=pay_link_url(invoice) if due else "",
+    )
 
 
 def _tell_doctor(

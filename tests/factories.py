@@ -247,3 +247,37 @@ class NotificationFactory(factory.django.DjangoModelFactory):
     template = "appointment_booked"
     body = "Riverside Clinic: your appointment is booked."
     idempotency_key = factory.Sequence(lambda n: f"test:{n}")
+
+
+# Payments.
+
+from payments.models import Invoice, InvoiceLine  # noqa: E402
+from payments.services import refresh_totals  # noqa: E402
+
+
+class InvoiceFactory(factory.django.DjangoModelFactory):
+    """An open invoice for a completed session, written straight to the tables with
+    one line (a consultation at 80.00). Tests of the invoice rules go through
+    `payments.services`; call `refresh_totals` after adding lines or payments."""
+
+    class Meta:
+        model = Invoice
+        skip_postgeneration_save = True
+
+    session = factory.SubFactory(SessionFactory, completed=True)
+    patient = factory.SelfAttribute("session.patient")
+    number = factory.Sequence(lambda n: 100_000 + n)
+    currency = "USD"
+    issued_at = factory.SelfAttribute("session.completed_at")
+
+    @factory.post_generation
+    def lines(invoice, create, extracted, **kwargs):
+        for unit_price in extracted or [Decimal("80.00")]:
+            InvoiceLine.objects.create(
+                invoice=invoice,
+                service=ServiceFactory(),
+                description="Consultation",
+                quantity=1,
+                unit_price=unit_price,
+            )
+        refresh_totals(invoice)

@@ -1,0 +1,367 @@
+"""Use cases of payments: open an invoice from a completed session, take payments
+at the desk or online, refund, void, and apply what Stripe reports.
+
+Every change locks the invoice row, writes payments or refunds, and then
+`refresh_totals` derives the invoice's totals and status: nothing else sets them.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from decimal import Decimal
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.core import signing
+from django.db import transaction
+from django.db.models import Sum
+from django.urls import reverse
+from django.utils import timezone
+
+from sessions_app.models import Session
+
+from . import signals, stripe_gateway
+from .exceptions import PaymentError
+from .methods import get_method
+from .models import (
+    ZERO,
+    Invoice,
+    InvoiceCounter,
+    InvoiceLine,
+    InvoiceStatus,
+    Payment,
+    PaymentStatus,
+    Refund,
+)
+
+logger = logging.getLogger(__name__)
+
+PAY_LINK_SALT = "payments.pay-link"
+
+
+# --- Invoices ---------------------------------------------------------------------
+
+
+def open_invoice(*, session: Session) -> Invoice:
+    """The invoice of a completed session, with a line per performed service at the
+    price it was performed at. Idempotent: a session has one invoice."""
+    with transaction.atomic():
+        existing = Invoice.objects.filter(session=session).first()
+        if existing is not None:
+            return existing
+        invoice = Invoice.objects.create(
+            number=_next_invoice_number(),
+            session=session,
+            patient=session.patient,
+            currency=settings.CLINIC_CURRENCY,
+            issued_at=timezone.now(),
+        )
+        InvoiceLine.objects.bulk_create(
+            InvoiceLine(
+                invoice=invoice,
+                service=performed.service,
+                description=performed.service.name,
+                quantity=performed.quantity,
+                unit_price=performed.unit_price,
+            )
+            for performed in session.performed.select_related("service")
+        )
+        refresh_totals(invoice)
+        signals.invoice_opened.send(Invoice, invoice=invoice)
+    return invoice
+
+
+def _next_invoice_number() -> int:
+    """The next number, under a lock on the counter row: concurrent invoices wait
+    for each other, and a rolled-back invoice gives its number back."""
+    counter, _ = InvoiceCounter.objects.select_for_update().get_or_create(pk=1)
+    counter.last_number += 1
+    counter.save(update_fields=["last_number"])
+    return counter.last_number
+
+
+def refresh_totals(invoice: Invoice) -> Invoice:
+    """Derive the invoice's total, amounts paid and refunded, and status from its
+    lines, payments and refunds. The one place these are set; call it inside the
+    transaction that changed them, with the invoice locked."""
+    lines = invoice.lines.all()
+    invoice.total = sum((line.amount for line in lines), ZERO)
+    succeeded = Payment.objects.filter(invoice=invoice, status=PaymentStatus.SUCCEEDED)
+    invoice.amount_paid = succeeded.aggregate(total=Sum("amount"))["total"] or ZERO
+    refunds = Refund.objects.filter(payment__invoice=invoice)
+    invoice.amount_refunded = refunds.aggregate(total=Sum("amount"))["total"] or ZERO
+    invoice.status = invoice.derived_status()
+    invoice.save(update_fields=["total", "amount_paid", "amount_refunded", "status"])
+    return invoice
+
+
+def void_invoice(*, invoice: Invoice, reason: str, by: AbstractBaseUser | None) -> Invoice:
+    """Cancel an invoice nobody has paid anything on; its open online checkouts
+    are closed first, so no one can pay it after."""
+    reason = reason.strip()
+    if not reason:
+        raise PaymentError("Say why the invoice is void.")
+    with transaction.atomic():
+        current = _lock(invoice)
+        if current.status == InvoiceStatus.VOID:
+            raise PaymentError("The invoice is void already.")
+        if current.amount_paid > 0:
+            raise PaymentError("Only an unpaid invoice can be void; refund its payments first.")
+        _close_open_checkouts(current)
+        current.voided_at = timezone.now()
+        current.voided_by = by
+        current.void_reason = reason
+        current.save(update_fields=["voided_at", "voided_by", "void_reason"])
+        return refresh_totals(current)
+
+
+def _lock(invoice: Invoice) -> Invoice:
+    return Invoice.objects.select_for_update().get(pk=invoice.pk)
+
+
+def _check_payable(invoice: Invoice, amount: Decimal) -> None:
+    if invoice.status == InvoiceStatus.VOID:
+        raise PaymentError("The invoice is void: it takes no payments.")
+    if amount <= 0:
+        raise PaymentError("A payment must be more than zero.")
+    if amount > invoice.balance:
+        raise PaymentError(
+            f"The balance is {invoice.balance} {invoice.currency}; "
+            f"a payment of {amount} would be more than that."
+        )
+
+
+# --- Payments at the desk ---------------------------------------------------------
+
+
+def new_payment_token() -> str:
+    """A one-time token for a payment form: submitting it twice records one payment."""
+    return f"desk-{uuid.uuid4()}"
+
+
+def record_desk_payment(
+    *,
+    invoice: Invoice,
+    method: str,
+    amount: Decimal,
+    idempotency_key: str,
+    by: AbstractBaseUser | None,
+) -> Payment:
+    """Money taken at the desk (cash, card terminal). The same token twice (a double
+    click, a resent form) returns the payment made the first time."""
+    payment_method = get_method(method)
+    if not payment_method.at_desk:
+        raise PaymentError(f"{payment_method.label} payments are not taken at the desk.")
+    with transaction.atomic():
+        current = _lock(invoice)
+        already = Payment.objects.filter(idempotency_key=idempotency_key).first()
+        if already is not None:
+            return already
+        _check_payable(current, amount)
+        # Whatever was offered online is for the old balance: close it first, so the
+        # patient cannot pay twice.
+        _close_open_checkouts(current)
+        payment = Payment.objects.create(
+            invoice=current,
+            method=method,
+            amount=amount,
+            status=PaymentStatus.SUCCEEDED,
+            idempotency_key=idempotency_key,
+            created_by=by,
+            settled_at=timezone.now(),
+        )
+        refresh_totals(current)
+    return payment
+
+
+# --- Online payment (Stripe Checkout) ---------------------------------------------
+
+
+def start_online_payment(
+    *, invoice: Invoice, by: AbstractBaseUser | None, base_url: str
+) -> Payment:
+    """A Stripe Checkout for the balance. An open checkout for the same amount is
+    reused rather than a second one made. `base_url` is the site's address for
+    Stripe's success and cancel pages."""
+    if not stripe_gateway.is_configured():
+        raise PaymentError("Online payment is not set up (no Stripe keys).")
+    with transaction.atomic():
+        current = _lock(invoice)
+        _check_payable(current, current.balance)
+        reusable = current.payments.filter(
+            method="stripe", status=PaymentStatus.PENDING, amount=current.balance
+        ).exclude(checkout_url="")
+        if payment := reusable.first():
+            return payment
+        payment = Payment.objects.create(
+            invoice=current,
+            method="stripe",
+            amount=current.balance,
+            idempotency_key=f"checkout-{uuid.uuid4()}",
+            created_by=by,
+        )
+    # Outside the lock: Stripe's answer can take a while, and the idempotency key
+    # makes a retry of this call return the same checkout.
+    checkout = stripe_gateway.create_checkout_session(
+        payment,
+        success_url=base_url
+        + reverse("payments:checkout_done")
+        + "?session_id={CHECKOUT_SESSION_ID}",
+        cancel_url=base_url + reverse("payments:pay", args=[pay_link_token(invoice)]),
+    )
+    payment.checkout_session_id = checkout.id
+    payment.checkout_url = checkout.url
+    payment.save(update_fields=["checkout_session_id", "checkout_url"])
+    return payment
+
+
+def _close_open_checkouts(invoice: Invoice) -> None:
+    """Expire the invoice's pending Stripe checkouts at Stripe and here. One that
+    Stripe reports complete meanwhile is settled instead (its money is in)."""
+    for payment in invoice.payments.filter(method="stripe", status=PaymentStatus.PENDING):
+        if payment.checkout_session_id and stripe_gateway.is_configured():
+            checkout = stripe_gateway.retrieve_checkout_session(payment.checkout_session_id)
+            if checkout.status == "open":
+                checkout = stripe_gateway.expire_checkout_session(payment.checkout_session_id)
+            if checkout.status == "complete" and checkout.payment_status == "paid":
+                raise PaymentError(
+                    "An online payment of this invoice has just gone through; "
+                    "reload the invoice before taking money at the desk."
+                )
+        payment.status = PaymentStatus.EXPIRED
+        payment.save(update_fields=["status"])
+
+
+def pay_link_token(invoice: Invoice) -> str:
+    return signing.dumps(invoice.pk, salt=PAY_LINK_SALT)
+
+
+def invoice_from_pay_link(token: str) -> Invoice | None:
+    """The invoice a patient's pay link names, or None for a forged or old link."""
+    try:
+        invoice_id = signing.loads(
+            token, salt=PAY_LINK_SALT, max_age=settings.PAYMENTS_PAY_LINK_DAYS * 86400
+        )
+    except signing.BadSignature:
+        return None
+    return Invoice.objects.filter(pk=invoice_id).first()
+
+
+def pay_link_url(invoice: Invoice) -> str:
+    """The patient's link to pay the invoice online, or "" without a public address."""
+    if not settings.PUBLIC_BASE_URL:
+        return ""
+    return settings.PUBLIC_BASE_URL + reverse("payments:pay", args=[pay_link_token(invoice)])
+
+
+def send_payment_link(*, invoice: Invoice, by: AbstractBaseUser | None):
+    """Text the patient the link to pay the balance online, through the outbox."""
+    from notifications.services import queue_message
+
+    if not stripe_gateway.is_configured():
+        raise PaymentError("Online payment is not set up (no Stripe keys).")
+    url = pay_link_url(invoice)
+    if not url:
+        raise PaymentError("Set PUBLIC_BASE_URL to send payment links.")
+    if invoice.balance <= 0:
+        raise PaymentError("Nothing is due on this invoice.")
+    return queue_message(
+        key=f"payment_link:{invoice.pk}:{uuid.uuid4()}",
+        template="payment_link",
+        channel="sms",
+        patient=invoice.patient,
+        session=invoice.session,
+        context={
+            "patient_first_name": invoice.patient.given_name,
+            "amount": f"{invoice.balance} {invoice.currency}",
+            "payment_url": url,
+        },
+    )
+
+
+# --- What Stripe reports (webhooks and reconciliation) ----------------------------
+
+
+def settle_online_payment(*, payment: Payment, payment_intent_id: str = "") -> bool:
+    """Stripe says the money is in. Credits the invoice once, whatever came before
+    (pending, or expired/failed reported out of order). Returns whether it changed."""
+    with transaction.atomic():
+        invoice = _lock(payment.invoice)
+        current = Payment.objects.select_for_update().get(pk=payment.pk)
+        if current.status == PaymentStatus.SUCCEEDED:
+            return False
+        current.status = PaymentStatus.SUCCEEDED
+        current.settled_at = timezone.now()
+        current.payment_intent_id = payment_intent_id or current.payment_intent_id
+        current.last_error = ""
+        current.save(update_fields=["status", "settled_at", "payment_intent_id", "last_error"])
+        refresh_totals(invoice)
+    logger.info("Online payment %s settled", current.pk)
+    return True
+
+
+def close_online_payment(*, payment: Payment, status: str, reason: str = "") -> bool:
+    """Stripe says the checkout ended without money (expired or failed). Never undoes
+    a payment that succeeded. Returns whether it changed."""
+    changed = Payment.objects.filter(pk=payment.pk, status=PaymentStatus.PENDING).update(
+        status=status, last_error=reason[:500]
+    )
+    return bool(changed)
+
+
+def note_online_payment_error(*, payment: Payment, reason: str) -> None:
+    """A card was declined: the checkout stays open for another try; staff see why."""
+    Payment.objects.filter(pk=payment.pk, status=PaymentStatus.PENDING).update(
+        last_error=reason[:500]
+    )
+
+
+def record_provider_refund(*, payment: Payment, provider_refund_id: str, amount: Decimal) -> bool:
+    """A refund Stripe reports (made here or in Stripe's dashboard), recorded once
+    by its id. Returns whether it was new."""
+    with transaction.atomic():
+        invoice = _lock(payment.invoice)
+        if Refund.objects.filter(provider_refund_id=provider_refund_id).exists():
+            return False
+        Refund.objects.create(
+            payment=payment,
+            amount=amount,
+            reason="Refunded in Stripe",
+            provider_refund_id=provider_refund_id,
+        )
+        refresh_totals(invoice)
+    return True
+
+
+# --- Refunds ------------------------------------------------------------------------
+
+
+def refund_payment(
+    *, payment: Payment, amount: Decimal, reason: str, by: AbstractBaseUser | None
+) -> Refund:
+    """Give money back on a payment: through Stripe for an online payment, recorded
+    for the others. Never more than what is left of the payment."""
+    reason = reason.strip()
+    if not reason:
+        raise PaymentError("Say why the money is refunded.")
+    if amount <= 0:
+        raise PaymentError("A refund must be more than zero.")
+    with transaction.atomic():
+        invoice = _lock(payment.invoice)
+        current = Payment.objects.prefetch_related("refunds").get(pk=payment.pk)
+        if current.status != PaymentStatus.SUCCEEDED:
+            raise PaymentError("Only a payment that went through can be refunded.")
+        if amount > current.refundable:
+            raise PaymentError(
+                f"At most {current.refundable} {invoice.currency} of this payment can be refunded."
+            )
+        refund = Refund.objects.create(payment=current, amount=amount, reason=reason, created_by=by)
+        # Inside the transaction: if Stripe refuses, nothing is recorded. The library
+        # retries a lost call with the same key, so Stripe refunds once.
+        refund.provider_refund_id = get_method(current.method).refund(
+            current, amount, idempotency_key=f"refund-{uuid.uuid4()}"
+        )
+        refund.save(update_fields=["provider_refund_id"])
+        refresh_totals(invoice)
+    return refund
