@@ -1,6 +1,11 @@
-"""What the apps' admin classes share."""
+"""What the apps' admin classes share, and the admin of API tokens."""
 
 from __future__ import annotations
+
+from django.contrib import admin, messages
+
+from .models import ApiToken
+from .tokens import issue_token, revoke_token
 
 
 class ReadOnlyAdminMixin:
@@ -15,3 +20,37 @@ class ReadOnlyAdminMixin:
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+# --- API tokens ---------------------------------------------------------------------
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Managers make tokens for integrations: the token is shown once, on saving,
+    and only its hash is kept. A token is revoked, never edited."""
+
+    list_display = ["name", "user", "prefix", "created_at", "last_used_at", "revoked_at"]
+    list_filter = ["revoked_at"]
+    search_fields = ["name", "prefix", "user__username"]
+    list_select_related = ["user"]
+    fields = ["user", "name"]
+    actions = ["revoke"]
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return obj is None and super().has_change_permission(request, obj)
+
+    def save_model(self, request, obj: ApiToken, form, change) -> None:
+        row, token = issue_token(user=obj.user, name=obj.name)
+        obj.pk = row.pk
+        self.message_user(
+            request,
+            f"The token for {row.user} is {token} — copy it now: it is not shown again.",
+            messages.WARNING,
+        )
+
+    @admin.action(description="Revoke the selected tokens")
+    def revoke(self, request, queryset) -> None:
+        for token in queryset:
+            revoke_token(token=token)
+        self.message_user(request, f"{queryset.count()} token(s) revoked.", messages.SUCCESS)

@@ -62,6 +62,8 @@ INSTALLED_APPS = [
     "crispy_bootstrap5",
     "phonenumber_field",
     "django_q",
+    # Serves the API docs' own Swagger files (no CDN).
+    "ninja",
     "clinic",
     "doctors",
     "patients",

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path, register_converter
 
-from . import views
+from . import api, views
 from .converters import IdConverter
 
 # Before the apps' URLs are included: they use <id:...> for database ids.
@@ -22,5 +22,6 @@ urlpatterns = [
     path("payments/", include("payments.urls")),
     path("webhooks/twilio/", include("notifications.webhook_urls")),
     path("webhooks/stripe/", include("payments.webhook_urls")),
+    path("api/v1/", api.urls()),
     path("admin/", admin.site.urls),
 ]

@@ -1,0 +1,5 @@
+"""The patients endpoints of the JSON API (mounted by clinic/api.py)."""
+
+from ninja import Router
+
+router = Router(tags=["patients"])
