@@ -22,8 +22,8 @@ from django.utils import timezone
 from sessions_app.models import Session
 
 from . import signals, stripe_gateway
-from .exceptions import PaymentError
-from .methods import get_method
+from .exceptions import PaymentError, ProviderUnavailable
+from .methods import StripeCheckout, all_methods, get_method
 from .models import (
     ZERO,
     Invoice,
@@ -38,6 +38,7 @@ from .models import (
 logger = logging.getLogger(__name__)
 
 PAY_LINK_SALT = "payments.pay-link"
+ONLINE = StripeCheckout()
 
 
 # --- Invoices ---------------------------------------------------------------------
@@ -157,6 +158,8 @@ def record_desk_payment(
         current = _lock(invoice)
         already = Payment.objects.filter(idempotency_key=idempotency_key).first()
         if already is not None:
+            if already.invoice_id != current.pk:
+                raise PaymentError("This payment form was already used; open the invoice again.")
             return already
         _check_payable(current, amount)
         # Whatever was offered online is for the old balance: close it first, so the
@@ -184,10 +187,12 @@ def start_online_payment(
     """A Stripe Checkout for the balance. An open checkout for the same amount is
     reused rather than a second one made. `base_url` is the site's address for
     Stripe's success and cancel pages."""
-    if not stripe_gateway.is_configured():
+    if not ONLINE.is_available() or ONLINE.key not in all_methods():
         raise PaymentError("Online payment is not set up (no Stripe keys).")
     with transaction.atomic():
         current = _lock(invoice)
+        if current.balance <= 0:
+            raise PaymentError("Nothing is due on this invoice.")
         _check_payable(current, current.balance)
         reusable = current.payments.filter(
             method="stripe", status=PaymentStatus.PENDING, amount=current.balance
@@ -203,13 +208,19 @@ def start_online_payment(
         )
     # Outside the lock: Stripe's answer can take a while, and the idempotency key
     # makes a retry of this call return the same checkout.
-    checkout = stripe_gateway.create_checkout_session(
-        payment,
-        success_url=base_url
-        + reverse("payments:checkout_done")
-        + "?session_id={CHECKOUT_SESSION_ID}",
-        cancel_url=base_url + reverse("payments:pay", args=[pay_link_token(invoice)]),
-    )
+    try:
+        checkout = stripe_gateway.create_checkout_session(
+            payment,
+            # Stripe puts the checkout's id in place of {CHECKOUT_SESSION_ID}.
+            success_url=base_url
+            + reverse("payments:checkout_done")
+            + "?session_id={CHECKOUT_SESSION_ID}",
+            cancel_url=base_url + reverse("payments:pay", args=[pay_link_token(invoice)]),
+        )
+    except ProviderUnavailable as error:
+        # Nobody has a link to this payment: close it, so it is not left pending.
+        close_online_payment(payment=payment, status=PaymentStatus.FAILED, reason=error.message)
+        raise
     payment.checkout_session_id = checkout.id
     payment.checkout_url = checkout.url
     payment.save(update_fields=["checkout_session_id", "checkout_url"])
@@ -217,17 +228,27 @@ def start_online_payment(
 
 
 def _close_open_checkouts(invoice: Invoice) -> None:
-    """Expire the invoice's pending Stripe checkouts at Stripe and here. One that
-    Stripe reports complete meanwhile is settled instead (its money is in)."""
+    """Expire the invoice's pending Stripe checkouts, at Stripe and here, before
+    money is taken another way.
+
+    A checkout the patient has completed (paid, or a bank debit on its way) is not
+    expired: the desk is told to wait for it. When Stripe cannot be reached the
+    checkout stays pending and the desk goes on: the clinic can always take cash,
+    and should the patient pay online too, the webhook or the reconciliation
+    records it and the invoice shows the overpayment to refund."""
     for payment in invoice.payments.filter(method="stripe", status=PaymentStatus.PENDING):
         if payment.checkout_session_id and stripe_gateway.is_configured():
-            checkout = stripe_gateway.retrieve_checkout_session(payment.checkout_session_id)
-            if checkout.status == "open":
-                checkout = stripe_gateway.expire_checkout_session(payment.checkout_session_id)
-            if checkout.status == "complete" and checkout.payment_status == "paid":
+            try:
+                checkout = stripe_gateway.retrieve_checkout_session(payment.checkout_session_id)
+                if checkout.status == "open":
+                    checkout = stripe_gateway.expire_checkout_session(payment.checkout_session_id)
+            except ProviderUnavailable:
+                logger.warning("Could not expire the checkout of payment %s", payment.pk)
+                continue
+            if checkout.status == "complete":
                 raise PaymentError(
-                    "An online payment of this invoice has just gone through; "
-                    "reload the invoice before taking money at the desk."
+                    "The patient has just paid this invoice online; reload the invoice "
+                    "before taking money at the desk."
                 )
         payment.status = PaymentStatus.EXPIRED
         payment.save(update_fields=["status"])
@@ -324,8 +345,22 @@ def record_provider_refund(*, payment: Payment, provider_refund_id: str, amount:
         invoice = _lock(payment.invoice)
         if Refund.objects.filter(provider_refund_id=provider_refund_id).exists():
             return False
+        if payment.status != PaymentStatus.SUCCEEDED:
+            # A refunded charge was paid first: its success event is late or lost.
+            settle_online_payment(payment=payment)
+        current = Payment.objects.prefetch_related("refunds").get(pk=payment.pk)
+        if amount > current.refundable:
+            logger.warning(
+                "Stripe refunded %s on payment %s, more than the %s left here",
+                amount,
+                current.pk,
+                current.refundable,
+            )
+            amount = current.refundable
+        if amount <= 0:
+            return False
         Refund.objects.create(
-            payment=payment,
+            payment=current,
             amount=amount,
             reason="Refunded in Stripe",
             provider_refund_id=provider_refund_id,

@@ -1,3 +1,23 @@
+from django.urls import path
+
+from . import views
+
 app_name = "payments"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("invoices/", views.InvoiceListView.as_view(), name="invoices"),
+    path("invoices/<id:pk>/", views.InvoiceView.as_view(), name="invoice"),
+    path("invoices/<id:pk>/receipt/", views.ReceiptView.as_view(), name="receipt"),
+    path("invoices/<id:pk>/pay-at-desk/", views.DeskPaymentView.as_view(), name="desk_payment"),
+    path("invoices/<id:pk>/pay-online/", views.OnlinePaymentView.as_view(), name="online_payment"),
+    path("invoices/<id:pk>/send-link/", views.SendPayLinkView.as_view(), name="send_link"),
+    path("invoices/<id:pk>/void/", views.VoidView.as_view(), name="void"),
+    path(
+        "invoices/<id:pk>/payments/<id:payment_pk>/refund/",
+        views.RefundView.as_view(),
+        name="refund",
+    ),
+    # The patient's pages, from the link texted to them: no sign-in.
+    path("pay/<str:token>/", views.pay, name="pay"),
+    path("checkout/done/", views.checkout_done, name="checkout_done"),
+]

@@ -1,3 +1,9 @@
+from django.urls import path
+
+from . import webhooks
+
 app_name = "stripe"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", webhooks.stripe_webhook, name="webhook"),
+]

@@ -96,3 +96,23 @@ def fake_twilio(settings) -> Iterator[FakeTwilio]:
     }
     yield fake
     fake.stop()
+
+
+# Payments.
+
+from tests.fakes import stripe as stripe_fake  # noqa: E402
+from tests.fakes.stripe import FakeStripe  # noqa: E402
+
+
+@pytest.fixture
+def fake_stripe(settings) -> Iterator[FakeStripe]:
+    """A local fake of Stripe's API, with the settings that point the real `stripe`
+    client at it (no retries: a test scripts each answer) and sign its webhooks."""
+    fake = FakeStripe().start()
+    settings.STRIPE_SECRET_KEY = stripe_fake.SECRET_KEY
+    settings.STRIPE_WEBHOOK_SECRET = stripe_fake.WEBHOOK_SECRET
+    settings.STRIPE_API_BASE_URL = fake.url
+    settings.STRIPE_MAX_NETWORK_RETRIES = 0
+    settings.PUBLIC_BASE_URL = "https://clinic.example.test"
+    yield fake
+    fake.stop()

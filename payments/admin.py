@@ -1,0 +1,75 @@
+"""The manager's read-only view of invoices, payments, refunds and Stripe's events.
+Every change goes through the payments services (the invoice page), which keep an
+invoice's totals and status derived from its lines, payments and refunds."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.contrib import admin
+
+from clinic.admin import ReadOnlyAdminMixin
+
+from .models import Invoice, InvoiceLine, Payment, Refund, StripeEvent
+
+
+class InvoiceLineInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = InvoiceLine
+    fields = ["description", "quantity", "unit_price", "amount"]
+    readonly_fields = fields
+    extra = 0
+
+
+class PaymentInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = Payment
+    fields = ["created_at", "method", "amount", "status", "created_by", "settled_at", "last_error"]
+    readonly_fields = fields
+    extra = 0
+    show_change_link = True
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("created_by")
+
+
+@admin.register(Invoice)
+class InvoiceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["display_number", "patient", "issued_at", "status", "total", "balance"]
+    list_filter = ["status"]
+    # "=number" finds "000123" and "123" alike.
+    search_fields = ["=number", "patient__given_name", "patient__family_name"]
+    date_hierarchy = "issued_at"
+    list_select_related = ["patient"]
+    inlines = [InvoiceLineInline, PaymentInline]
+
+    @admin.display(description="Number", ordering="number")
+    def display_number(self, invoice: Invoice) -> str:
+        return invoice.display_number
+
+    @admin.display(description="Balance")
+    def balance(self, invoice: Invoice) -> Decimal:
+        return invoice.balance
+
+
+@admin.register(Payment)
+class PaymentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["created_at", "invoice", "method", "amount", "status", "created_by"]
+    list_filter = ["status", "method"]
+    search_fields = ["=invoice__number", "checkout_session_id", "payment_intent_id"]
+    date_hierarchy = "created_at"
+    list_select_related = ["invoice", "created_by"]
+
+
+@admin.register(Refund)
+class RefundAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["created_at", "payment", "amount", "reason", "created_by"]
+    search_fields = ["=payment__invoice__number", "provider_refund_id"]
+    date_hierarchy = "created_at"
+    list_select_related = ["payment__invoice", "created_by"]
+
+
+@admin.register(StripeEvent)
+class StripeEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["received_at", "type", "event_id", "outcome", "processed_at"]
+    list_filter = ["type", "outcome"]
+    search_fields = ["=event_id"]
+    date_hierarchy = "received_at"

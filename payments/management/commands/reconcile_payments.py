@@ -1,0 +1,29 @@
+"""Check the online payments still pending with Stripe now, rather than at the
+worker's next round: `manage.py reconcile_payments [--older-than MINUTES]`."""
+
+from __future__ import annotations
+
+from django.core.management.base import BaseCommand, CommandError
+
+from payments.reconciliation import reconcile_pending_payments
+
+
+class Command(BaseCommand):
+    help = "Settle or close the online payments still pending, as Stripe reports them."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument(
+            "--older-than",
+            type=int,
+            metavar="MINUTES",
+            help="Check checkouts older than this (default: PAYMENTS_RECONCILE_AFTER_MINUTES).",
+        )
+
+    def handle(self, *args, older_than: int | None = None, **options) -> None:
+        if older_than is not None and older_than < 0:
+            raise CommandError("--older-than takes zero or more minutes.")
+        lines = reconcile_pending_payments(older_than_minutes=older_than)
+        for line in lines:
+            self.stdout.write(line)
+        if not lines:
+            self.stdout.write("Nothing to reconcile.")

@@ -1,0 +1,302 @@
+"""Reception's invoice pages (the list, one invoice with its payments and actions,
+the printable receipt) and the patient's pages to pay online. Views parse the
+forms and call one payments service, which owns the rules; a refusal is shown on
+the page, never a server error."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_not_required
+from django.contrib.auth.mixins import PermissionRequiredMixin
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views import View
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods
+from django.views.generic import ListView
+
+from . import selectors, services
+from .exceptions import PaymentError
+from .forms import DeskPaymentForm, InvoiceFilterForm, RefundForm, VoidForm
+from .methods import StripeCheckout, all_methods
+from .models import Invoice, Payment
+
+logger = logging.getLogger(__name__)
+
+
+def site_address(request: HttpRequest) -> str:
+    """Where Stripe sends the patient back: the public address when one is set (the
+    patient's phone may not reach the address reception uses), else this request's."""
+    return settings.PUBLIC_BASE_URL or request.build_absolute_uri("/")[:-1]
+
+
+# --- Reception --------------------------------------------------------------------
+
+
+class InvoiceListView(PermissionRequiredMixin, ListView):
+    """Invoices with a balance due, newest first; other statuses through the filter."""
+
+    permission_required = "payments.view_invoice"
+    template_name = "payments/invoice_list.html"
+    context_object_name = "invoices"
+    paginate_by = 25
+
+    def get_queryset(self):
+        self.form = InvoiceFilterForm(self.request.GET)
+        return selectors.invoices(**self.form.filters())
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(form=self.form, **kwargs)
+
+
+@dataclass
+class PaymentRow:
+    payment: Payment
+    method_label: str
+    refund_form: RefundForm | None
+
+
+def method_labels() -> dict[str, str]:
+    """Each method's label by its key; a payment by a method since removed from
+    settings shows its key."""
+    return {key: method.label for key, method in all_methods().items()}
+
+
+def refund_prefix(payment: Payment) -> str:
+    # Each payment's refund form on the page has its own field names and ids.
+    return f"refund-{payment.pk}"
+
+
+def render_invoice(
+    request: HttpRequest,
+    pk: int,
+    *,
+    payment_form: DeskPaymentForm | None = None,
+    refund_form: tuple[int, RefundForm] | None = None,
+    void_form: VoidForm | None = None,
+) -> HttpResponse:
+    """The invoice page; a form that was sent and refused is shown with its errors
+    in place of the fresh one."""
+    try:
+        invoice = selectors.invoice_page(pk=pk)
+    except Invoice.DoesNotExist:
+        raise Http404("No such invoice.") from None
+    user = request.user
+    labels = method_labels()
+    refused_payment, refused_refund = refund_form or (None, None)
+    rows = []
+    for payment in invoice.payments.all():
+        form = None
+        if payment.pk == refused_payment:
+            form = refused_refund
+        elif user.has_perm("payments.add_refund") and payment.refundable > 0:
+            form = RefundForm(prefix=refund_prefix(payment), initial={"amount": payment.refundable})
+        rows.append(PaymentRow(payment, labels.get(payment.method, payment.method), form))
+    if payment_form is None and invoice.balance > 0:
+        payment_form = DeskPaymentForm(
+            initial={"amount": invoice.balance, "token": services.new_payment_token()}
+        )
+    online = all_methods().get(StripeCheckout.key)
+    return render(
+        request,
+        "payments/invoice.html",
+        {
+            "invoice": invoice,
+            "payments": rows,
+            "payment_form": payment_form,
+            "void_form": void_form or VoidForm(),
+            "online": online,
+            "online_available": online is not None and online.is_available(),
+            "checkouts": selectors.open_checkouts(invoice),
+        },
+    )
+
+
+class InvoiceView(PermissionRequiredMixin, View):
+    permission_required = "payments.view_invoice"
+
+    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
+        return render_invoice(request, pk)
+
+
+class InvoiceActionView(PermissionRequiredMixin, View):
+    """A POST from the invoice page: on success back to the invoice with a message."""
+
+    def invoice(self, pk: int) -> Invoice:
+        return get_object_or_404(Invoice, pk=pk)
+
+    def done(self, request: HttpRequest, invoice: Invoice, message: str) -> HttpResponse:
+        messages.success(request, message)
+        return redirect(invoice)
+
+
+class DeskPaymentView(InvoiceActionView):
+    """Cash or card terminal at the desk."""
+
+    permission_required = ("payments.view_invoice", "payments.add_payment")
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        invoice = self.invoice(pk)
+        form = DeskPaymentForm(request.POST)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                payment = services.record_desk_payment(
+                    invoice=invoice,
+                    method=data["method"],
+                    amount=data["amount"],
+                    idempotency_key=data["token"],
+                    by=request.user,
+                )
+            except PaymentError as refusal:
+                form.add_error(None, refusal.message)
+            else:
+                label = method_labels().get(payment.method, payment.method)
+                amount = f"{payment.amount} {invoice.currency}"
+                return self.done(request, invoice, f"{label} payment of {amount} recorded.")
+        return render_invoice(request, invoice.pk, payment_form=form)
+
+
+class OnlinePaymentView(InvoiceActionView):
+    """A Stripe Checkout for the balance; its link is shown on the invoice page."""
+
+    permission_required = ("payments.view_invoice", "payments.add_payment")
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        invoice = self.invoice(pk)
+        try:
+            payment = services.start_online_payment(
+                invoice=invoice, by=request.user, base_url=site_address(request)
+            )
+        except PaymentError as refusal:
+            messages.error(request, refusal.message)
+            return redirect(invoice)
+        return self.done(
+            request,
+            invoice,
+            f"Online checkout ready for {payment.amount} {invoice.currency}: "
+            "open the link or give it to the patient.",
+        )
+
+
+class SendPayLinkView(InvoiceActionView):
+    """Text the patient a link to pay the balance online."""
+
+    permission_required = ("payments.view_invoice", "payments.add_payment")
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        invoice = get_object_or_404(Invoice.objects.select_related("patient", "session"), pk=pk)
+        try:
+            services.send_payment_link(invoice=invoice, by=request.user)
+        except PaymentError as refusal:
+            messages.error(request, refusal.message)
+            return redirect(invoice)
+        return self.done(
+            request, invoice, f"A link to pay online is on its way to {invoice.patient.full_name}."
+        )
+
+
+class RefundView(InvoiceActionView):
+    permission_required = ("payments.view_invoice", "payments.add_refund")
+
+    def post(self, request: HttpRequest, pk: int, payment_pk: int) -> HttpResponse:
+        payment = get_object_or_404(
+            Payment.objects.select_related("invoice"), pk=payment_pk, invoice_id=pk
+        )
+        form = RefundForm(request.POST, prefix=refund_prefix(payment))
+        if form.is_valid():
+            try:
+                refund = services.refund_payment(
+                    payment=payment,
+                    amount=form.cleaned_data["amount"],
+                    reason=form.cleaned_data["reason"],
+                    by=request.user,
+                )
+            except PaymentError as refusal:
+                form.add_error(None, refusal.message)
+            else:
+                return self.done(
+                    request,
+                    payment.invoice,
+                    f"Refund of {refund.amount} {payment.invoice.currency} recorded.",
+                )
+        return render_invoice(request, pk, refund_form=(payment.pk, form))
+
+
+class VoidView(InvoiceActionView):
+    permission_required = ("payments.view_invoice", "payments.change_invoice")
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        invoice = self.invoice(pk)
+        form = VoidForm(request.POST)
+        if form.is_valid():
+            try:
+                services.void_invoice(
+                    invoice=invoice, reason=form.cleaned_data["reason"], by=request.user
+                )
+            except PaymentError as refusal:
+                form.add_error(None, refusal.message)
+            else:
+                return self.done(request, invoice, f"Invoice {invoice.display_number} is void.")
+        return render_invoice(request, pk, void_form=form)
+
+
+class ReceiptView(PermissionRequiredMixin, View):
+    """The printable receipt: what was billed, what was paid and refunded, the balance."""
+
+    permission_required = "payments.view_invoice"
+
+    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
+        try:
+            invoice = selectors.invoice_page(pk=pk)
+        except Invoice.DoesNotExist:
+            raise Http404("No such invoice.") from None
+        labels = method_labels()
+        payments = [
+            PaymentRow(payment, labels.get(payment.method, payment.method), None)
+            for payment in invoice.payments.all()
+        ]
+        return render(request, "payments/receipt.html", {"invoice": invoice, "payments": payments})
+
+
+# --- The patient (no sign-in: the link texted to them) ----------------------------
+
+
+@login_not_required
+@never_cache
+@require_http_methods(["GET", "POST"])
+def pay(request: HttpRequest, token: str) -> HttpResponse:
+    """The patient's page to pay the balance online. It shows only the clinic, the
+    invoice number and the amount: the link may be forwarded to whoever pays."""
+    invoice = services.invoice_from_pay_link(token)
+    if invoice is None:
+        raise Http404("This link is not valid any more.")
+    context = {"invoice": invoice}
+    if invoice.balance <= 0:
+        return render(request, "payments/pay_nothing_due.html", context)
+    if not StripeCheckout().is_available():
+        return render(request, "payments/pay_unavailable.html", context)
+    if request.method == "POST":
+        try:
+            payment = services.start_online_payment(
+                invoice=invoice, by=None, base_url=site_address(request)
+            )
+        except PaymentError as refusal:
+            # Staff wording ("reload the invoice…") is not for the patient.
+            logger.warning("Pay link of invoice %s refused: %s", invoice.pk, refusal.message)
+            context["error"] = True
+        else:
+            return redirect(payment.checkout_url)
+    return render(request, "payments/pay.html", context)
+
+
+@login_not_required
+@require_GET
+def checkout_done(request: HttpRequest) -> HttpResponse:
+    """Where Stripe sends the patient after paying. The query string proves nothing:
+    the invoice is marked paid when Stripe's webhook (or the reconciliation) says so."""
+    return render(request, "payments/checkout_done.html")

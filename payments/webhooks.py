@@ -1,0 +1,83 @@
+"""Stripe's webhook: each event, once its signature is checked, is stored once (by
+its id) and handed to the worker; the answer goes back at once, so Stripe never
+times out and resends. See payments/events.py for what the events change.
+
+Anyone can reach this URL: a request Stripe did not sign, or signed too long ago
+(a replay), is refused with 400 and stores nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from functools import partial
+
+import stripe
+from django.conf import settings
+from django.contrib.auth.decorators import login_not_required
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+from django_q.tasks import async_task
+
+from .models import StripeEvent
+from .tasks import PROCESS_EVENT_TASK
+
+logger = logging.getLogger(__name__)
+
+EVENT_ID = re.compile(r"evt_[A-Za-z0-9_]{1,250}")
+EVENT_TYPE = re.compile(r"[a-z0-9_.]{1,100}")
+
+
+@csrf_exempt
+@login_not_required
+@require_POST
+def stripe_webhook(request: HttpRequest) -> HttpResponse:
+    event = verified_event(request)
+    if event is None:
+        return HttpResponseBadRequest()
+    stored, created = StripeEvent.objects.get_or_create(
+        event_id=event.id,
+        defaults={"type": event.type, "payload": request.body.decode()},
+    )
+    if created:
+        transaction.on_commit(partial(enqueue, stored.pk), robust=True)
+    return HttpResponse(status=200)
+
+
+def verified_event(request: HttpRequest) -> stripe.Event | None:
+    """The event Stripe signed, or None (logged) for anything else."""
+    secret = settings.STRIPE_WEBHOOK_SECRET
+    if not secret:
+        logger.warning("Refused a Stripe webhook: STRIPE_WEBHOOK_SECRET is not set")
+        return None
+    try:
+        event = stripe.Webhook.construct_event(
+            request.body,
+            request.headers.get("Stripe-Signature", ""),
+            secret,
+            tolerance=settings.STRIPE_WEBHOOK_TOLERANCE,
+        )
+    except stripe.SignatureVerificationError as error:
+        logger.warning("Refused a Stripe webhook: %s", error)
+        return None
+    except (ValueError, AttributeError):
+        # Not UTF-8, not JSON, or JSON but not an object (a list has no .get).
+        logger.warning("Refused a signed Stripe webhook that is not a JSON object")
+        return None
+    event_id, event_type = str(getattr(event, "id", "")), str(getattr(event, "type", ""))
+    if not (EVENT_ID.fullmatch(event_id) and EVENT_TYPE.fullmatch(event_type)):
+        logger.warning("Refused a signed Stripe webhook without an event id and type")
+        return None
+    return event
+
+
+def enqueue(event_pk: int) -> None:
+    """Hand the stored event to the worker."""
+    try:
+        async_task(PROCESS_EVENT_TASK, event_pk, task_name=f"stripe event {event_pk}")
+    except Exception:
+        # The event is stored; `process_stripe_event` can be run for it later, and
+        # the reconciliation settles its payment meanwhile.
+        logger.warning("Could not hand Stripe event %s to the worker", event_pk, exc_info=True)
