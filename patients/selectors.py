@@ -17,7 +17,8 @@ def search_patients(*, query: str = "") -> QuerySet[Patient]:
     national ID, or names. Every word of a name query must match a given or family
     name, so "ann smi" finds Anna Smith."""
     patients = Patient.objects.order_by("family_name", "given_name", "pk")
-    query = query.strip()
+    # PostgreSQL refuses NUL in text parameters; no name or number contains one.
+    query = query.replace("\x00", "").strip()
     if not query:
         return patients
     if PHONE_LIKE.match(query):

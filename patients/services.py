@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from django.db import transaction
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
 
 from .models import Patient
 
@@ -15,5 +16,15 @@ def save_patient(*, patient: Patient, sms_opt_out: bool) -> Patient:
     """
     patient.set_sms_opt_out(sms_opt_out)
     patient.full_clean()
-    patient.save()
+    try:
+        with transaction.atomic():
+            patient.save()
+    except IntegrityError as error:
+        # Two clerks registering the same national ID at once: both pass
+        # full_clean, the unique index stops the second.
+        if not patient.national_id:
+            raise
+        raise ValidationError(
+            {"national_id": ["Another patient already has this national ID."]}
+        ) from error
     return patient

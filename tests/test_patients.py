@@ -191,6 +191,13 @@ def test_search_by_national_id(registered):
     assert found("nid-2") == {"Ben"}
 
 
+def test_a_nul_character_in_a_search_is_ignored_not_a_server_error(reception_client, registered):
+    response = reception_client.get(reverse("patients:list"), {"q": "smi\x00"})
+
+    assert response.status_code == 200
+    assert found("smi\x00") == {"Anna", "Ben"}
+
+
 def test_empty_search_lists_everyone_by_family_name(registered):
     assert [p.family_name for p in search_patients(query="  ")] == ["Nguyen", "Smith", "Smithers"]
 
