@@ -12,6 +12,13 @@ from tests.fakes import twilio as twilio_fake
 from tests.fakes.twilio import FakeTwilio
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings) -> None:
+    """Every factory user gets a password; the real hasher is slow on purpose
+    (a third of a second each), which the tests do not need."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def receptionist(db):
     return ReceptionistFactory(first_name="Rita", last_name="Owens")
