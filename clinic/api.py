@@ -11,8 +11,6 @@ Every error has one shape: {"error": {"code": ..., "message": ..., "fields": ...
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
@@ -24,6 +22,7 @@ from ninja.security import HttpBearer, SessionAuth
 from scheduling.exceptions import InvalidTransition as SchedulingTransition
 from scheduling.exceptions import Overlap
 
+from .api_types import ClinicTime
 from .errors import DomainError
 from .tokens import user_for_token
 
@@ -34,8 +33,8 @@ class Conflict(Schema):
     """The appointment in the way of a booking."""
 
     id: int
-    starts_at: datetime
-    ends_at: datetime
+    starts_at: ClinicTime
+    ends_at: ClinicTime
 
 
 class ErrorDetail(Schema):
@@ -118,8 +117,9 @@ def refused(request: HttpRequest, error: DomainError) -> HttpResponse:
     status = 409 if error.code in CONFLICT_CODES else 422
     conflict = None
     if isinstance(error, Overlap) and error.conflict is not None:
-        clash = error.conflict
-        conflict = {"id": clash.pk, "starts_at": clash.starts_at, "ends_at": clash.ends_at}
+        # Through its schema, so that its times are in the clinic's zone as in every
+        # other answer.
+        conflict = Conflict.from_orm(error.conflict).model_dump()
     if isinstance(error, SchedulingTransition):
         status = 409
     if error.code == "forbidden":
@@ -159,10 +159,12 @@ def _add_routers() -> None:
     from patients.api import router as patients
     from payments.api import router as payments
     from scheduling.api import router as scheduling
+    from scheduling.api_catalogue import router as catalogue
     from sessions_app.api import router as sessions
 
     api.add_router("/", doctors)
     api.add_router("/", patients)
+    api.add_router("/", catalogue)
     api.add_router("/", scheduling)
     api.add_router("/", sessions)
     api.add_router("/", payments)

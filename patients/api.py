@@ -1,5 +1,182 @@
-"""The patients endpoints of the JSON API (mounted by clinic/api.py)."""
+"""The patients endpoints of the JSON API (mounted by clinic/api.py): search,
+register, read and change a patient, through the same selector and service as the
+patients pages.
 
-from ninja import Router
+Writes are validated by the model (`save_patient` runs `full_clean`), so the API and
+the form refuse the same things; this module only turns the model's errors into the
+API's field errors. Unknown fields in a body are refused (422), so a misspelt field is
+never silently ignored.
+"""
+
+# No `from __future__ import annotations` here: ninja reads a paginated view's
+# parameter types through its wrapper, whose module cannot resolve our names.
+from datetime import date
+
+from django.core.exceptions import NON_FIELD_ERRORS
+from django.core.exceptions import ValidationError as ModelValidationError
+from django.db import IntegrityError
+from django.http import HttpRequest
+from ninja import Field, Query, Router, Schema, Status
+from ninja.errors import ValidationError
+from ninja.pagination import paginate
+from pydantic import ConfigDict
+
+from clinic.api import ERRORS, require
+from clinic.api_types import ClinicTime, Page, Text, field_problem, get_or_404, path_id
+
+from .models import Patient, Sex
+from .selectors import search_patients
+from .services import save_patient
 
 router = Router(tags=["patients"])
+
+
+def _text(name: str) -> type[str]:
+    """Text as the form takes the model's field: required unless the field may be
+    blank, no longer than its column."""
+    field = Patient._meta.get_field(name)
+    return Text(field.max_length, min_length=0 if field.blank else 1)
+
+
+GivenName = _text("given_name")
+FamilyName = _text("family_name")
+Phone = _text("phone")
+Email = _text("email")
+Address = _text("address")
+NationalId = _text("national_id")
+Notes = _text("notes")
+
+
+class PatientIn(Schema):
+    """A patient to register. `phone` is a local number of the clinic's region or
+    +country code; it is answered in E.164."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    given_name: GivenName
+    family_name: FamilyName
+    date_of_birth: date
+    sex: Sex = Sex.UNKNOWN
+    phone: Phone
+    email: Email = ""
+    address: Address = ""
+    national_id: NationalId = Field("", description="Optional; unique when given.")
+    notes: Notes = Field("", description="Administrative notes, not clinical ones.")
+    sms_opt_out: bool = False
+
+
+class PatientPatch(Schema):
+    """The fields to change; those left out keep their value."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    given_name: GivenName = None
+    family_name: FamilyName = None
+    date_of_birth: date = None
+    sex: Sex = None
+    phone: Phone = None
+    email: Email = None
+    address: Address = None
+    national_id: NationalId = None
+    notes: Notes = None
+    sms_opt_out: bool = None
+
+
+class PatientOut(Schema):
+    id: int
+    given_name: str
+    family_name: str
+    full_name: str
+    date_of_birth: date
+    sex: Sex
+    phone: str = Field(description="E.164, e.g. +12025550143.")
+    email: str
+    address: str
+    national_id: str
+    notes: str
+    sms_opt_out: bool
+    sms_opted_out_at: ClinicTime | None
+    created_at: ClinicTime
+    updated_at: ClinicTime
+
+    @staticmethod
+    def resolve_phone(patient: Patient) -> str:
+        return patient.phone.as_e164 if patient.phone else ""
+
+
+class PatientSearch(Schema):
+    q: Text(100) = Field(
+        "", description="A name (every word matches), a phone number or part of one, a national ID."
+    )
+
+
+@router.get("/patients", response={200: list[PatientOut], **ERRORS})
+@paginate(Page)
+def list_patients(request: HttpRequest, search: Query[PatientSearch]):
+    """Patients matching `q` as on the patients page, by family and given name."""
+    require(request, "patients.view_patient")
+    return search_patients(query=search.q)
+
+
+@router.post("/patients", response={201: PatientOut, **ERRORS})
+def create_patient(request: HttpRequest, payload: PatientIn) -> Status[Patient]:
+    """Register a patient."""
+    require(request, "patients.add_patient")
+    data = payload.dict()
+    sms_opt_out = data.pop("sms_opt_out")
+    return Status(201, _save(Patient(**data), sms_opt_out=sms_opt_out))
+
+
+@router.get("/patients/{id}", response={200: PatientOut, **ERRORS})
+def get_patient(request: HttpRequest, id: int = path_id("The patient's id.")) -> Patient:
+    require(request, "patients.view_patient")
+    return get_or_404(Patient.objects.all(), id)
+
+
+@router.patch("/patients/{id}", response={200: PatientOut, **ERRORS})
+def update_patient(
+    request: HttpRequest, payload: PatientPatch, id: int = path_id("The patient's id.")
+) -> Patient:
+    """Change some of a patient's details; the whole patient is validated again."""
+    require(request, "patients.change_patient")
+    patient = get_or_404(Patient.objects.all(), id)
+    changes = payload.dict(exclude_unset=True)
+    sms_opt_out = changes.pop("sms_opt_out", patient.sms_opt_out)
+    for field, value in changes.items():
+        if value is None:
+            raise ValidationError([field_problem(field, "This field cannot be null.")])
+        setattr(patient, field, value)
+    return _save(patient, sms_opt_out=sms_opt_out)
+
+
+def _save(patient: Patient, *, sms_opt_out: bool) -> Patient:
+    try:
+        try:
+            return save_patient(patient=patient, sms_opt_out=sms_opt_out)
+        except IntegrityError:
+            # Another request took the national ID between the service's check and
+            # its write: validating again now names the clash.
+            patient.full_clean()
+            raise
+    except ModelValidationError as error:
+        raise ValidationError(_field_errors(error)) from None
+
+
+# The unique national ID is a conditional constraint, which Django reports as a
+# whole-patient error; the client is told which field it is about.
+_NATIONAL_ID_TAKEN = next(
+    constraint.get_violation_error_message()
+    for constraint in Patient._meta.constraints
+    if constraint.name == "patient_national_id_unique"
+)
+
+
+def _field_errors(error: ModelValidationError) -> list[dict]:
+    problems = []
+    for field, messages in error.message_dict.items():
+        for message in messages:
+            if field == NON_FIELD_ERRORS and message == _NATIONAL_ID_TAKEN:
+                problems.append(field_problem("national_id", message))
+            else:
+                problems.append(field_problem(field, message))
+    return problems

@@ -1,5 +1,243 @@
-"""The scheduling endpoints of the JSON API (mounted by clinic/api.py)."""
+"""The appointments of the JSON API (mounted by clinic/api.py): the same selectors
+and lifecycle services as reception's pages, with the same permissions. Doctors
+read their own appointments only; guessing another id finds nothing (404)."""
 
-from ninja import Router
+# No `from __future__ import annotations`: ninja reads a paginated view's parameter
+# types through its wrapper, whose module cannot resolve this module's names.
+from datetime import datetime, timedelta
 
-router = Router(tags=["scheduling"])
+from ninja import Field, Query, Router, Schema
+from ninja.pagination import paginate
+from ninja.responses import Status as Reply
+
+from clinic.api import ERRORS, STATE_ERRORS, acting_user, require
+from clinic.api_types import (
+    AwareTime,
+    ClinicDay,
+    ClinicTime,
+    DoctorRef,
+    Id,
+    OptionalId,
+    Page,
+    PatientRef,
+    ServiceRef,
+    Text,
+    get_or_404,
+    narrowed,
+    path_id,
+    refuse_fields,
+)
+from doctors.models import Doctor
+from patients.models import Patient
+
+from . import services
+from .availability import day_bounds
+from .models import Appointment, AppointmentChange, Service, Status
+from .selectors import appointment_detail, appointments_visible_to
+
+router = Router(tags=["appointments"])
+
+
+class AppointmentOut(Schema):
+    id: int
+    status: Status
+    starts_at: ClinicTime
+    ends_at: ClinicTime
+    doctor: DoctorRef
+    patient: PatientRef
+    service: ServiceRef
+    reason: str
+    cancellation_reason: str
+    arrived_at: ClinicTime | None
+    created_at: ClinicTime
+
+
+class ChangeOut(Schema):
+    """One entry of the appointment's history."""
+
+    action: AppointmentChange.Action
+    at: ClinicTime
+    by: str | None
+    from_status: Status | None
+    to_status: Status
+    from_starts_at: ClinicTime | None
+    from_ends_at: ClinicTime | None
+    to_starts_at: ClinicTime
+    to_ends_at: ClinicTime
+    note: str
+
+    @staticmethod
+    def resolve_at(change: AppointmentChange) -> datetime:
+        return change.changed_at
+
+    @staticmethod
+    def resolve_by(change: AppointmentChange) -> str | None:
+        user = change.changed_by
+        return None if user is None else (user.get_full_name() or user.get_username())
+
+    @staticmethod
+    def resolve_from_status(change: AppointmentChange) -> str | None:
+        return change.from_status or None
+
+
+class AppointmentDetail(AppointmentOut):
+    history: list[ChangeOut]
+
+    @staticmethod
+    def resolve_history(appointment: Appointment) -> list[AppointmentChange]:
+        return list(appointment.changes.all())
+
+
+class AppointmentFilters(Schema):
+    date: ClinicDay | None = Field(None, description="Appointments starting on this clinic day.")
+    doctor: OptionalId = None
+    patient: OptionalId = None
+    status: Status | None = None
+
+
+class BookIn(Schema):
+    patient: Id
+    doctor: Id
+    service: Id
+    starts_at: AwareTime
+    duration: int | None = Field(
+        None, ge=5, le=480, description="Length in minutes; the service's when absent."
+    )
+    reason: Text(300) = ""
+
+
+class RescheduleIn(Schema):
+    starts_at: AwareTime
+    duration: int | None = Field(
+        None, ge=5, le=480, description="New length in minutes; the same length when absent."
+    )
+
+
+class CancelIn(Schema):
+    reason: Text(300) = Field(..., description="Why the appointment is cancelled (required).")
+
+
+def _minutes(value: int | None) -> timedelta | None:
+    return None if value is None else timedelta(minutes=value)
+
+
+def _visible(request, appointment_id: int) -> Appointment:
+    """The appointment if this user may see it, else 404 (as on the pages)."""
+    return get_or_404(appointments_visible_to(acting_user(request)), appointment_id)
+
+
+def _detail(appointment: Appointment) -> Appointment:
+    return appointment_detail(pk=appointment.pk)
+
+
+@router.get(
+    "/appointments",
+    response={200: list[AppointmentOut], **ERRORS},
+    summary="List appointments",
+)
+@paginate(Page)
+def list_appointments(request, filters: Query[AppointmentFilters]):
+    """Appointments by start time: the clinic's for reception and managers, a
+    doctor's own for a doctor. Filter by clinic day, doctor, patient and status."""
+    require(request, "scheduling.view_appointment")
+    found = (
+        appointments_visible_to(acting_user(request))
+        .select_related("doctor", "patient", "service")
+        .order_by("starts_at", "pk")
+    )
+    if filters.date is not None:
+        bounds = day_bounds(filters.date)
+        found = found.filter(starts_at__gte=bounds.starts_at, starts_at__lt=bounds.ends_at)
+    return narrowed(
+        found, doctor_id=filters.doctor, patient_id=filters.patient, status=filters.status
+    )
+
+
+@router.get(
+    "/appointments/{appointment_id}",
+    response={200: AppointmentDetail, **ERRORS},
+    summary="One appointment with its history",
+)
+def get_appointment(request, appointment_id: int = path_id("The appointment's id.")):
+    require(request, "scheduling.view_appointment")
+    return _detail(_visible(request, appointment_id))
+
+
+@router.post(
+    "/appointments",
+    response={201: AppointmentDetail, **STATE_ERRORS},
+    summary="Book an appointment",
+)
+def book(request, payload: BookIn):
+    """Book a patient with a doctor for a service: inside the doctor's hours, not in
+    the past, overlapping nothing of the doctor or the patient (409 `overlap`, with
+    the appointment in the way)."""
+    require(request, "scheduling.add_appointment")
+    patient = Patient.objects.filter(pk=payload.patient).first()
+    doctor = Doctor.objects.filter(pk=payload.doctor).first()
+    service = Service.objects.filter(pk=payload.service).first()
+    missing = {
+        name: f"No such {name}."
+        for name, found in (("patient", patient), ("doctor", doctor), ("service", service))
+        if found is None
+    }
+    if missing:
+        raise refuse_fields(**missing)
+    appointment = services.book_appointment(
+        patient=patient,
+        doctor=doctor,
+        service=service,
+        starts_at=payload.starts_at,
+        duration=_minutes(payload.duration),
+        reason=payload.reason,
+        booked_by=acting_user(request),
+    )
+    return Reply(201, _detail(appointment))
+
+
+def _act(request, appointment_id: int, action, **arguments) -> Appointment:
+    """A lifecycle action with reception's permission, on a visible appointment."""
+    require(request, "scheduling.change_appointment")
+    appointment = _visible(request, appointment_id)
+    return _detail(action(appointment=appointment, by=acting_user(request), **arguments))
+
+
+ACTION = {"response": {200: AppointmentDetail, **STATE_ERRORS}}
+
+
+@router.post("/appointments/{appointment_id}/confirm", summary="Confirm", **ACTION)
+def confirm(request, appointment_id: int = path_id("The appointment's id.")):
+    """The patient confirmed they will come: booked -> confirmed."""
+    return _act(request, appointment_id, services.confirm_appointment)
+
+
+@router.post("/appointments/{appointment_id}/reschedule", summary="Reschedule", **ACTION)
+def reschedule(
+    request, payload: RescheduleIn, appointment_id: int = path_id("The appointment's id.")
+):
+    """Move a booked or confirmed appointment, keeping its length unless given."""
+    return _act(
+        request,
+        appointment_id,
+        services.reschedule_appointment,
+        starts_at=payload.starts_at,
+        duration=_minutes(payload.duration),
+    )
+
+
+@router.post("/appointments/{appointment_id}/cancel", summary="Cancel", **ACTION)
+def cancel(request, payload: CancelIn, appointment_id: int = path_id("The appointment's id.")):
+    """Cancel a booked or confirmed appointment; the reason is required."""
+    return _act(request, appointment_id, services.cancel_appointment, reason=payload.reason)
+
+
+@router.post("/appointments/{appointment_id}/check-in", summary="Check in", **ACTION)
+def check_in(request, appointment_id: int = path_id("The appointment's id.")):
+    """The patient has arrived: confirmed -> arrived."""
+    return _act(request, appointment_id, services.check_in)
+
+
+@router.post("/appointments/{appointment_id}/no-show", summary="Mark as a no-show", **ACTION)
+def no_show(request, appointment_id: int = path_id("The appointment's id.")):
+    """The patient did not come: confirmed -> no_show, only after the start time."""
+    return _act(request, appointment_id, services.mark_no_show)
