@@ -6,3 +6,7 @@ class ClinicConfig(AppConfig):
 
     name = "clinic"
     verbose_name = "Clinic"
+
+    def ready(self) -> None:
+        import clinic.tasks  # noqa: F401  (connects the task log's receivers)
+        from clinic import auth_log  # noqa: F401  (connects the sign-in log's receivers)

@@ -58,6 +58,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.postgres",
+    "axes",
+    "csp",
     "crispy_forms",
     "crispy_bootstrap5",
     "phonenumber_field",
@@ -76,6 +78,10 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Static files (hashed names, long cache) straight from the app, before the rest.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    # One JSON log line per request, with its request id, user id and duration.
+    "clinic.middleware.RequestLogMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -84,6 +90,15 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # Last, as django-axes asks: it answers the requests of a locked-out login.
+    "axes.middleware.AxesMiddleware",
+]
+
+# django-axes counts failed logins before Django's own backend checks a password.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "clinic.urls"
@@ -152,6 +167,84 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+# --- Login protection ---------------------------------------------------------
+
+# django-axes: after LOGIN_FAILURE_LIMIT failed sign-ins (no success between, none
+# more than LOGIN_LOCKOUT_MINUTES after the one before) a username is locked, from
+# the address they came from, for LOGIN_LOCKOUT_MINUTES; a further attempt during
+# the lockout starts the wait again. Locking the pair rather than
+# the name or the address alone means nobody can lock a colleague out from
+# elsewhere, and the front desk's one shared address does not lock out the whole
+# clinic. A manager unlocks early by deleting the attempt in the admin.
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+# In hours, as axes reads a float.
+AXES_COOLOFF_TIME = env.int("LOGIN_LOCKOUT_MINUTES", default=15) / 60
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/lockout.html"
+# Behind a reverse proxy every request comes from the proxy's address. Set this to
+# the number of proxies in front of the app and the client's address is read from
+# X-Forwarded-For instead; at 0 that header is ignored, as anyone can forge it.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+AXES_CLIENT_IP_CALLABLE = "clinic.auth_log.client_ip"
+# Cuts an over-long tried username before axes stores it (see the function).
+AXES_USERNAME_CALLABLE = "clinic.auth_log.attempted_username"
+
+# --- Production security --------------------------------------------------------
+
+# Tests run with DEBUG off, as production does, but over plain HTTP (Django's test
+# client, the browser tests' live server) and with no collected static files.
+# pytest announces itself in PYTEST_VERSION for as long as a run lasts.
+TESTING = "PYTEST_VERSION" in os.environ
+
+# The defaults are production's: with DEBUG off and the hosts set, `manage.py check
+# --deploy` has nothing to say. Development (DEBUG on) stays on plain HTTP.
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG and not TESTING)
+# A load balancer's health check comes over plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^healthz/?$"]
+# Behind the HTTPS proxy, gunicorn (deploy/gunicorn.conf.py) already marks a request
+# that came in over HTTPS as such, believing X-Forwarded-Proto only from the proxies
+# in FORWARDED_ALLOW_IPS. BEHIND_PROXY=true makes Django believe that header from
+# anyone: only for a server that cannot check the proxy's address, behind a proxy
+# that replaces whatever X-Forwarded-Proto the client sent.
+if env.bool("BEHIND_PROXY", default=False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Browsers that have seen the site over HTTPS refuse plain HTTP for this long.
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 365 * 24 * 60 * 60)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=not DEBUG)
+# Consent to browsers' built-in HTTPS-only list; getting on it is a separate
+# submission of the domain at hstspreload.org, hard to undo.
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
+SESSION_COOKIE_SECURE = not DEBUG
+CSRF_COOKIE_SECURE = not DEBUG
+SESSION_COOKIE_HTTPONLY = True
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
+# --- Content Security Policy ----------------------------------------------------
+
+# django-csp sends it on every response. Pages load scripts, styles and images only
+# from static/: no inline <script>, no on*= handler and no style= attribute in a
+# template (tests/test_security.py scans them); htmx is told not to inject its own
+# indicator style (base.html). A view that needs more says so with csp_update.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        # Bootstrap draws its icons (the menu button, select arrows) as data: SVGs.
+        "img-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        # The patient's pay page posts here and is redirected on to Stripe Checkout;
+        # browsers hold that redirect to form-action too.
+        "form-action": ["'self'", "https://checkout.stripe.com"],
+        "base-uri": ["'self'"],
+        "object-src": ["'none'"],
+    },
+}
+
 # --- Internationalisation -----------------------------------------------------
 
 LANGUAGE_CODE = "en-us"
@@ -167,7 +260,25 @@ PHONENUMBER_DEFAULT_FORMAT = "INTERNATIONAL"
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = BASE_DIR / "staticfiles"
+# Where `collectstatic` puts the files for production.
+STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
+# WhiteNoise serves the static files from the app. In production `collectstatic`
+# copies them to STATIC_ROOT under names with a hash of their content (cached by
+# browsers for a year, compressed) and a manifest that `{% static %}` reads.
+# Development and tests have no collected files: they serve static/ as it is.
+STATIC_MANIFEST = env.bool("STATIC_MANIFEST", default=not DEBUG and not TESTING)
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if STATIC_MANIFEST
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+if not STATIC_MANIFEST:
+    # Looked up in static/ (and the apps' static folders) when asked for.
+    WHITENOISE_USE_FINDERS = True
+    WHITENOISE_AUTOREFRESH = True
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
@@ -238,6 +349,10 @@ NOTIFICATION_CHANNELS = {
     "email": "notifications.channels.Email",
 }
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+# An SMTP server for the email channel, e.g. smtp+tls://user:password@smtp.example.org:587
+# (sets EMAIL_BACKEND, EMAIL_HOST, EMAIL_PORT, EMAIL_HOST_USER, ... at once).
+if env.str("EMAIL_URL", default=""):
+    globals().update(env.email_url("EMAIL_URL"))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="clinic@localhost")
 
 STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
@@ -264,12 +379,65 @@ PAYMENTS_RECONCILE_AFTER_MINUTES = env.int("PAYMENTS_RECONCILE_AFTER_MINUTES", d
 # How long the link texted to a patient to pay online stays valid.
 PAYMENTS_PAY_LINK_DAYS = env.int("PAYMENTS_PAY_LINK_DAYS", default=30)
 
+# --- Retention ----------------------------------------------------------------
+
+# `manage.py purge_old_notifications` deletes operational rows older than these
+# (never clinical data, appointments, money or the access log). Outbox messages in a
+# final status are kept this many days after their last change:
+NOTIFICATIONS_RETENTION_DAYS = env.int("NOTIFICATIONS_RETENTION_DAYS", default=180)
+# ... and inbound SMS, processed Stripe events and the worker's successful task
+# results this many days (Twilio and Stripe stop retrying a webhook within days).
+WEBHOOK_EVENTS_RETENTION_DAYS = env.int("WEBHOOK_EVENTS_RETENTION_DAYS", default=90)
+
+# --- Health ---------------------------------------------------------------------
+
+# /healthz answers 503 when the worker's heartbeat (written every minute) is older
+# than this, or when a message due in the outbox has waited longer than the backlog age.
+HEALTHZ_WORKER_MAX_AGE_MINUTES = env.int("HEALTHZ_WORKER_MAX_AGE_MINUTES", default=5)
+HEALTHZ_BACKLOG_MAX_AGE_MINUTES = env.int("HEALTHZ_BACKLOG_MAX_AGE_MINUTES", default=10)
+
 # --- Logging ------------------------------------------------------------------
 
+# "json": one JSON object per line (timestamp, level, logger, message, request_id,
+# user_id and the record's extra fields), for a log service; "plain" for reading.
+LOG_FORMAT = env.str("LOG_FORMAT", default="json")
+if LOG_FORMAT not in {"json", "plain"}:
+    raise ImproperlyConfigured(f"LOG_FORMAT must be 'json' or 'plain', not {LOG_FORMAT!r}.")
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    # Every record logged in a request or a worker task gets its request_id and user_id.
+    "filters": {"context": {"()": "clinic.logging.ContextFilter"}},
+    "formatters": {
+        "json": {
+            "()": "clinic.logging.JsonFormatter",
+            "fmt": "{levelname}{name}{message}",
+            "style": "{",
+            "rename_fields": {"levelname": "level", "name": "logger"},
+            "timestamp": True,
+        },
+        "plain": {
+            "format": "%(asctime)s %(levelname)s %(name)s "
+            "[%(request_id)s user=%(user_id)s] %(message)s"
+        },
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["context"],
+        },
+        "null": {"class": "logging.NullHandler"},
+    },
+    "loggers": {
+        # Django's records go to the console above only, not to its own handlers too.
+        "django": {"handlers": [], "level": LOG_LEVEL},
+        # Never SQL with its parameters (patient names), even when LOG_LEVEL is DEBUG.
+        "django.db.backends": {"level": "INFO"},
+        # runserver's access line repeats clinic.request's, query string (patient
+        # names in searches) included.
+        "django.server": {"handlers": ["null"], "propagate": False},
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
 }

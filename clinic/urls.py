@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path, register_converter
 
-from . import api, views
+from . import api, health, views
 from .converters import IdConverter
 
 # Before the apps' URLs are included: they use <id:...> for database ids.
@@ -13,6 +13,7 @@ urlpatterns = [
     path("", views.HomeView.as_view(), name="home"),
     path("accounts/login/", views.LoginView.as_view(), name="login"),
     path("accounts/logout/", views.LogoutView.as_view(), name="logout"),
+    path("accounts/keepalive/", views.keepalive, name="keepalive"),
     path("patients/", include("patients.urls")),
     path("doctors/", include("doctors.urls")),
     path("schedule/", include("scheduling.urls")),
@@ -24,4 +25,5 @@ urlpatterns = [
     path("webhooks/stripe/", include("payments.webhook_urls")),
     path("api/v1/", api.urls()),
     path("admin/", admin.site.urls),
+    path("healthz", health.healthz, name="healthz"),
 ]

@@ -2,6 +2,9 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
+from django.http import HttpRequest, HttpResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
 from django.views.generic import TemplateView
 
 
@@ -26,3 +29,11 @@ class LogoutView(auth_views.LogoutView):
         response = super().post(request, *args, **kwargs)
         messages.info(request, "You are signed out.")
         return response
+
+
+@require_GET
+@never_cache
+def keepalive(request: HttpRequest) -> HttpResponse:
+    """The pages' "Stay signed in": a request like any other, so the session (saved on
+    every request) starts its idle time again. Signed out, it redirects to sign in."""
+    return HttpResponse(status=204)
