@@ -42,3 +42,21 @@ class ApiToken(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+
+class WorkerHeartbeat(models.Model):
+    """When the django-q2 worker last ran a task: clinic.tasks.heartbeat, scheduled
+    every minute, writes it; /healthz reads it. One row, whichever worker beat last."""
+
+    SINGLE_ROW_ID = 1
+
+    beat_at = models.DateTimeField()
+    hostname = models.CharField(max_length=255, help_text="The host of the worker that beat.")
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(id=1), name="worker_heartbeat_single_row"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Worker on {self.hostname} at {self.beat_at:%Y-%m-%d %H:%M:%S}"

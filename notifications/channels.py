@@ -54,10 +54,22 @@ class BaseSMS(BaseChannel):
 
 
 class ConsoleSMS(BaseSMS):
-    """Logs the message instead of sending it: for development without Twilio."""
+    """Logs the message instead of sending it: for development without Twilio.
+
+    The body (the patient's name, their appointment) is logged only when DEBUG is
+    on; a server without Twilio logs which message it was and its length."""
 
     def send(self, notification: Notification, address: str) -> str:
-        logger.info("SMS (console) for notification %s:\n%s", notification.pk, notification.body)
+        if settings.DEBUG:
+            logger.info(
+                "SMS (console) for notification %s:\n%s", notification.pk, notification.body
+            )
+        else:
+            logger.info(
+                "SMS (console) for notification %s: %s characters, not shown without DEBUG",
+                notification.pk,
+                len(notification.body),
+            )
         return ""
 
 

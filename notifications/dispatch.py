@@ -43,6 +43,7 @@ class DispatchReport:
     outcomes: dict[str, int] = field(default_factory=dict)
 
     def count(self, status: str) -> None:
+        status = str(status)  # The value, not the enum member, in logs and results.
         self.outcomes[status] = self.outcomes.get(status, 0) + 1
 
     @property

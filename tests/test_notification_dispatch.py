@@ -317,7 +317,8 @@ def test_email_without_an_address_fails_with_the_reason(db):
     assert refreshed(message).last_error == "The recipient has no email address."
 
 
-def test_without_twilio_credentials_sms_goes_to_the_console(db, caplog):
+def test_without_twilio_credentials_sms_goes_to_the_console(db, caplog, settings):
+    settings.DEBUG = True  # The console shows the body only in development.
     caplog.set_level(logging.INFO, logger="notifications.channels")
     message = sms()
 
