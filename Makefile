@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1:8000
 
-.PHONY: install run migrate seed test lint clean
+.PHONY: install run serve migrate seed test lint clean
 
 # Reinstall whenever pyproject.toml changes.
 $(VENV)/.installed: pyproject.toml
@@ -31,6 +31,12 @@ run: seed
 	@$(PY) manage.py qcluster & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT INT TERM; \
 	$(PY) manage.py runserver $(HOST)
+
+# Production web server: gunicorn with deploy/gunicorn.conf.py (BIND, WEB_CONCURRENCY,
+# FORWARDED_ALLOW_IPS from the environment). Migrations, collectstatic and the worker
+# are separate steps and services: see README.md, "Deploy".
+serve: install
+	$(VENV)/bin/gunicorn -c deploy/gunicorn.conf.py clinic.wsgi
 
 # The whole suite: SQLite by default, PostgreSQL when DATABASE_URL points at one.
 # The key is for tests only; settings refuse to start without one when DEBUG is off.

@@ -40,7 +40,9 @@ def worker_environment(fake_twilio) -> dict[str, str]:
         **os.environ,
         "DATABASE_URL": f"postgres://{database['USER']}@{database['HOST'] or '127.0.0.1'}:"
         f"{database['PORT'] or 5432}/{database['NAME']}",
-        "Q_BROKER": "orm",
+        # The broker of this run: the ORM, or Redis in CI's Redis step.
+        "Q_BROKER": settings.Q_BROKER,
+        "REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
         "TWILIO_ACCOUNT_SID": fake.ACCOUNT_SID,
         "TWILIO_AUTH_TOKEN": fake.AUTH_TOKEN,
         "TWILIO_FROM_NUMBER": fake.FROM_NUMBER,

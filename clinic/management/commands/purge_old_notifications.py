@@ -1,0 +1,103 @@
+"""Delete old operational rows: `manage.py purge_old_notifications [--days N] [--dry-run]`.
+
+What goes, and after how long:
+
+- outbox messages in a final status (sent, delivered, failed, skipped, cancelled)
+  not changed for NOTIFICATIONS_RETENTION_DAYS;
+- inbound SMS, processed Stripe webhook events and the worker's successful task
+  results older than WEBHOOK_EVENTS_RETENTION_DAYS.
+
+Nothing else: patients, appointments, sessions, clinical records, invoices, payments,
+refunds and the access log are kept for as long as the clinic keeps them. Messages
+still pending or being sent, and Stripe events not processed yet, stay too. The
+deletes run in batches, so a large first purge does not lock the outbox for long.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+from django_q.models import Success
+
+from notifications.models import InboundMessage, Notification, Status
+from payments.models import StripeEvent
+
+PURGED_STATUSES = [
+    Status.SENT,
+    Status.DELIVERED,
+    Status.FAILED,
+    Status.SKIPPED,
+    Status.CANCELLED,
+]
+BATCH_SIZE = 5000
+
+
+@dataclass(frozen=True)
+class Purge:
+    description: str
+    rows: QuerySet
+
+
+class Command(BaseCommand):
+    help = "Delete old sent messages, inbound SMS, Stripe events and task results."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument(
+            "--days",
+            type=int,
+            help="Keep this many days of everything it purges (default: "
+            "NOTIFICATIONS_RETENTION_DAYS and WEBHOOK_EVENTS_RETENTION_DAYS).",
+        )
+        parser.add_argument(
+            "--dry-run", action="store_true", help="Count what would go; delete nothing."
+        )
+
+    def handle(self, *args, days: int | None, dry_run: bool, **options) -> None:
+        if days is not None and days < 1:
+            raise CommandError("--days takes one or more days.")
+        for purge in purges(days=days):
+            if dry_run:
+                self.stdout.write(f"Would delete {purge.rows.count()} {purge.description}.")
+            else:
+                self.stdout.write(f"Deleted {delete_in_batches(purge.rows)} {purge.description}.")
+
+
+def purges(*, days: int | None = None) -> list[Purge]:
+    now = timezone.now()
+    messages_before = now - timedelta(days=days or settings.NOTIFICATIONS_RETENTION_DAYS)
+    events_before = now - timedelta(days=days or settings.WEBHOOK_EVENTS_RETENTION_DAYS)
+    return [
+        Purge(
+            f"outbox messages in a final status, unchanged since {messages_before:%Y-%m-%d}",
+            Notification.objects.filter(status__in=PURGED_STATUSES, updated_at__lt=messages_before),
+        ),
+        Purge(
+            f"inbound SMS received before {events_before:%Y-%m-%d}",
+            InboundMessage.objects.filter(received_at__lt=events_before),
+        ),
+        Purge(
+            f"processed Stripe events received before {events_before:%Y-%m-%d}",
+            StripeEvent.objects.filter(processed_at__isnull=False, received_at__lt=events_before),
+        ),
+        Purge(
+            f"successful worker task results from before {events_before:%Y-%m-%d}",
+            Success.objects.filter(stopped__lt=events_before),
+        ),
+    ]
+
+
+def delete_in_batches(rows: QuerySet) -> int:
+    deleted = 0
+    while batch := list(rows.values_list("pk", flat=True)[:BATCH_SIZE]):
+        with transaction.atomic():
+            count, _by_model = rows.model._base_manager.filter(pk__in=batch).delete()
+        deleted += count
+        if len(batch) < BATCH_SIZE:
+            break
+    return deleted
