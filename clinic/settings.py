@@ -323,7 +323,7 @@ NOTIFICATIONS_RETRY_SECONDS = env.int("NOTIFICATIONS_RETRY_SECONDS", default=60)
 NOTIFICATIONS_MAX_ATTEMPTS = env.int("NOTIFICATIONS_MAX_ATTEMPTS", default=5)
 # A message left in "sending" this long (its worker died) is sent again.
 NOTIFICATIONS_SENDING_TIMEOUT = env.int("NOTIFICATIONS_SENDING_TIMEOUT", default=300)
-# The channels the doctor is told on when their patient arrives (in_app, email, sms).
+# The channels the doctor is told on when their patient arrives (in_app, email).
 NOTIFICATIONS_ARRIVAL_CHANNELS = env.list("NOTIFICATIONS_ARRIVAL_CHANNELS", default=["in_app"])
 
 # --- Providers (used by notifications and payments) ---------------------------
@@ -363,6 +363,7 @@ STRIPE_WEBHOOK_TOLERANCE = env.int("STRIPE_WEBHOOK_TOLERANCE", default=300)
 # Only for tests and staging: where the stripe client sends API calls.
 STRIPE_API_BASE_URL = env.str("STRIPE_API_BASE_URL", default="")
 STRIPE_MAX_NETWORK_RETRIES = env.int("STRIPE_MAX_NETWORK_RETRIES", default=2)
+STRIPE_TIMEOUT_SECONDS = env.int("STRIPE_TIMEOUT_SECONDS", default=10)
 
 # --- Payments -------------------------------------------------------------------
 

@@ -113,6 +113,8 @@ def _act(word: str, patients: list[Patient]) -> tuple[str, str | None]:
 
 
 def _confirm_next(patients: list[Patient]) -> tuple[str, str | None]:
+    if _shared_by_several(patients, [AppointmentStatus.BOOKED]):
+        return "Several patients on this number have appointments.", "several_patients"
     appointment = _next_appointment(patients, [AppointmentStatus.BOOKED])
     if appointment is None:
         return "No booked appointment to confirm.", "nothing_to_confirm"
@@ -121,21 +123,28 @@ def _confirm_next(patients: list[Patient]) -> tuple[str, str | None]:
 
 
 def _cancel_next(patients: list[Patient]) -> tuple[str, str | None]:
-    appointment = _next_appointment(
-        patients, [AppointmentStatus.BOOKED, AppointmentStatus.CONFIRMED]
-    )
+    statuses = [AppointmentStatus.BOOKED, AppointmentStatus.CONFIRMED]
+    if _shared_by_several(patients, statuses):
+        return "Several patients on this number have appointments.", "several_patients"
+    appointment = _next_appointment(patients, statuses)
     if appointment is None:
         return "No upcoming appointment to cancel.", "nothing_to_cancel"
     cancel_appointment(appointment=appointment, reason=CANCELLATION_REASON, by=None)
     return f"Cancelled appointment {appointment.pk}.", None
 
 
+def _upcoming(patients: list[Patient], statuses: list[str]):
+    return Appointment.objects.filter(
+        patient__in=patients, status__in=statuses, starts_at__gt=timezone.now()
+    )
+
+
+def _shared_by_several(patients: list[Patient], statuses: list[str]) -> bool:
+    """A family on one number, more than one of them with an appointment to come:
+    a one-letter reply cannot say whose, so nothing is guessed."""
+    return _upcoming(patients, statuses).values("patient").distinct().count() > 1
+
+
 def _next_appointment(patients: list[Patient], statuses: list[str]) -> Appointment | None:
     """The soonest appointment still to come of any of `patients`."""
-    return (
-        Appointment.objects.filter(
-            patient__in=patients, status__in=statuses, starts_at__gt=timezone.now()
-        )
-        .order_by("starts_at", "pk")
-        .first()
-    )
+    return _upcoming(patients, statuses).order_by("starts_at", "pk").first()

@@ -8,9 +8,10 @@ clinic, the doctor, the date and time. Never the service, notes or anything clin
 from __future__ import annotations
 
 from datetime import datetime
+from functools import cache
 
 from django.conf import settings
-from django.template.loader import render_to_string
+from django.template import Context, Engine
 from django.utils import timezone
 from django.utils.dateformat import format as date_format
 from django.utils.dateformat import time_format
@@ -27,10 +28,22 @@ def render_message(template: str, **context) -> str:
         **context,
     }
     with timezone.override(clinic_zone()):
-        text = render_to_string(f"notifications/messages/{template}.txt", context)
+        text = (
+            _engine()
+            .get_template(f"notifications/messages/{template}.txt")
+            .render(Context(context, autoescape=False))
+        )
     # Templates may wrap lines for reading; a message is one paragraph per blank line.
     paragraphs = text.strip().split("\n\n")
     return "\n\n".join(" ".join(paragraph.split()) for paragraph in paragraphs)
+
+
+@cache
+def _engine() -> Engine:
+    """The project's templates, rendered without HTML escaping (the Context above
+    says so too): a text message is not HTML, and "D'Arcy & Co" must reach the
+    phone as typed, not as D&#x27;Arcy &amp; Co."""
+    return Engine(dirs=settings.TEMPLATES[0]["DIRS"], app_dirs=True, autoescape=False)
 
 
 def appointment_context(appointment: Appointment) -> dict:

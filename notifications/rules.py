@@ -17,9 +17,8 @@ from django.utils import timezone
 
 from clinic.roles import RECEPTION
 from payments import signals as payments
-from payments.methods import StripeCheckout
 from payments.models import Invoice
-from payments.services import pay_link_url
+from payments.services import online_payment_available, pay_link_url
 from scheduling import signals as scheduling
 from scheduling.models import Appointment
 from scheduling.models import Status as AppointmentStatus
@@ -158,7 +157,7 @@ def thank_patient(invoice: Invoice, **kwargs) -> None:
     """After the visit (its invoice opens when the session completes), with a link to
     pay online when something is due and online payment is set up."""
     session = invoice.session
-    due = invoice.balance > 0 and StripeCheckout().is_available()
+    due = invoice.balance > 0 and online_payment_available()
     _sms_to_patient(
         session.appointment,
         "session_completed",

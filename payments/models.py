@@ -88,6 +88,11 @@ class Invoice(models.Model):
             return ZERO
         return self.total - self.net_paid
 
+    @property
+    def can_void(self) -> bool:
+        """Only an invoice nobody has paid anything on can be void."""
+        return self.status != InvoiceStatus.VOID and self.amount_paid == 0
+
     def derived_status(self) -> str:
         if self.voided_at is not None:
             return InvoiceStatus.VOID

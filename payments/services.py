@@ -107,9 +107,9 @@ def void_invoice(*, invoice: Invoice, reason: str, by: AbstractBaseUser | None) 
         current = _lock(invoice)
         if current.status == InvoiceStatus.VOID:
             raise PaymentError("The invoice is void already.")
-        if current.amount_paid > 0:
+        if not current.can_void:
             raise PaymentError("Only an unpaid invoice can be void; refund its payments first.")
-        _close_open_checkouts(current)
+        _close_open_checkouts(current, must_close=True)
         current.voided_at = timezone.now()
         current.voided_by = by
         current.void_reason = reason
@@ -187,7 +187,7 @@ def start_online_payment(
     """A Stripe Checkout for the balance. An open checkout for the same amount is
     reused rather than a second one made. `base_url` is the site's address for
     Stripe's success and cancel pages."""
-    if not ONLINE.is_available() or ONLINE.key not in all_methods():
+    if not online_payment_available():
         raise PaymentError("Online payment is not set up (no Stripe keys).")
     with transaction.atomic():
         current = _lock(invoice)
@@ -221,13 +221,26 @@ def start_online_payment(
         # Nobody has a link to this payment: close it, so it is not left pending.
         close_online_payment(payment=payment, status=PaymentStatus.FAILED, reason=error.message)
         raise
-    payment.checkout_session_id = checkout.id
-    payment.checkout_url = checkout.url
-    payment.save(update_fields=["checkout_session_id", "checkout_url"])
+    # Only onto a payment still pending: a desk payment or a void may have closed it
+    # while Stripe answered, and then this checkout must not stay payable.
+    saved = Payment.objects.filter(pk=payment.pk, status=PaymentStatus.PENDING).update(
+        checkout_session_id=checkout.id, checkout_url=checkout.url
+    )
+    if not saved:
+        stripe_gateway.expire_checkout_session(checkout.id)
+        raise PaymentError("The invoice changed meanwhile; open it again.")
+    payment.refresh_from_db()
     return payment
 
 
-def _close_open_checkouts(invoice: Invoice) -> None:
+def online_payment_available() -> bool:
+    """Stripe Checkout is enabled (PAYMENT_METHODS) and has its keys: the one test
+    the pages, the patient's texts and the services use."""
+    method = all_methods().get(ONLINE.key)
+    return method is not None and method.is_available()
+
+
+def _close_open_checkouts(invoice: Invoice, *, must_close: bool = False) -> None:
     """Expire the invoice's pending Stripe checkouts, at Stripe and here, before
     money is taken another way.
 
@@ -235,7 +248,8 @@ def _close_open_checkouts(invoice: Invoice) -> None:
     expired: the desk is told to wait for it. When Stripe cannot be reached the
     checkout stays pending and the desk goes on: the clinic can always take cash,
     and should the patient pay online too, the webhook or the reconciliation
-    records it and the invoice shows the overpayment to refund."""
+    records it and the invoice shows the overpayment to refund. With `must_close`
+    (voiding, after which nothing should be paid) an unreachable Stripe refuses."""
     for payment in invoice.payments.filter(method="stripe", status=PaymentStatus.PENDING):
         if payment.checkout_session_id and stripe_gateway.is_configured():
             try:
@@ -243,6 +257,8 @@ def _close_open_checkouts(invoice: Invoice) -> None:
                 if checkout.status == "open":
                     checkout = stripe_gateway.expire_checkout_session(payment.checkout_session_id)
             except ProviderUnavailable:
+                if must_close:
+                    raise
                 logger.warning("Could not expire the checkout of payment %s", payment.pk)
                 continue
             if checkout.status == "complete":
@@ -280,7 +296,7 @@ def send_payment_link(*, invoice: Invoice, by: AbstractBaseUser | None):
     """Text the patient the link to pay the balance online, through the outbox."""
     from notifications.services import queue_message
 
-    if not stripe_gateway.is_configured():
+    if not online_payment_available():
         raise PaymentError("Online payment is not set up (no Stripe keys).")
     url = pay_link_url(invoice)
     if not url:
@@ -288,7 +304,8 @@ def send_payment_link(*, invoice: Invoice, by: AbstractBaseUser | None):
     if invoice.balance <= 0:
         raise PaymentError("Nothing is due on this invoice.")
     return queue_message(
-        key=f"payment_link:{invoice.pk}:{uuid.uuid4()}",
+        # One text a day for a given balance: a double click sends one.
+        key=f"payment_link:{invoice.pk}:{invoice.balance}:{timezone.localdate()}",
         template="payment_link",
         channel="sms",
         patient=invoice.patient,
@@ -394,7 +411,12 @@ def refund_payment(
         refund = Refund.objects.create(payment=current, amount=amount, reason=reason, created_by=by)
         # Inside the transaction: if Stripe refuses, nothing is recorded. The library
         # retries a lost call with the same key, so Stripe refunds once.
-        refund.provider_refund_id = get_method(current.method).refund(
+        method = all_methods().get(current.method)
+        if method is None:
+            raise PaymentError(
+                f"Payments by {current.method} are no longer taken here; refund it by hand."
+            )
+        refund.provider_refund_id = method.refund(
             current, amount, idempotency_key=f"refund-{uuid.uuid4()}"
         )
         refund.save(update_fields=["provider_refund_id"])

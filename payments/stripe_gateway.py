@@ -27,6 +27,8 @@ def client() -> stripe.StripeClient:
         settings.STRIPE_SECRET_KEY,
         base_addresses=base_addresses,
         max_network_retries=settings.STRIPE_MAX_NETWORK_RETRIES,
+        # Well under the web server's 30 s: the library's own default is 80 s.
+        http_client=stripe.RequestsClient(timeout=settings.STRIPE_TIMEOUT_SECONDS),
     )
 
 

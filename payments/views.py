@@ -110,7 +110,7 @@ def render_invoice(
             "payment_form": payment_form,
             "void_form": void_form or VoidForm(),
             "online": online,
-            "online_available": online is not None and online.is_available(),
+            "online_available": services.online_payment_available(),
             "checkouts": selectors.open_checkouts(invoice),
         },
     )
@@ -278,7 +278,7 @@ def pay(request: HttpRequest, token: str) -> HttpResponse:
     context = {"invoice": invoice}
     if invoice.balance <= 0:
         return render(request, "payments/pay_nothing_due.html", context)
-    if not StripeCheckout().is_available():
+    if not services.online_payment_available():
         return render(request, "payments/pay_unavailable.html", context)
     if request.method == "POST":
         try:

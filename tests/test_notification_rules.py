@@ -110,6 +110,22 @@ def test_booking_texts_the_patient_who_when_and_where(booked, jane):
     assert message.idempotency_key == f"booked:{booked.pk}"
 
 
+def test_texts_are_plain_text_not_html(settings, smith, receptionist):
+    settings.CLINIC_NAME = "Hope & Health"
+    darcy = PatientFactory(given_name="D'Arcy", family_name="O'Neil")
+
+    appointment = book_appointment(
+        patient=darcy,
+        doctor=smith,
+        service=ServiceFactory(),
+        starts_at=TUESDAY_10,
+        booked_by=receptionist,
+    )
+
+    [message] = messages(appointment)
+    assert message.body.startswith("Hope & Health: Hi D'Arcy, your appointment")
+
+
 def test_confirming_texts_the_patient_and_schedules_both_reminders(confirmed):
     assert [row.template for row in messages(confirmed)][:2] == [
         "appointment_booked",

@@ -320,17 +320,30 @@ def test_c_confirms_only_the_next_booked_appointment(client, jane, doctor, body)
     assert sorted(reminders.values_list("send_after", flat=True)) == [at(30, 10), at(1, 8)]
 
 
-def test_c_confirms_the_soonest_appointment_of_a_family_sharing_the_number(client, jane, doctor):
+@pytest.mark.parametrize("word", ["C", "X"])
+def test_a_family_number_with_several_appointments_changes_nothing_and_asks_to_call(
+    client, jane, doctor, word
+):
     son = PatientFactory(given_name="Tom", family_name="Doe", phone=JANE_PHONE)
     janes = appointment(jane, doctor, at(2, 10))
     toms = appointment(son, doctor, at(1, 11))
 
+    reply = reply_of(sms(client, word))
+
+    assert "more than one patient with this number" in reply
+    for booked in (janes, toms):
+        booked.refresh_from_db()
+        assert booked.status == AppointmentStatus.BOOKED
+
+
+def test_a_family_number_with_one_appointment_acts_on_it(client, jane, doctor):
+    PatientFactory(given_name="Tom", family_name="Doe", phone=JANE_PHONE)
+    janes = appointment(jane, doctor, at(2, 10))
+
     sms(client, "C")
 
     janes.refresh_from_db()
-    toms.refresh_from_db()
-    assert toms.status == AppointmentStatus.CONFIRMED
-    assert janes.status == AppointmentStatus.BOOKED
+    assert janes.status == AppointmentStatus.CONFIRMED
 
 
 def test_c_without_a_booked_appointment_says_so(client, jane, doctor):
