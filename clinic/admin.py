@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
 
 from .models import ApiToken
+from .roles import DOCTORS
 from .tokens import issue_token, revoke_token
 
 
@@ -39,6 +41,18 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None) -> bool:
         return obj is None and super().has_change_permission(request, obj)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        # A token acts as its user. A manager makes tokens for integrations and
+        # staff, but not for a doctor (it would write and sign clinical notes) nor
+        # a superuser; only a superuser may.
+        if db_field.name == "user" and not request.user.is_superuser:
+            kwargs["queryset"] = (
+                get_user_model()
+                .objects.filter(is_active=True, is_superuser=False)
+                .exclude(groups__name=DOCTORS)
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def save_model(self, request, obj: ApiToken, form, change) -> None:
         row, token = issue_token(user=obj.user, name=obj.name)

@@ -39,10 +39,6 @@ class ApiToken(models.Model):
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…) for {self.user}"
 
-    @property
-    def is_active(self) -> bool:
-        return self.revoked_at is None
-
 
 class WorkerHeartbeat(models.Model):
     """When the django-q2 worker last ran a task: clinic.tasks.heartbeat, scheduled

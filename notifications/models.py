@@ -29,10 +29,6 @@ class Status(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
 
 
-# Statuses a message never leaves on its own.
-FINAL_STATUSES = frozenset({Status.DELIVERED, Status.FAILED, Status.SKIPPED, Status.CANCELLED})
-
-
 class NotificationQuerySet(models.QuerySet["Notification"]):
     def inbox_of(self, user) -> NotificationQuerySet:
         """The in-app messages `user` can see: those the worker has put in the inbox."""

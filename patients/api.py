@@ -14,7 +14,6 @@ from datetime import date
 
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError as ModelValidationError
-from django.db import IntegrityError
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
 from ninja.errors import ValidationError
@@ -151,13 +150,7 @@ def update_patient(
 
 def _save(patient: Patient, *, sms_opt_out: bool) -> Patient:
     try:
-        try:
-            return save_patient(patient=patient, sms_opt_out=sms_opt_out)
-        except IntegrityError:
-            # Another request took the national ID between the service's check and
-            # its write: validating again now names the clash.
-            patient.full_clean()
-            raise
+        return save_patient(patient=patient, sms_opt_out=sms_opt_out)
     except ModelValidationError as error:
         raise ValidationError(_field_errors(error)) from None
 

@@ -365,9 +365,10 @@ def test_reconciliation_does_nothing_without_stripe_keys(fake_stripe, settings, 
     assert len(fake_stripe.requests) == 1
 
 
-def test_the_command_refuses_a_negative_age(fake_stripe):
-    with pytest.raises(CommandError):
-        reconcile("--older-than", "-5")
+@pytest.mark.parametrize("minutes", ["-5", "10000000000"])
+def test_the_command_refuses_an_age_out_of_range(fake_stripe, minutes):
+    with pytest.raises(CommandError, match="--older-than takes 0 to"):
+        reconcile("--older-than", minutes)
 
 
 def test_the_worker_task_reconciles_and_keeps_its_report(fake_stripe, time_machine):

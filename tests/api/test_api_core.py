@@ -63,6 +63,12 @@ def test_the_command_prints_a_working_token(receptionist, capsys):
     assert ApiToken.objects.get().name == "Booking widget"
 
 
+@pytest.mark.parametrize("name", ["", "   ", "x" * 101])
+def test_the_command_refuses_a_missing_or_long_name(receptionist, name):
+    with pytest.raises(CommandError, match="--name takes 1 to 100 characters"):
+        call_command("create_api_token", receptionist.username, "--name", name)
+
+
 def test_the_command_refuses_an_unknown_user():
     with pytest.raises(CommandError, match="No active user 'nobody'"):
         call_command("create_api_token", "nobody")
@@ -79,6 +85,16 @@ def test_a_manager_makes_a_token_in_admin_and_sees_it_once(manager_client, recep
     token = message.split(" is ")[1].split(" ")[0]
     assert user_for_token(token) == receptionist
     assert token not in manager_client.get(reverse("admin:clinic_apitoken_changelist")).text
+
+
+def test_a_manager_cannot_make_a_token_for_a_doctor(manager_client, doctor):
+    response = manager_client.post(
+        reverse("admin:clinic_apitoken_add"), {"user": doctor.user.pk, "name": "Notes"}
+    )
+
+    assert response.status_code == 200  # The form again, with its error.
+    assert "user" in response.context["adminform"].form.errors
+    assert not ApiToken.objects.exists()
 
 
 # --- Authentication and errors -------------------------------------------------------

@@ -4,7 +4,10 @@ printed once."""
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
+from clinic.models import ApiToken
 from clinic.tokens import issue_token
+
+NAME_LENGTH = ApiToken._meta.get_field("name").max_length
 
 
 class Command(BaseCommand):
@@ -15,6 +18,9 @@ class Command(BaseCommand):
         parser.add_argument("--name", default="Made with create_api_token")
 
     def handle(self, *args, username: str, name: str, **options) -> None:
+        name = name.strip()
+        if not name or len(name) > NAME_LENGTH:
+            raise CommandError(f"--name takes 1 to {NAME_LENGTH} characters.")
         User = get_user_model()
         try:
             user = User.objects.get(username=username, is_active=True)

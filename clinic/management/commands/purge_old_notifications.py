@@ -44,6 +44,10 @@ class Purge:
     rows: QuerySet
 
 
+# A century: more would reach before year 1 when subtracted from today.
+MAX_DAYS = 36_500
+
+
 class Command(BaseCommand):
     help = "Delete old sent messages, inbound SMS, Stripe events and task results."
 
@@ -59,8 +63,8 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, days: int | None, dry_run: bool, **options) -> None:
-        if days is not None and days < 1:
-            raise CommandError("--days takes one or more days.")
+        if days is not None and not 1 <= days <= MAX_DAYS:
+            raise CommandError(f"--days takes 1 to {MAX_DAYS} days.")
         for purge in purges(days=days):
             if dry_run:
                 self.stdout.write(f"Would delete {purge.rows.count()} {purge.description}.")
@@ -83,7 +87,10 @@ def purges(*, days: int | None = None) -> list[Purge]:
         ),
         Purge(
             f"processed Stripe events received before {events_before:%Y-%m-%d}",
-            StripeEvent.objects.filter(processed_at__isnull=False, received_at__lt=events_before),
+            StripeEvent.objects.filter(
+                outcome__in=[StripeEvent.Outcome.APPLIED, StripeEvent.Outcome.IGNORED],
+                received_at__lt=events_before,
+            ),
         ),
         Purge(
             f"successful worker task results from before {events_before:%Y-%m-%d}",

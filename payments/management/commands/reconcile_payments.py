@@ -7,6 +7,9 @@ from django.core.management.base import BaseCommand, CommandError
 
 from payments.reconciliation import reconcile_pending_payments
 
+# A year: a checkout lasts a day at most, and more would overflow the date.
+MAX_MINUTES = 366 * 24 * 60
+
 
 class Command(BaseCommand):
     help = "Settle or close the online payments still pending, as Stripe reports them."
@@ -20,8 +23,8 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, older_than: int | None = None, **options) -> None:
-        if older_than is not None and older_than < 0:
-            raise CommandError("--older-than takes zero or more minutes.")
+        if older_than is not None and not 0 <= older_than <= MAX_MINUTES:
+            raise CommandError(f"--older-than takes 0 to {MAX_MINUTES} minutes.")
         lines = reconcile_pending_payments(older_than_minutes=older_than)
         for line in lines:
             self.stdout.write(line)
