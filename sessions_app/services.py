@@ -36,6 +36,8 @@ def create_session(*, appointment: Appointment, by: AbstractBaseUser | None) -> 
                 .select_related("doctor", "patient")
                 .get(pk=appointment.pk)
             )
+            if by is not None and appointment.doctor.user_id != by.pk:
+                raise NotYours(f"Only {appointment.doctor} can open this session.")
             if appointment.status != Status.ARRIVED:
                 raise NotReady(
                     "A session can be opened only once the patient has arrived; "
@@ -110,6 +112,10 @@ def complete_session(
         performed = performed or [(current.appointment.service, 1)]
         if any(quantity < 1 for _, quantity in performed):
             raise InvalidTransition("Each performed service needs a quantity of at least 1.")
+        if performed != [(current.appointment.service, 1)] and any(
+            not service.is_active for service, _ in performed
+        ):
+            raise InvalidTransition("A service no longer offered cannot be billed.")
         PerformedService.objects.bulk_create(
             PerformedService(
                 session=current, service=service, quantity=quantity, unit_price=service.price

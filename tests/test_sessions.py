@@ -91,6 +91,15 @@ def test_a_session_is_opened_for_an_arrived_patient(appointment, smith):
     assert session.created_by == smith.user
 
 
+def test_only_the_appointments_doctor_opens_its_session(appointment):
+    other = DoctorFactory(given_name="Grace", family_name="Jones")
+
+    with pytest.raises(NotYours, match="Only Dr Smith can open this session"):
+        create_session(appointment=appointment, by=other.user)
+
+    assert not Session.objects.exists()
+
+
 @pytest.mark.parametrize("status", [Status.BOOKED, Status.CONFIRMED])
 def test_no_session_before_the_patient_arrives(smith, consultation, status):
     appointment = book_appointment(
