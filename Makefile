@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1:8000
 
-.PHONY: install run serve migrate seed test lint clean
+.PHONY: install run serve migrate seed test lint bench bench-small clean
 
 # Reinstall whenever pyproject.toml changes.
 $(VENV)/.installed: pyproject.toml
@@ -42,6 +42,18 @@ serve: install
 # The key is for tests only; settings refuse to start without one when DEBUG is off.
 test: install
 	SECRET_KEY=$${SECRET_KEY:-insecure-test-only-key} $(VENV)/bin/pytest $(PYTEST_ARGS)
+
+# The benchmark (README.md, "Benchmark"): the 1-year and 5-year databases made by
+# `manage.py generate_load_data`, side by side, into bench/results.md.
+BENCH_SERVER ?= postgres://postgres@127.0.0.1:5432
+bench: install
+	$(PY) bench/run.py --database-url 1y=$(BENCH_SERVER)/clinic_load_1y \
+		--database-url 5y=$(BENCH_SERVER)/clinic_load $(BENCH_ARGS)
+
+# The same on a tiny scratch database it makes and drops, one run (CI): proves the
+# benchmark works; prints its table and writes no file.
+bench-small: install
+	$(PY) bench/run.py --small --database-url $(BENCH_SERVER) $(BENCH_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .
