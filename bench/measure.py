@@ -3,6 +3,7 @@ settings name one database per process). Writes the raw figures of every run as 
 for run.py to put in the table; progress goes to stderr.
 
     .venv/bin/python bench/measure.py --database-url URL --json OUT [--iterations 5]
+        [--only pages,slots,booking,dispatch,stripe]
 
 Everything it writes (bookings, outbox rows, Stripe events, a token, sessions, queued
 tasks) is deleted before it exits, so the next run measures the same data.
@@ -53,6 +54,17 @@ class Sizes:
     stripe_events: int
 
 
+MEASURES = ("pages", "slots", "booking", "dispatch", "stripe")
+
+
+def measures(value: str) -> tuple[str, ...]:
+    chosen = tuple(name.strip() for name in value.split(",") if name.strip())
+    unknown = set(chosen) - set(MEASURES)
+    if unknown or not chosen:
+        raise argparse.ArgumentTypeError(f"choose from {', '.join(MEASURES)}")
+    return chosen
+
+
 FULL = Sizes(clients=8, bookings_per_client=40, reminders=10_000, stripe_events=1_000)
 SMALL = Sizes(clients=8, bookings_per_client=5, reminders=200, stripe_events=50)
 
@@ -67,6 +79,12 @@ def main() -> None:
     parser.add_argument(
         "--generate", action="store_true", help="Migrate and generate tiny data first (--small)."
     )
+    parser.add_argument(
+        "--only",
+        type=measures,
+        default=MEASURES,
+        help=f"Comma-separated measures to run, of {', '.join(MEASURES)} (all).",
+    )
     args = parser.parse_args()
     os.environ.update(SETTINGS_ENV, DATABASE_URL=args.database_url)
 
@@ -78,7 +96,9 @@ def main() -> None:
         sizes = Sizes(args.clients, sizes.bookings_per_client, sizes.reminders, sizes.stripe_events)
     if args.generate:
         prepare_small_database()
-    figures = measure_all(database_url=args.database_url, iterations=args.iterations, sizes=sizes)
+    figures = measure_all(
+        database_url=args.database_url, iterations=args.iterations, sizes=sizes, only=args.only
+    )
     args.json.write_text(json.dumps(figures, indent=2, default=str))
 
 
@@ -92,7 +112,9 @@ def prepare_small_database() -> None:
         generate(doctors=2, years=0.2, seed=1, patients=300)
 
 
-def measure_all(*, database_url: str, iterations: int, sizes: Sizes) -> dict:
+def measure_all(
+    *, database_url: str, iterations: int, sizes: Sizes, only: tuple[str, ...] = MEASURES
+) -> dict:
     from django.db import connection
 
     from bench import booking, scenario
@@ -111,25 +133,30 @@ def measure_all(*, database_url: str, iterations: int, sizes: Sizes) -> dict:
     }
     marker = scenario.QueueMarker()
     try:
-        with step("pages"):
-            figures.update(scenario.measure_pages(plan, iterations))
-        with step("free-slot search"):
-            figures.update(scenario.measure_free_slots(plan, iterations))
-        with step(f"booking over HTTP and raw inserts, {sizes.clients} clients"):
-            figures.update(
-                booking.measure(
-                    plan=plan,
-                    database_url=database_url,
-                    server_env=SETTINGS_ENV,
-                    clients=sizes.clients,
-                    per_client=sizes.bookings_per_client,
-                    iterations=iterations,
+        if "pages" in only:
+            with step("pages"):
+                figures.update(scenario.measure_pages(plan, iterations))
+        if "slots" in only:
+            with step("free-slot search"):
+                figures.update(scenario.measure_free_slots(plan, iterations))
+        if "booking" in only:
+            with step(f"booking over HTTP and raw inserts, {sizes.clients} clients"):
+                figures.update(
+                    booking.measure(
+                        plan=plan,
+                        database_url=database_url,
+                        server_env=SETTINGS_ENV,
+                        clients=sizes.clients,
+                        per_client=sizes.bookings_per_client,
+                        iterations=iterations,
+                    )
                 )
-            )
-        with step(f"notification dispatch, {sizes.reminders} reminders"):
-            figures.update(measure_dispatch(plan, sizes.reminders, iterations))
-        with step(f"Stripe webhooks, {sizes.stripe_events} events"):
-            figures.update(measure_stripe_webhooks(sizes.stripe_events, iterations))
+        if "dispatch" in only:
+            with step(f"notification dispatch, {sizes.reminders} reminders"):
+                figures.update(measure_dispatch(plan, sizes.reminders, iterations))
+        if "stripe" in only:
+            with step(f"Stripe webhooks, {sizes.stripe_events} events"):
+                figures.update(measure_stripe_webhooks(sizes.stripe_events, iterations))
     finally:
         marker.delete_new_tasks()
         plan.clean_up()

@@ -76,18 +76,19 @@ FLAT_FACTOR, FLAT_NOISE_MS = 1.25, 2.0
 def main() -> None:
     args = parse_arguments()
     started = time.perf_counter()
+    only = [f"--only={args.only}"] if args.only else []
     if args.small:
         [(_, server)] = args.databases or [("small", default_url())]
-        results = [("small", measure_small(server))]
+        results = [("small", measure_small(server, *only))]
     else:
         databases = args.databases or [(None, default_url())]
         results = [
-            (label or database_name(url), measure(url, args.iterations, args.clients))
+            (label or database_name(url), measure(url, args.iterations, args.clients, *only))
             for label, url in databases
         ]
     report = render(results, args, seconds=time.perf_counter() - started)
     print(report)
-    output = args.output or (None if args.small else HERE / "results.md")
+    output = args.output or (None if args.small or args.only else HERE / "results.md")
     if output:
         Path(output).write_text(report)
         print(f"Written to {output}.", file=sys.stderr)
@@ -110,7 +111,15 @@ def parse_arguments() -> argparse.Namespace:
     parser.add_argument("--clients", type=int, default=8, help="Concurrent booking clients (8).")
     parser.add_argument("--small", action="store_true", help="CI: tiny data, one run.")
     parser.add_argument(
-        "--output", type=Path, help="Where the table goes (bench/results.md; none with --small)."
+        "--only",
+        metavar="MEASURES",
+        help="Comma-separated measures to run, of pages, slots, booking, dispatch, stripe "
+        "(all); a partial table is only printed, unless --output says where.",
+    )
+    parser.add_argument(
+        "--output",
+        type=Path,
+        help="Where the table goes (bench/results.md; none with --small or --only).",
     )
     args = parser.parse_args()
     if args.small and args.databases and len(args.databases) > 1:
@@ -157,7 +166,7 @@ def measure(url: str, iterations: int, clients: int, *extra: str) -> dict:
         return json.loads(Path(out.name).read_text())
 
 
-def measure_small(server: str) -> dict:
+def measure_small(server: str, *extra: str) -> dict:
     """One run on a scratch database with a tiny generated clinic, dropped after."""
     import psycopg
 
@@ -173,7 +182,7 @@ def measure_small(server: str) -> dict:
     with psycopg.connect(admin, autocommit=True) as connection:
         connection.execute(f"CREATE DATABASE {SMALL_DATABASE}")
     try:
-        return measure(scratch, 1, 8, "--small", "--generate")
+        return measure(scratch, 1, 8, "--small", "--generate", *extra)
     finally:
         drop()
 
@@ -287,32 +296,43 @@ def notes(results: list[tuple[str, dict]], args, seconds: float) -> list[str]:
             f"{size['appointments']:,} appointments. Day view of {plan['day']} "
             f"({plan['day_appointments']} appointments), {plan['doctor']}'s day "
             f"({plan['doctor_appointments']}); free slots for {plan['service']} in the week "
-            f"of {plan['week']} ({data['slots_one_found']} and {data['slots_all_found']} found)."
+            f"of {plan['week']} ({data.get('slots_one_found', '–')} and "
+            f"{data.get('slots_all_found', '–')} found)."
         )
     return [*lines, "", *method(results[-1][1]), "", f"`{command_line()}` took {seconds:.0f} s."]
 
 
 def method(data: dict) -> list[str]:
+    """How the throughput figures were taken, for those that were."""
     sizes = data["sizes"]
-    if data["stripe_paid_checkouts"]:
-        events = (
-            "Stripe sending again the completion (or, late, the expiry) of paid checkouts: "
-            "found, locked, left as they are"
+    lines = []
+    if "bookings_per_run" in data:
+        lines.append(
+            f"- Booking: {data['clients']} clients, {data['bookings_per_run']} bookings a run, "
+            "each `POST /api/v1/appointments` with a reception token to gunicorn "
+            f"(deploy/gunicorn.conf.py, {data['gunicorn_workers']} sync workers) on loopback. "
+            "Raw INSERT: the same rows from as many open psycopg connections, one "
+            "autocommitted INSERT each."
         )
-    else:
-        events = "events about checkouts that are not the clinic's: looked up, ignored"
-    return [
-        f"- Booking: {data['clients']} clients, {data['bookings_per_run']} bookings a run, "
-        "each `POST /api/v1/appointments` with a reception token to gunicorn "
-        f"(deploy/gunicorn.conf.py, {data['gunicorn_workers']} sync workers) on loopback. "
-        "Raw INSERT: the same rows from as many open psycopg connections, one "
-        "autocommitted INSERT each.",
-        f"- Dispatch: {sizes['reminders']:,} due reminders sent by "
-        "notifications.dispatch.dispatch_due in process to the fake Twilio "
-        "(tests/fakes/twilio.py).",
-        f"- Stripe: {sizes['stripe_events']:,} signed events POSTed to /webhooks/stripe/ in "
-        f"process, then each run by payments.tasks.process_stripe_event ({events}).",
-    ]
+    if "dispatch_per_s" in data:
+        lines.append(
+            f"- Dispatch: {sizes['reminders']:,} due reminders sent by "
+            "notifications.dispatch.dispatch_due in process to the fake Twilio "
+            "(tests/fakes/twilio.py)."
+        )
+    if "stripe_paid_checkouts" in data:
+        if data["stripe_paid_checkouts"]:
+            events = (
+                "Stripe sending again the completion (or, late, the expiry) of paid "
+                "checkouts: found, locked, left as they are"
+            )
+        else:
+            events = "events about checkouts that are not the clinic's: looked up, ignored"
+        lines.append(
+            f"- Stripe: {sizes['stripe_events']:,} signed events POSTed to /webhooks/stripe/ "
+            f"in process, then each run by payments.tasks.process_stripe_event ({events})."
+        )
+    return lines
 
 
 def command_line() -> str:
