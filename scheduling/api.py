@@ -32,6 +32,7 @@ from patients.models import Patient
 
 from . import services
 from .availability import day_bounds
+from .constraints import MAX_APPOINTMENT_MINUTES
 from .models import Appointment, AppointmentChange, Service, Status
 from .selectors import appointment_detail, appointments_visible_to
 
@@ -101,7 +102,10 @@ class BookIn(Schema):
     service: Id
     starts_at: AwareTime
     duration: int | None = Field(
-        None, ge=5, le=480, description="Length in minutes; the service's when absent."
+        None,
+        ge=5,
+        le=MAX_APPOINTMENT_MINUTES,
+        description="Length in minutes; the service's when absent.",
     )
     reason: Text(300) = ""
 
@@ -109,7 +113,10 @@ class BookIn(Schema):
 class RescheduleIn(Schema):
     starts_at: AwareTime
     duration: int | None = Field(
-        None, ge=5, le=480, description="New length in minutes; the same length when absent."
+        None,
+        ge=5,
+        le=MAX_APPOINTMENT_MINUTES,
+        description="New length in minutes; the same length when absent.",
     )
 
 

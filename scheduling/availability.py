@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from doctors.models import Doctor, TimeOff, WorkingHours
 
+from .constraints import MAX_APPOINTMENT_LENGTH, MAX_APPOINTMENT_MINUTES
 from .exceptions import InvalidTimes, Unavailable
 
 
@@ -82,6 +83,8 @@ def end_of(starts_at: datetime, duration: timedelta) -> datetime:
     across a change of the clocks."""
     if duration <= timedelta(0):
         raise InvalidTimes("An appointment must end after it starts.")
+    if duration > MAX_APPOINTMENT_LENGTH:
+        raise InvalidTimes(f"An appointment lasts at most {MAX_APPOINTMENT_MINUTES} minutes.")
     return starts_at.astimezone(UTC) + duration
 
 

@@ -9,6 +9,7 @@ from doctors.models import Doctor
 from patients.models import Patient
 
 from .availability import clinic_zone
+from .constraints import MAX_APPOINTMENT_MINUTES
 from .models import Service
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -88,7 +89,7 @@ class BookingForm(SlotSearchForm, ChosenTimeForm):
         label="Length (minutes)",
         required=False,
         min_value=5,
-        max_value=480,
+        max_value=MAX_APPOINTMENT_MINUTES,
         help_text="Leave empty for the service's usual length.",
     )
 

@@ -12,7 +12,13 @@ from django.utils import timezone
 from doctors.models import Doctor
 from patients.models import Patient
 
-from .constraints import ACTIVE, INACTIVE_STATUSES, NoOverlapConstraint
+from .constraints import (
+    ACTIVE,
+    INACTIVE_STATUSES,
+    MAX_APPOINTMENT_LENGTH,
+    MAX_APPOINTMENT_MINUTES,
+    NoOverlapConstraint,
+)
 
 
 class ServiceQuerySet(models.QuerySet["Service"]):
@@ -27,7 +33,7 @@ class Service(models.Model):
     name = models.CharField(max_length=120)
     duration_minutes = models.PositiveSmallIntegerField(
         "default duration (minutes)",
-        validators=[MinValueValidator(5), MaxValueValidator(8 * 60)],
+        validators=[MinValueValidator(5), MaxValueValidator(MAX_APPOINTMENT_MINUTES)],
     )
     price = models.DecimalField(
         max_digits=10, decimal_places=2, validators=[MinValueValidator(Decimal("0"))]
@@ -89,8 +95,14 @@ class AppointmentQuerySet(models.QuerySet["Appointment"]):
 
     def overlapping(self, starts_at, ends_at) -> AppointmentQuerySet:
         """Active appointments that share any of [starts_at, ends_at); touching
-        ends (one ends at 10:00, the next starts at 10:00) do not overlap."""
-        return self.active().filter(starts_at__lt=ends_at, ends_at__gt=starts_at)
+        ends (one ends at 10:00, the next starts at 10:00) do not overlap. One that
+        overlaps started less than the longest appointment before `starts_at`: that
+        lower bound keeps the search on the (doctor, starts_at) index's few hours."""
+        return self.active().filter(
+            starts_at__lt=ends_at,
+            starts_at__gt=starts_at - MAX_APPOINTMENT_LENGTH,
+            ends_at__gt=starts_at,
+        )
 
 
 class Appointment(models.Model):
@@ -123,6 +135,11 @@ class Appointment(models.Model):
                 condition=Q(ends_at__gt=F("starts_at")),
                 name="appointment_ends_after_start",
                 violation_error_message="An appointment must end after it starts.",
+            ),
+            models.CheckConstraint(
+                condition=Q(ends_at__lte=F("starts_at") + MAX_APPOINTMENT_LENGTH),
+                name="appointment_at_most_8_hours",
+                violation_error_message="An appointment lasts at most 8 hours.",
             ),
             NoOverlapConstraint(
                 scope="doctor",

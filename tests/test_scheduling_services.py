@@ -285,6 +285,21 @@ def test_a_length_that_is_not_positive_is_refused(book, minutes):
     assert str(refusal.value) == "An appointment must end after it starts."
 
 
+def test_a_length_over_eight_hours_is_refused(book):
+    with pytest.raises(InvalidTimes) as refusal:
+        book(monday(9), duration=timedelta(hours=8, minutes=15))
+
+    assert str(refusal.value) == "An appointment lasts at most 480 minutes."
+    assert not Appointment.objects.exists()
+
+
+def test_an_eight_hour_appointment_still_blocks_its_last_minutes(book, bob):
+    book(monday(9), duration=timedelta(hours=8))
+
+    with pytest.raises(Overlap):
+        book(monday(16, 30), patient=bob)
+
+
 def test_an_inactive_doctor_cannot_be_booked(book, smith):
     smith.is_active = False
     smith.save()
@@ -757,6 +772,35 @@ def test_model_validation_reports_a_patient_overlap(smith, jones, jane, consulta
         clash.full_clean()
 
     assert error.value.messages == ["The patient already has an appointment at this time."]
+
+
+def test_overlap_search_reaches_back_exactly_the_longest_length(smith, jane, consultation):
+    # Overlap searches bound `starts_at` below by the longest length an appointment
+    # may have; the longest one must still be found from its last minute.
+    longest = AppointmentFactory(
+        doctor=smith, patient=jane, starts_at=monday(9), ends_at=monday(17)
+    )
+
+    assert list(Appointment.objects.overlapping(monday(16, 59), monday(17, 30))) == [longest]
+    assert list(Appointment.objects.overlapping(monday(17), monday(17, 30))) == []
+
+
+def test_the_database_refuses_an_appointment_longer_than_eight_hours(smith, jane):
+    with pytest.raises(IntegrityError), transaction.atomic():
+        AppointmentFactory(doctor=smith, patient=jane, starts_at=monday(9), ends_at=monday(17, 1))
+
+    assert not Appointment.objects.exists()
+
+
+def test_model_validation_reports_an_appointment_longer_than_eight_hours(smith, jane, consultation):
+    too_long = Appointment(
+        doctor=smith, patient=jane, service=consultation, starts_at=monday(9), ends_at=monday(17, 1)
+    )
+
+    with pytest.raises(ValidationError) as error:
+        too_long.full_clean()
+
+    assert error.value.messages == ["An appointment lasts at most 8 hours."]
 
 
 def test_model_validation_accepts_back_to_back_and_its_own_time(smith, jane, bob, consultation):
