@@ -130,15 +130,10 @@ def day_schedule(*, day: date) -> list[DoctorDay]:
         .select_related("patient", "service")
         .order_by("starts_at", "pk")
     )
+    # Active doctors, and any other with an appointment that day. A subquery on
+    # the day's appointments, not a join: the join walked every appointment ever made.
     doctors = (
-        Doctor.objects.filter(
-            Q(is_active=True)
-            | Q(
-                appointments__starts_at__gte=bounds.starts_at,
-                appointments__starts_at__lt=bounds.ends_at,
-            )
-        )
-        .distinct()
+        Doctor.objects.filter(Q(is_active=True) | Q(pk__in=appointments.values("doctor_id")))
         .order_by("family_name", "given_name", "pk")
         .prefetch_related(
             Prefetch("working_hours", queryset=WorkingHours.objects.filter(weekday=day.weekday()))

@@ -238,6 +238,23 @@ def test_day_view_shows_every_doctor_side_by_side(reception_client, working_doct
     assert "Anna Smithson" in response.content.decode()
 
 
+def test_day_view_keeps_a_column_for_a_departed_doctors_appointments(
+    reception_client, working_doctor, anna, service
+):
+    departed = DoctorFactory(family_name="Abbott", is_active=False)
+    AppointmentFactory(doctor=departed, patient=anna, service=service, starts_at=at(9))
+    gone_that_day = DoctorFactory(family_name="Baker", is_active=False)
+    AppointmentFactory(
+        doctor=gone_that_day, service=service, starts_at=at(9, 0, MONDAY + timedelta(days=1))
+    )
+
+    response = reception_client.get(reverse("scheduling:day"), {"date": "2026-11-30"})
+
+    columns = response.context["grid"].columns
+    assert [str(column.doctor_day.doctor) for column in columns] == ["Dr Abbott", "Dr Smith"]
+    assert columns[0].appointments[0].item.patient == anna
+
+
 def test_day_view_runs_a_fixed_number_of_queries(
     reception_client, working_doctor, service, django_assert_num_queries
 ):
