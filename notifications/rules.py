@@ -185,7 +185,7 @@ def _tell_doctor(
         user=doctor_user,
         appointment=appointment,
         context={**appointment_context(appointment), **extra},
-        link=link or reverse("scheduling:detail", args=[appointment.pk]),
+        link=link or appointment.get_absolute_url(),
         subject=f"{settings.CLINIC_NAME}: {appointment.patient.full_name}",
     )
 

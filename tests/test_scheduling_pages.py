@@ -238,6 +238,18 @@ def test_day_view_shows_every_doctor_side_by_side(reception_client, working_doct
     assert "Anna Smithson" in response.content.decode()
 
 
+def test_a_card_shows_the_time_in_the_clinics_zone_and_links_to_the_appointment(
+    reception_client, working_doctor, anna, service
+):
+    appointment = book(working_doctor, anna, service, at(9, 30))
+
+    response = reception_client.get(reverse("scheduling:day"), {"date": "2026-11-30"})
+
+    page = response.content.decode()
+    assert "09:30–10:00" in page  # 14:30–15:00 UTC
+    assert f'href="/schedule/appointments/{appointment.pk}/"' in page
+
+
 def test_day_view_keeps_a_column_for_a_departed_doctors_appointments(
     reception_client, working_doctor, anna, service
 ):
