@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Prefetch, Q, QuerySet, prefetch_related_objects
 
 from doctors.models import Doctor, TimeOff, WorkingHours
 from patients.models import Patient
@@ -180,11 +180,20 @@ def appointment_detail(*, pk: int) -> Appointment:
     """One appointment with its people, service and history (raises DoesNotExist)."""
     return (
         Appointment.objects.select_related("doctor", "patient", "service", "created_by")
-        .prefetch_related(
-            Prefetch("changes", queryset=AppointmentChange.objects.select_related("changed_by"))
-        )
+        .prefetch_related(_history())
         .get(pk=pk)
     )
+
+
+def with_history(appointment: Appointment) -> Appointment:
+    """`appointment`, as the caller already holds it with its people and service,
+    with its history read in (one query)."""
+    prefetch_related_objects([appointment], _history())
+    return appointment
+
+
+def _history() -> Prefetch:
+    return Prefetch("changes", queryset=AppointmentChange.objects.select_related("changed_by"))
 
 
 def patient_appointments(*, patient: Patient, limit: int = 50) -> QuerySet[Appointment]:
