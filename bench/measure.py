@@ -122,6 +122,10 @@ def measure_all(
     with connection.cursor() as cursor:
         cursor.execute("SHOW server_version")
         postgres = cursor.fetchone()[0]
+        # The planner's cost of a random read decides the day view's join (README,
+        # "Deploy"), so the table says which one the figures were taken with.
+        cursor.execute("SHOW random_page_cost")
+        postgres += f", random_page_cost {cursor.fetchone()[0]}"
     with step("choose the day, the doctor and the week"):
         plan = scenario.choose()
     figures: dict = {
