@@ -526,6 +526,28 @@ def test_doctor_sees_their_day_and_who_has_arrived(
     assert [a.patient.given_name for a in response.context["arrived"]] == ["Anna"]
 
 
+def test_my_day_runs_a_fixed_number_of_queries(
+    doctor_client, working_doctor, service, django_assert_num_queries
+):
+    AppointmentFactory(doctor=working_doctor, service=service, starts_at=at(9))
+    for weeks_ago in range(1, 27):  # half a year of history that the page must not read
+        AppointmentFactory(
+            doctor=working_doctor,
+            service=service,
+            starts_at=at(10) - timedelta(weeks=weeks_ago),
+            status=Status.COMPLETED,
+        )
+    for hour in (10, 11):
+        AppointmentFactory(doctor=working_doctor, service=service, starts_at=at(hour))
+
+    # session, user, permissions (2), the doctor, the day's appointments, the
+    # bell's unread count, session refresh (3)
+    with django_assert_num_queries(10):
+        response = doctor_client.get(reverse("scheduling:my_day"), {"date": "2026-11-30"})
+
+    assert len(response.context["appointments"]) == 3
+
+
 def test_doctor_cannot_open_another_doctors_appointment(doctor_client, working_doctor, service):
     others = AppointmentFactory(doctor=DoctorFactory(), service=service, starts_at=at(9))
     own = AppointmentFactory(doctor=working_doctor, service=service, starts_at=at(10))

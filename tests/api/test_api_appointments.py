@@ -266,6 +266,35 @@ def test_reception_books_an_appointment(reception_api, smith, jane, consultation
     assert Appointment.objects.get().pk == body["id"]
 
 
+def test_a_booking_runs_a_fixed_number_of_queries_whatever_the_history(
+    reception_api, smith, jane, consultation
+):
+    def queries_to_book(patient, starts_at: str) -> list[str]:
+        with CaptureQueriesContext(connection) as captured:
+            response = post(
+                reception_api,
+                f"{API}/appointments",
+                booking(patient, smith, consultation, starts_at=starts_at),
+            )
+        assert response.status_code == 201
+        return [query["sql"] for query in captured]
+
+    queries_to_book(PatientFactory(), "2026-11-30T09:00:00-05:00")  # notes the token's use
+    first = queries_to_book(jane, "2026-11-30T10:00:00-05:00")
+    for weeks_ago in range(1, 27):  # half a year of Dr Smith's past
+        visit(smith, at=monday(10) - timedelta(weeks=weeks_ago), status=Status.COMPLETED)
+
+    again = queries_to_book(PatientFactory(), "2026-11-30T11:00:00-05:00")
+
+    assert len(again) == len(first), "\n".join(first + ["---"] + again)
+    # Token, permissions (2), patient, doctor, service; in the transaction (here a
+    # savepoint and its release, as the test runs in a transaction of its own that
+    # also holds back the worker's wake-up): doctor and patient locks, hours, time
+    # off, overlaps, the row, its history, the SMS (get or create: 2 savepoints,
+    # select, insert, 2 releases); the answer's history.
+    assert len(first) == 22, "\n".join(first)
+
+
 def test_a_time_in_another_offset_is_the_same_instant(reception_api, smith, jane, consultation):
     response = post(
         reception_api,
