@@ -107,8 +107,14 @@ class AppointmentQuerySet(models.QuerySet["Appointment"]):
 
 
 class Appointment(models.Model):
-    doctor = models.ForeignKey(Doctor, on_delete=models.PROTECT, related_name="appointments")
-    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="appointments")
+    # No index of their own: the (doctor, starts_at) and (patient, starts_at) indexes
+    # below begin with them and serve every lookup by doctor or patient.
+    doctor = models.ForeignKey(
+        Doctor, on_delete=models.PROTECT, related_name="appointments", db_index=False
+    )
+    patient = models.ForeignKey(
+        Patient, on_delete=models.PROTECT, related_name="appointments", db_index=False
+    )
     service = models.ForeignKey("Service", on_delete=models.PROTECT, related_name="appointments")
     starts_at = models.DateTimeField()
     ends_at = models.DateTimeField()
