@@ -286,7 +286,7 @@ def test_a_booking_runs_a_fixed_number_of_queries_whatever_the_history(
 
     again = queries_to_book(PatientFactory(), "2026-11-30T11:00:00-05:00")
 
-    assert len(again) == len(first), "\n".join(first + ["---"] + again)
+    assert len(again) == len(first), "\n".join([*first, "---", *again])
     # Token, permissions (2), patient, doctor, service; in the transaction (here a
     # savepoint and its release, as the test runs in a transaction of its own that
     # also holds back the worker's wake-up): doctor and patient locks, hours, time
