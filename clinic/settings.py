@@ -83,6 +83,8 @@ MIDDLEWARE = [
     # One JSON log line per request, with its request id, user id and duration.
     "clinic.middleware.RequestLogMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # A person's requests move the idle session's end; background polls do not.
+    "clinic.middleware.IdleSessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -158,9 +160,10 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
-# Sessions end after this many seconds without a request.
+# Sessions end after this many seconds without a request from the person (the
+# pages' background polls do not count): clinic.middleware.IdleSessionMiddleware
+# saves the session on every other request.
 SESSION_COOKIE_AGE = env.int("SESSION_IDLE_TIMEOUT", default=30 * 60)
-SESSION_SAVE_EVERY_REQUEST = True
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 
 AUTH_PASSWORD_VALIDATORS = [

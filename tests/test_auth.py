@@ -59,4 +59,3 @@ def test_session_expires_after_inactivity(settings, reception_client):
 
     assert reception_client.session.get_expiry_age() == settings.SESSION_COOKIE_AGE
     assert settings.SESSION_COOKIE_AGE == 30 * 60
-    assert settings.SESSION_SAVE_EVERY_REQUEST is True

@@ -327,6 +327,29 @@ def test_stay_signed_in_starts_the_idle_time_again(settings, reception_client, t
     assert session.expire_date == start + timedelta(minutes=20, seconds=settings.SESSION_COOKIE_AGE)
 
 
+def test_a_background_poll_does_not_start_the_idle_time_again(
+    settings, doctor_client, time_machine
+):
+    start = timezone.now()
+    time_machine.move_to(start, tick=False)
+    doctor_client.get(reverse("scheduling:my_day"))
+    time_machine.move_to(start + timedelta(minutes=20), tick=False)
+
+    response = doctor_client.get(reverse("scheduling:my_day"), headers={"X-Clinic-Poll": "true"})
+
+    assert response.status_code == 200
+    session = Session.objects.get(session_key=doctor_client.session.session_key)
+    assert session.expire_date == start + timedelta(seconds=settings.SESSION_COOKIE_AGE)
+
+
+def test_the_pages_polls_say_they_are_polls(doctor_client):
+    page = doctor_client.get(reverse("scheduling:my_day")).content.decode()
+
+    # The day's list and the live alerts: each polling element sends the header.
+    assert page.count("""hx-headers='{"X-Clinic-Poll": "true"}'""") == 2
+    assert page.count('hx-trigger="every') + page.count('hx-trigger="load, every') == 2
+
+
 def test_stay_signed_in_after_the_session_ended_goes_to_sign_in(client):
     response = client.get(reverse("keepalive"))
 

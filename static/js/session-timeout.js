@@ -3,9 +3,11 @@
 // after its last request; <body> says how long that is (data-session-timeout) and
 // how early to warn (data-session-warning), both in seconds.
 //
-// Every request to the server restarts the count: loading a page, an htmx request,
-// the "Stay signed in" button. Pages of the site open in other tabs share the last
-// request's time through localStorage, so one busy tab keeps the others quiet.
+// Every request the person makes restarts the count: loading a page, an htmx
+// request, the "Stay signed in" button. A page's background polls (sent with the
+// X-Clinic-Poll header) do not, on the server either, so an unattended screen
+// still signs out. Pages of the site open in other tabs share the last request's
+// time through localStorage, so one busy tab keeps the others quiet.
 (() => {
   const body = document.body;
   const timeout = Number(body.dataset.sessionTimeout) * 1000;
@@ -77,6 +79,8 @@
 
   warning.querySelector("[data-session-stay]").addEventListener("click", stay);
   document.body.addEventListener("htmx:afterRequest", (event) => {
+    const headers = (event.detail.requestConfig && event.detail.requestConfig.headers) || {};
+    if (headers["X-Clinic-Poll"]) return; // The page polling by itself.
     // Status 0: the request never reached the server.
     if (event.detail.xhr && event.detail.xhr.status > 0) requested();
   });

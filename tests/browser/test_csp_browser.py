@@ -213,3 +213,27 @@ def test_an_idle_session_warns_then_goes_to_sign_in(page: Page, log_in: Callable
 
     expect(page).to_have_url(re.compile(re.escape(reverse("login")) + r"\?next=%2F$"))
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+
+
+def test_a_polling_page_left_alone_still_warns_of_the_sign_out(
+    page: Page, log_in: Callable, settings
+):
+    # The doctor's My day polls every 10 and 20 seconds; nobody is at the screen.
+    settings.SESSION_COOKIE_AGE = 130
+    page.clock.install()
+    log_in(DoctorFactory().user)
+    polled = []
+    page.on(
+        "request",
+        lambda request: (
+            polled.append(request.url) if request.headers.get("x-clinic-poll") else None
+        ),
+    )
+    page.goto(reverse("scheduling:my_day"))
+    page.wait_for_load_state("load")
+    warning = page.get_by_role("alert").filter(has_text="You will be signed out")
+
+    page.clock.fast_forward(31 * 1000)
+
+    expect(warning).to_have_text(re.compile(r"You will be signed out in 2 minutes\."))
+    assert polled, "the page did poll meanwhile"
