@@ -435,3 +435,18 @@ def test_the_crash_page_needs_no_request_and_no_database():
     page = render_to_string("500.html")
 
     assert "Something went wrong" in page
+
+
+def test_a_form_refused_by_its_csrf_check_gets_a_page_in_the_clinics_style(receptionist):
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(receptionist)
+
+    response = browser.post(reverse("patients:create"), {"given_name": "Noor"})
+
+    assert response.status_code == 403
+    page = response.content.decode()
+    assert "This form has expired" in page
+    assert "css/clinic.css" in page
+    # Inline styles would be refused by the Content Security Policy.
+    assert "<style" not in page
+    assert "style=" not in page
