@@ -5,6 +5,10 @@ It checks that the database answers, that every migration is applied, that the
 worker is alive (its heartbeat, clinic.tasks.heartbeat, is recent) and that the
 outbox is not falling behind. It answers 200 when all is well and 503 otherwise,
 always in JSON, without a login or a session, in a handful of queries.
+
+`/healthz?scope=web` checks only what a web host needs to serve pages (the database
+and the migrations): the one for a load balancer, which should not stop sending
+requests to every web host because the worker is down.
 """
 
 from __future__ import annotations
@@ -48,7 +52,12 @@ class Check:
 @require_safe
 @never_cache
 def healthz(request: HttpRequest) -> JsonResponse:
-    checks = run_checks(now=timezone.now())
+    scope = request.GET.get("scope", "all")
+    if scope not in SCOPES:
+        return JsonResponse(
+            {"status": "fail", "error": f"scope is one of: {', '.join(SCOPES)}."}, status=400
+        )
+    checks = run_checks(now=timezone.now(), web_only=scope == "web")
     healthy = all(check.ok for check in checks.values())
     return JsonResponse(
         {
@@ -59,22 +68,22 @@ def healthz(request: HttpRequest) -> JsonResponse:
     )
 
 
-def run_checks(*, now: datetime) -> dict[str, Check]:
-    database = _guarded(check_database)
+SCOPES = ("all", "web")
+
+
+def run_checks(*, now: datetime, web_only: bool = False) -> dict[str, Check]:
+    checks: dict[str, Callable[[], Check]] = {
+        "database": check_database,
+        "migrations": check_migrations,
+    }
+    if not web_only:
+        checks["worker"] = lambda: check_worker(now=now)
+        checks["outbox"] = lambda: check_outbox(now=now)
+    database = _guarded(checks.pop("database"))
     if not database.ok:
         unchecked = Check(False, "Not checked: the database does not answer.")
-        return {
-            "database": database,
-            "migrations": unchecked,
-            "worker": unchecked,
-            "outbox": unchecked,
-        }
-    return {
-        "database": database,
-        "migrations": _guarded(check_migrations),
-        "worker": _guarded(lambda: check_worker(now=now)),
-        "outbox": _guarded(lambda: check_outbox(now=now)),
-    }
+        return {"database": database, **dict.fromkeys(checks, unchecked)}
+    return {"database": database, **{name: _guarded(check) for name, check in checks.items()}}
 
 
 def _guarded(check: Callable[[], Check]) -> Check:

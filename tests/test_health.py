@@ -189,3 +189,31 @@ def test_a_database_that_does_not_answer_gives_503_in_json(client, running_worke
         "The database refused the query (OperationalError)."
     )
     assert "Connection refused" not in response.content.decode()  # Server details stay in the log.
+
+
+# --- The web-only check, for load balancers ------------------------------------------
+
+
+def test_the_web_check_passes_while_the_worker_is_down(client):
+    # No heartbeat at all: the full check fails, the web host can still serve pages.
+    assert healthz(client).status_code == 503
+
+    response = client.get(reverse("healthz"), {"scope": "web"})
+
+    assert response.status_code == 200
+    assert set(response.json()["checks"]) == {"database", "migrations"}
+
+
+def test_the_web_check_fails_when_the_database_does_not_answer(client):
+    with connection.execute_wrapper(refuse_every_query):
+        response = client.get(reverse("healthz"), {"scope": "web"})
+
+    assert response.status_code == 503
+    assert failed_checks(response) == {"database", "migrations"}
+
+
+def test_an_unknown_scope_is_a_clear_error(client, db):
+    response = client.get(reverse("healthz"), {"scope": "everything"})
+
+    assert response.status_code == 400
+    assert response.json()["error"] == "scope is one of: all, web."
