@@ -6,11 +6,15 @@ HOST ?= 127.0.0.1:8000
 
 .PHONY: install run serve migrate seed test lint bench bench-small clean
 
+# The development tools (tests, linter, browser driver) come with the project;
+# servers leave them out with `make install EXTRAS=`.
+EXTRAS ?= [dev]
+
 # Reinstall whenever pyproject.toml changes.
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[dev]"
+	$(PY) -m pip install --quiet -e ".$(EXTRAS)"
 	touch $@
 
 install: $(VENV)/.installed
