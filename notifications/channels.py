@@ -83,7 +83,7 @@ class TwilioSMS(BaseSMS):
     def send(self, notification: Notification, address: str) -> str:
         try:
             message = twilio_client().messages.create(
-                to=address, body=notification.body, **sender()
+                to=address, body=notification.body, **sender(notification)
             )
         except TwilioRestException as error:
             reason = f"Twilio error {error.code or error.status}: {error.msg}"
@@ -95,8 +95,10 @@ class TwilioSMS(BaseSMS):
         return message.sid
 
 
-def sender() -> dict[str, str]:
-    """The From (number or messaging service) and status callback of every SMS."""
+def sender(notification: Notification) -> dict[str, str]:
+    """The From (number or messaging service) and status callback of an SMS. The
+    callback names the message (?n=), so a report that arrives before the dispatcher
+    has recorded the message's sid still finds it."""
     params = {}
     if settings.TWILIO_MESSAGING_SERVICE_SID:
         params["messaging_service_sid"] = settings.TWILIO_MESSAGING_SERVICE_SID
@@ -107,7 +109,8 @@ def sender() -> dict[str, str]:
             "Set TWILIO_FROM_NUMBER or TWILIO_MESSAGING_SERVICE_SID to send SMS through Twilio."
         )
     if settings.PUBLIC_BASE_URL:
-        params["status_callback"] = settings.PUBLIC_BASE_URL + reverse("twilio:status")
+        status_url = settings.PUBLIC_BASE_URL + reverse("twilio:status")
+        params["status_callback"] = f"{status_url}?n={notification.pk}"
     return params
 
 

@@ -151,12 +151,15 @@ def _retry_later(notification: Notification, reason: NotSent, now: datetime) -> 
 
 
 def _finish(notification: Notification, status: str, **fields) -> str:
-    """Write the outcome, unless another worker has claimed the row since."""
+    """Write the outcome, unless another worker has claimed the row since or the
+    provider's delivery report got there first (services.record_delivery_status)."""
     written = Notification.objects.filter(
         pk=notification.pk, status=Status.SENDING, claimed_at=notification.claimed_at
     ).update(status=status, updated_at=timezone.now(), **fields)
     if not written:
         logger.warning(
-            "Notification %s was claimed again before its outcome was written", notification.pk
+            "Notification %s was claimed again, or its delivery report came first, "
+            "before its outcome was written",
+            notification.pk,
         )
     return status

@@ -157,24 +157,43 @@ UNDELIVERED_STATUSES = frozenset({"undelivered", "failed"})
 
 
 def record_delivery_status(
-    *, provider_message_id: str, provider_status: str, error_code: str = ""
+    *,
+    provider_message_id: str,
+    provider_status: str,
+    error_code: str = "",
+    notification_id: int | None = None,
+    address: str = "",
 ) -> bool:
     """Apply a provider's status callback to its message. Only moves forward: a late
-    "sent" never undoes "delivered". Returns whether a row changed."""
+    "sent" never undoes "delivered". Returns whether a row changed.
+
+    A report can outrun the dispatcher, which records the message's sid only once
+    the provider's answer is back. When the report names the message
+    (`notification_id`) and it is still being sent with no sid, the report is its
+    outcome; the dispatcher, finding the row out of its claim, leaves it be."""
     if not provider_message_id:
         return False  # Would match every message sent without a provider id.
-    messages = Notification.objects.filter(provider_message_id=provider_message_id)
+    now = timezone.now()
     if provider_status in DELIVERED_STATUSES:
-        changed = messages.filter(status=Status.SENT).update(
-            status=Status.DELIVERED, delivered_at=timezone.now(), updated_at=timezone.now()
-        )
+        outcome = {"status": Status.DELIVERED, "delivered_at": now}
     elif provider_status in UNDELIVERED_STATUSES:
         reason = f"The carrier reported the message {provider_status}"
         if error_code:
             reason += f" (Twilio error {error_code})"
-        changed = messages.filter(status=Status.SENT).update(
-            status=Status.FAILED, last_error=reason + ".", updated_at=timezone.now()
-        )
+        outcome = {"status": Status.FAILED, "last_error": reason + "."}
     else:  # queued, sending, sent, accepted, scheduled: nothing new to us.
-        changed = 0
+        return False
+    changed = Notification.objects.filter(
+        provider_message_id=provider_message_id, status=Status.SENT
+    ).update(updated_at=now, **outcome)
+    if not changed and notification_id is not None:
+        early = {"address": address} if address else {}
+        changed = Notification.objects.filter(
+            pk=notification_id, status=Status.SENDING, provider_message_id=""
+        ).update(
+            provider_message_id=provider_message_id,
+            sent_at=now,
+            updated_at=now,
+            **({"last_error": ""} | outcome | early),
+        )
     return bool(changed)

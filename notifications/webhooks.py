@@ -33,6 +33,8 @@ logger = logging.getLogger(__name__)
 # Twilio's ids are letters and digits ("SM" and 32 hex digits for a message).
 SID = re.compile(r"[A-Za-z0-9]{1,64}")
 ERROR_CODE = re.compile(r"[0-9]{1,10}")
+# Our own id of the message, in the status callback's URL (as clinic.converters).
+ID = re.compile(r"[0-9]{1,18}")
 
 
 def signed_by_twilio(request: HttpRequest) -> bool:
@@ -72,10 +74,13 @@ def status_callback(request: HttpRequest) -> HttpResponse:
     sid = _field(request, "MessageSid", SID)
     # No sid, no message: an empty one would match every row sent without one.
     if sid:
+        notification_id = request.GET.get("n", "")
         services.record_delivery_status(
             provider_message_id=sid,
             provider_status=_field(request, "MessageStatus").lower(),
             error_code=_field(request, "ErrorCode", ERROR_CODE),
+            notification_id=int(notification_id) if ID.fullmatch(notification_id) else None,
+            address=_field(request, "To"),
         )
     return HttpResponse(status=204)
 

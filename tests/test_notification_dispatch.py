@@ -62,7 +62,7 @@ def test_a_due_sms_goes_to_twilio_and_is_recorded_sent(fake_twilio):
         "To": "+12025550123",
         "From": fake.FROM_NUMBER,
         "Body": "Hello Jane",
-        "StatusCallback": "https://clinic.example.test/webhooks/twilio/status/",
+        "StatusCallback": f"https://clinic.example.test/webhooks/twilio/status/?n={message.pk}",
     }
     [request] = fake_twilio.requests
     assert request.path == f"/2010-04-01/Accounts/{fake.ACCOUNT_SID}/Messages.json"

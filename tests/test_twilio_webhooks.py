@@ -15,6 +15,7 @@ import pytest
 from twilio.request_validator import RequestValidator
 
 from doctors.models import Weekday
+from notifications.dispatch import _finish as finish
 from notifications.models import Channel, InboundMessage, Notification
 from notifications.models import Status as MessageStatus
 from scheduling import signals
@@ -164,6 +165,52 @@ def test_callback_without_a_sid_leaves_messages_sent_without_one(client, doctor)
     assert response.status_code == 204
     alert.refresh_from_db()
     assert alert.status == MessageStatus.SENT
+
+
+def report_naming(client, notification, status: str, **extra):
+    """A status callback as Twilio sends it to the URL the message was sent with."""
+    url = f"{STATUS_URL}?n={notification.pk}"
+    params = {"MessageSid": SID, "MessageStatus": status, "To": JANE_PHONE, **extra}
+    return twilio_post(client, url, params)
+
+
+@pytest.fixture
+def being_sent(db):
+    """Twilio has taken the message; the dispatcher has not written that down yet."""
+    return NotificationFactory(status=MessageStatus.SENDING, claimed_at=at(30, 8))
+
+
+def test_a_report_that_outruns_the_dispatcher_is_the_messages_outcome(client, being_sent):
+    response = report_naming(client, being_sent, "delivered")
+
+    assert response.status_code == 204
+    being_sent.refresh_from_db()
+    assert being_sent.status == MessageStatus.DELIVERED
+    assert being_sent.provider_message_id == SID
+    assert being_sent.address == JANE_PHONE
+    assert being_sent.sent_at == being_sent.delivered_at == at(30, 8)
+
+
+def test_the_dispatcher_then_leaves_the_reported_outcome_alone(client, being_sent):
+    report_naming(client, being_sent, "undelivered", ErrorCode="30003")
+
+    # What deliver() writes once Twilio's answer to the send is back.
+    finish(being_sent, MessageStatus.SENT, provider_message_id=SID, last_error="")
+
+    being_sent.refresh_from_db()
+    assert being_sent.status == MessageStatus.FAILED
+    assert "30003" in being_sent.last_error
+
+
+@pytest.mark.parametrize("status", [MessageStatus.PENDING, MessageStatus.CANCELLED])
+def test_a_report_naming_a_message_not_being_sent_changes_nothing(client, db, status):
+    waiting = NotificationFactory(status=status)
+
+    report_naming(client, waiting, "delivered")
+
+    waiting.refresh_from_db()
+    assert waiting.status == status
+    assert waiting.provider_message_id == ""
 
 
 # --- Signatures -------------------------------------------------------------------
