@@ -66,6 +66,19 @@ def process_event(event_pk: int) -> str:
     return result.outcome
 
 
+def process_stalled_events(*, received_before) -> list[str]:
+    """Process the events stored before `received_before` and never processed: the
+    webhook answered Stripe 200 (so Stripe will not send them again) but the queue
+    refused the task, or lost it. Oldest first; returns a line per event."""
+    stalled = StripeEvent.objects.filter(
+        outcome=Outcome.PENDING, received_at__lt=received_before
+    ).order_by("received_at", "pk")
+    return [
+        f"Stripe event {event.event_id} ({event.type}) processed late: {process_event(event.pk)}"
+        for event in stalled.only("pk", "event_id", "type")
+    ]
+
+
 def _finish(events, result: Result) -> None:
     events.update(processed_at=timezone.now(), outcome=result.outcome, detail=result.detail[:500])
 

@@ -1,7 +1,8 @@
 """Reconciliation with Stripe: a webhook can be lost (an outage here, a
 misconfigured endpoint), so the online payments still pending after a while are
-checked with Stripe itself and settled or closed. Runs every 15 minutes in the
-worker and on demand with `manage.py reconcile_payments`."""
+checked with Stripe itself and settled or closed; and a webhook event stored but
+never processed (the queue refused its task) is processed. Runs every 15 minutes
+in the worker and on demand with `manage.py reconcile_payments`."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from . import stripe_gateway
+from .events import process_stalled_events
 from .exceptions import ProviderUnavailable
 from .models import Payment, PaymentStatus
 from .services import close_online_payment, settle_online_payment
@@ -20,15 +22,17 @@ logger = logging.getLogger(__name__)
 
 
 def reconcile_pending_payments(*, older_than_minutes: int | None = None) -> list[str]:
-    """Ask Stripe about every pending online payment whose checkout is older than
-    `older_than_minutes` (PAYMENTS_RECONCILE_AFTER_MINUTES by default): a paid one
+    """Process the webhook events stored more than `older_than_minutes` ago
+    (PAYMENTS_RECONCILE_AFTER_MINUTES by default) and never processed; then ask
+    Stripe about every pending online payment whose checkout is that old: a paid one
     is settled, an expired one closed, an open one left alone. Returns a line per
     change or error; an error with one payment does not stop the others."""
-    if not stripe_gateway.is_configured():
-        return []
     if older_than_minutes is None:
         older_than_minutes = settings.PAYMENTS_RECONCILE_AFTER_MINUTES
     cutoff = timezone.now() - timedelta(minutes=older_than_minutes)
+    report = process_stalled_events(received_before=cutoff)
+    if not stripe_gateway.is_configured():
+        return report
     pending = (
         Payment.objects.filter(
             method="stripe", status=PaymentStatus.PENDING, created_at__lte=cutoff
@@ -36,7 +40,6 @@ def reconcile_pending_payments(*, older_than_minutes: int | None = None) -> list
         .select_related("invoice")
         .order_by("created_at", "pk")
     )
-    report = []
     for payment in pending:
         if line := _reconcile(payment):
             report.append(line)

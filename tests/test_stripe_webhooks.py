@@ -13,7 +13,7 @@ import json
 import logging
 import random
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -22,6 +22,7 @@ from django_q.models import OrmQ, Task
 from django_q.tasks import async_task
 
 from payments.models import InvoiceStatus, Payment, PaymentStatus, Refund, StripeEvent
+from payments.reconciliation import reconcile_pending_payments
 from payments.services import refund_payment, start_online_payment
 from payments.tasks import process_stripe_event
 from tests.factories import InvoiceFactory
@@ -420,6 +421,29 @@ def test_a_refund_made_in_stripe_is_recorded_once(client, fake_stripe):
     assert Refund.objects.count() == 2
     invoice = refreshed(payment.invoice)
     assert (invoice.status, invoice.amount_refunded) == (InvoiceStatus.REFUNDED, Decimal("80.00"))
+
+
+def test_an_event_the_queue_never_took_is_processed_by_the_reconciliation(
+    client, fake_stripe, time_machine
+):
+    # A refund made in Stripe's dashboard: no pending payment would lead the
+    # reconciliation to it, only its event. The test runs no commit hooks, so the
+    # event is stored and answered but never handed to the worker.
+    payment = paid(client, fake_stripe)
+    fake_stripe.refund(payment.payment_intent_id, 3000)
+    deliver(
+        client, fake_stripe.event("charge.refunded", fake_stripe.charge(payment.payment_intent_id))
+    )
+    stalled = StripeEvent.objects.latest("pk")
+
+    assert reconcile_pending_payments() == []  # Just arrived: the worker's turn.
+    time_machine.move_to(NOW + timedelta(minutes=31), tick=False)
+    report = reconcile_pending_payments()
+
+    assert report == [f"Stripe event {stalled.event_id} (charge.refunded) processed late: applied"]
+    assert refreshed(stalled).outcome == Outcome.APPLIED
+    assert Refund.objects.get().amount == Decimal("30.00")
+    assert reconcile_pending_payments() == []  # Once.
 
 
 def test_a_refund_made_here_is_not_recorded_again_from_its_event(client, fake_stripe):
