@@ -219,6 +219,15 @@ class Appointment(models.Model):
             actions.add("reschedule")
         return frozenset(actions)
 
+    @property
+    def quick_action_urls(self) -> dict[str, str]:
+        """Where each offered quick action posts (or, to reschedule, links), keyed by
+        action with "_" for "-" so that templates can read them. They all live under
+        the appointment's own URL (scheduling/urls.py), so one reverse() serves them:
+        a busy day view shows hundreds of cards. A test holds them to reverse()."""
+        detail = self.get_absolute_url()
+        return {action.replace("-", "_"): f"{detail}{action}/" for action in self.offered_actions}
+
 
 class AppointmentChange(models.Model):
     """One entry of an appointment's history: who changed what, when, from and to.

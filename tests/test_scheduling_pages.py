@@ -250,6 +250,27 @@ def test_a_card_shows_the_time_in_the_clinics_zone_and_links_to_the_appointment(
     assert f'href="/schedule/appointments/{appointment.pk}/"' in page
 
 
+@pytest.mark.parametrize("status", [Status.BOOKED, Status.CONFIRMED])
+def test_a_cards_action_urls_are_those_of_their_views(
+    working_doctor, service, status, time_machine
+):
+    appointment = AppointmentFactory(
+        doctor=working_doctor, service=service, starts_at=at(9), status=status
+    )
+    time_machine.move_to(at(9, 30), tick=False)  # Started: a confirmed one may be a no-show.
+
+    urls = appointment.quick_action_urls
+
+    assert len(urls) == len(appointment.offered_actions) >= 2
+    for action in appointment.offered_actions:
+        view = (
+            reverse("scheduling:reschedule", args=[appointment.pk])
+            if action == "reschedule"
+            else reverse("scheduling:action", args=[appointment.pk, action])
+        )
+        assert urls[action.replace("-", "_")] == view
+
+
 def test_day_view_keeps_a_column_for_a_departed_doctors_appointments(
     reception_client, working_doctor, anna, service
 ):
