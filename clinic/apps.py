@@ -9,4 +9,7 @@ class ClinicConfig(AppConfig):
 
     def ready(self) -> None:
         import clinic.tasks  # noqa: F401  (connects the task log's receivers)
-        from clinic import auth_log  # noqa: F401  (connects the sign-in log's receivers)
+        from clinic import (
+            auth_log,  # noqa: F401  (connects the sign-in log's receivers)
+            idle_sessions,  # noqa: F401  (signing in is activity)
+        )

@@ -75,30 +75,6 @@ class RequestLogMiddleware:
             context.current_user_id()
 
 
-# Sent by the pages' background polls (hx-headers on the polling element): the
-# doctor's day refreshing itself is not the doctor at the screen.
-POLL_HEADER = "X-Clinic-Poll"
-
-
-class IdleSessionMiddleware:
-    """Ends a signed-in session SESSION_COOKIE_AGE seconds after the person's last
-    request: every request saves the session, which moves its end, except the
-    background polls a page makes by itself (POLL_HEADER). Without that exception
-    an unattended screen that polls would never be signed out.
-
-    Sits inside SessionMiddleware, which saves a modified session on the way out
-    (an anonymous, empty one is never saved)."""
-
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        response = self.get_response(request)
-        if POLL_HEADER not in request.headers:
-            request.session.modified = True
-        return response
-
-
 def _level_for(status: int) -> int:
     if status >= 500:
         return logging.ERROR

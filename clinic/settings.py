@@ -86,7 +86,7 @@ MIDDLEWARE = [
     "clinic.middleware.RequestLogMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     # A person's requests move the idle session's end; background polls do not.
-    "clinic.middleware.IdleSessionMiddleware",
+    "clinic.idle_sessions.IdleSessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -163,8 +163,8 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 # Sessions end after this many seconds without a request from the person (the
-# pages' background polls do not count): clinic.middleware.IdleSessionMiddleware
-# saves the session on every other request.
+# pages' background polls do not count): clinic.idle_sessions.IdleSessionMiddleware
+# saves the session on the person's requests, at most once a minute.
 SESSION_COOKIE_AGE = env.int("SESSION_IDLE_TIMEOUT", default=30 * 60)
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 

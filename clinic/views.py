@@ -34,6 +34,7 @@ class LogoutView(auth_views.LogoutView):
 @require_GET
 @never_cache
 def keepalive(request: HttpRequest) -> HttpResponse:
-    """The pages' "Stay signed in": a request like any other, so the session (saved on
-    every request) starts its idle time again. Signed out, it redirects to sign in."""
+    """The pages' "Stay signed in": a request like any other, so the session starts
+    its idle time again (clinic.idle_sessions). Signed out, it
+    redirects to sign in."""
     return HttpResponse(status=204)

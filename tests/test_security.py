@@ -9,7 +9,7 @@ import re
 import secrets
 import subprocess
 import sys
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -22,6 +22,7 @@ from django.test import Client
 from django.urls import path, reverse
 from django.utils import timezone
 
+from clinic.tokens import issue_token
 from notifications.models import Channel
 from payments.services import pay_link_token
 from tests.factories import (
@@ -327,19 +328,54 @@ def test_stay_signed_in_starts_the_idle_time_again(settings, reception_client, t
     assert session.expire_date == start + timedelta(minutes=20, seconds=settings.SESSION_COOKIE_AGE)
 
 
+def session_ends_at(client) -> datetime:
+    return Session.objects.get(session_key=client.session.session_key).expire_date
+
+
+def test_the_idle_time_restarts_at_most_once_a_minute(settings, reception_client, time_machine):
+    signed_in_at = timezone.now()  # The fixture has just signed in: that was activity.
+    time_machine.move_to(signed_in_at, tick=False)
+    first_end = session_ends_at(reception_client)
+
+    time_machine.move_to(signed_in_at + timedelta(seconds=50), tick=False)
+    reception_client.get(reverse("home"))
+    assert session_ends_at(reception_client) == first_end
+
+    time_machine.move_to(signed_in_at + timedelta(seconds=120), tick=False)
+    reception_client.get(reverse("home"))
+    assert session_ends_at(reception_client) == signed_in_at + timedelta(
+        seconds=120 + settings.SESSION_COOKIE_AGE
+    )
+
+
+def test_a_visitor_or_an_api_token_gets_no_session(client, receptionist):
+    _, token = issue_token(user=receptionist, name="tests")
+
+    client.get(reverse("login"))
+    response = client.get("/api/v1/services", headers={"Authorization": f"Bearer {token}"})
+
+    assert response.status_code == 200
+    assert "sessionid" not in response.cookies
+    assert not Session.objects.exists()
+
+
 def test_a_background_poll_does_not_start_the_idle_time_again(
     settings, doctor_client, time_machine
 ):
     start = timezone.now()
     time_machine.move_to(start, tick=False)
     doctor_client.get(reverse("scheduling:my_day"))
+    before = session_ends_at(doctor_client)
     time_machine.move_to(start + timedelta(minutes=20), tick=False)
 
     response = doctor_client.get(reverse("scheduling:my_day"), headers={"X-Clinic-Poll": "true"})
 
     assert response.status_code == 200
-    session = Session.objects.get(session_key=doctor_client.session.session_key)
-    assert session.expire_date == start + timedelta(seconds=settings.SESSION_COOKIE_AGE)
+    assert session_ends_at(doctor_client) == before
+    doctor_client.get(reverse("scheduling:my_day"))  # The doctor, back at the screen.
+    assert session_ends_at(doctor_client) == start + timedelta(
+        minutes=20, seconds=settings.SESSION_COOKIE_AGE
+    )
 
 
 def test_the_pages_polls_say_they_are_polls(doctor_client):
