@@ -52,8 +52,16 @@ FAST = ("< 50 ms, flat", under_50_ms)
 
 
 ROWS = [
-    Row("day_view_ms", "Reception day view: server time", "ms", *FAST, flat=True),
-    Row("day_view_queries", "Reception day view: queries"),
+    Row("day_view_ms", "Reception day view, busiest past day: server time", "ms", *FAST, flat=True),
+    Row("day_view_queries", "Reception day view, busiest past day: queries"),
+    Row(
+        "coming_day_view_ms",
+        "Reception day view, busiest coming day: server time",
+        "ms",
+        *FAST,
+        flat=True,
+    ),
+    Row("coming_day_view_queries", "Reception day view, busiest coming day: queries"),
     Row("my_day_ms", "Doctor's day: server time", "ms"),
     Row("my_day_queries", "Doctor's day: queries"),
     Row("slots_one_ms", "Free slots, one doctor, a week", "ms", *FAST, flat=True),
@@ -293,8 +301,10 @@ def notes(results: list[tuple[str, dict]], args, seconds: float) -> list[str]:
         size, plan = data["data"], data["plan"]
         lines.append(
             f"- **{label}**: {size['doctors']} doctors, {size['patients']:,} patients, "
-            f"{size['appointments']:,} appointments. Day view of {plan['day']} "
-            f"({plan['day_appointments']} appointments), {plan['doctor']}'s day "
+            f"{size['appointments']:,} appointments. Day views of {plan['day']} "
+            f"({plan['day_appointments']} appointments) and, to come, with their quick "
+            f"actions, {plan['coming_day']} ({plan['coming_day_appointments']}); "
+            f"{plan['doctor']}'s day "
             f"({plan['doctor_appointments']}); free slots for {plan['service']} in the week "
             f"of {plan['week']} ({data.get('slots_one_found', '–')} and "
             f"{data.get('slots_all_found', '–')} found)."

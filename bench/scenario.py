@@ -41,6 +41,9 @@ RECENT_DAYS = 60
 class Plan:
     day: date
     day_appointments: int
+    # The busiest day of the week to come: its cards carry their quick actions.
+    coming_day: date
+    coming_day_appointments: int
     doctor: Doctor | None
     doctor_appointments: int
     week: date
@@ -55,6 +58,8 @@ class Plan:
         return {
             "day": self.day.isoformat(),
             "day_appointments": self.day_appointments,
+            "coming_day": self.coming_day.isoformat(),
+            "coming_day_appointments": self.coming_day_appointments,
             "doctor": self.doctor.display_name if self.doctor else None,
             "doctor_appointments": self.doctor_appointments,
             "week": self.week.isoformat(),
@@ -155,6 +160,7 @@ class QueueMarker:
 def choose() -> Plan:
     today = timezone.localdate()
     day, day_count = busiest_day(today - timedelta(days=RECENT_DAYS), today)
+    coming_day, coming_count = busiest_day(today, today + timedelta(days=7))
     bounds = day_bounds(day)
     on_day = Q(
         appointments__starts_at__gte=bounds.starts_at, appointments__starts_at__lt=bounds.ends_at
@@ -174,6 +180,8 @@ def choose() -> Plan:
     return Plan(
         day=day,
         day_appointments=day_count,
+        coming_day=coming_day,
+        coming_day_appointments=coming_count,
         doctor=doctor,
         doctor_appointments=getattr(doctor, "count", 0),
         week=today + timedelta(days=7 - today.weekday()),
@@ -226,6 +234,8 @@ def measure_pages(plan: Plan, iterations: int) -> dict:
     figures["day_view_ms"], figures["day_view_queries"], figures["day_view_slowest"] = timed_page(
         reception, f"/schedule/?date={plan.day.isoformat()}", iterations
     )
+    coming = timed_page(reception, f"/schedule/?date={plan.coming_day.isoformat()}", iterations)
+    figures["coming_day_view_ms"], figures["coming_day_view_queries"], _ = coming
     if plan.doctor is not None:
         doctor = plan.client_for(plan.doctor.user)
         figures["my_day_ms"], figures["my_day_queries"], figures["my_day_slowest"] = timed_page(
