@@ -63,7 +63,7 @@ class Patient(models.Model):
 
     @property
     def full_name(self) -> str:
-        return f"{self.given_name} {self.family_name}"
+        return full_name(self.given_name, self.family_name)
 
     @property
     def sms_opt_out(self) -> bool:
@@ -80,3 +80,8 @@ class Patient(models.Model):
             self.sms_opted_out_at = None
         elif self.sms_opted_out_at is None:
             self.sms_opted_out_at = timezone.now()
+
+
+def full_name(given_name: str, family_name: str) -> str:
+    """How a patient's name is shown, also where only the two columns were read."""
+    return f"{given_name} {family_name}"

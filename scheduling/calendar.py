@@ -10,8 +10,8 @@ from datetime import date, datetime, timedelta
 from django.conf import settings
 
 from .availability import clinic_zone
+from .cards import Card
 from .constraints import INACTIVE_STATUSES
-from .models import Appointment
 from .selectors import DoctorDay
 
 DEFAULT_OPENING, DEFAULT_CLOSING = 8, 18  # hours shown when nobody works that day
@@ -30,7 +30,7 @@ class Column:
     doctor_day: DoctorDay
     windows: list[Placed]
     appointments: list[Placed]
-    inactive: list[Appointment]
+    inactive: list[Card]
 
 
 @dataclass

@@ -182,11 +182,7 @@ class Appointment(models.Model):
 
     @property
     def time_range(self) -> str:
-        """When it runs: start and end as hours and minutes in the clinic's time
-        zone, joined by an en dash. Formatted here, not by the template's `time`
-        filter, whose locale lookups cost a busy day view several milliseconds."""
-        starts, ends = timezone.localtime(self.starts_at), timezone.localtime(self.ends_at)
-        return f"{starts:%H:%M}–{ends:%H:%M}"
+        return time_range(self.starts_at, self.ends_at)
 
     def can_move_to(self, status: str) -> bool:
         return status in TRANSITIONS[self.status]
@@ -201,32 +197,35 @@ class Appointment(models.Model):
 
     @property
     def offered_actions(self) -> frozenset[str]:
-        """The quick actions a page offers for this appointment now. A hint for
-        the buttons only: the services decide, and refuse what is not allowed."""
-        actions = {
-            action
-            for action, status in (
-                ("confirm", Status.CONFIRMED),
-                ("check-in", Status.ARRIVED),
-                ("cancel", Status.CANCELLED),
-                ("no-show", Status.NO_SHOW),
-            )
-            if self.can_move_to(status)
-        }
-        if not self.has_started:
-            actions.discard("no-show")
-        if self.can_be_rescheduled:
-            actions.add("reschedule")
-        return frozenset(actions)
+        return offered_actions(self.status, self.starts_at)
 
-    @property
-    def quick_action_urls(self) -> dict[str, str]:
-        """Where each offered quick action posts (or, to reschedule, links), keyed by
-        action with "_" for "-" so that templates can read them. They all live under
-        the appointment's own URL (scheduling/urls.py), so one reverse() serves them:
-        a busy day view shows hundreds of cards. A test holds them to reverse()."""
-        detail = self.get_absolute_url()
-        return {action.replace("-", "_"): f"{detail}{action}/" for action in self.offered_actions}
+
+def time_range(starts_at, ends_at) -> str:
+    """When an appointment runs: start and end as hours and minutes in the clinic's
+    time zone, joined by an en dash. Formatted here, not by the template's `time`
+    filter, whose locale lookups cost a busy day view several milliseconds."""
+    starts, ends = timezone.localtime(starts_at), timezone.localtime(ends_at)
+    return f"{starts:%H:%M}–{ends:%H:%M}"
+
+
+ACTION_TARGETS = (
+    ("confirm", Status.CONFIRMED),
+    ("check-in", Status.ARRIVED),
+    ("cancel", Status.CANCELLED),
+    ("no-show", Status.NO_SHOW),
+)
+
+
+def offered_actions(status: str, starts_at, now=None) -> frozenset[str]:
+    """The quick actions a page offers now for an appointment in `status` starting
+    at `starts_at`. A hint for the buttons only: the services decide, and refuse
+    what is not allowed."""
+    actions = {action for action, target in ACTION_TARGETS if target in TRANSITIONS[status]}
+    if (now or timezone.now()) < starts_at:
+        actions.discard("no-show")
+    if status in RESCHEDULABLE:
+        actions.add("reschedule")
+    return frozenset(actions)
 
 
 class AppointmentChange(models.Model):

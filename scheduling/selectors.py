@@ -14,6 +14,7 @@ from doctors.models import Doctor, TimeOff, WorkingHours
 from patients.models import Patient
 
 from .availability import Window, day_bounds, earliest_start, working_windows
+from .cards import Card, cards
 from .exceptions import InvalidTimes
 from .models import Appointment, AppointmentChange, Service
 
@@ -114,38 +115,20 @@ def _patient_busy_windows(
     ]
 
 
-# The columns an appointment card on the day view uses (its doctor comes from the
-# column it sits in).
-DAY_CARD_FIELDS = (
-    "doctor_id",
-    "starts_at",
-    "ends_at",
-    "status",
-    "patient__given_name",
-    "patient__family_name",
-    "service__name",
-)
-
-
 @dataclass
 class DoctorDay:
     doctor: Doctor
     windows: list[Window]
-    appointments: list[Appointment] = field(default_factory=list)
+    appointments: list[Card] = field(default_factory=list)
 
 
 def day_schedule(*, day: date) -> list[DoctorDay]:
-    """The clinic's day, a column per doctor: their working windows and every
-    appointment starting that day (cancelled ones included, for the record)."""
+    """The clinic's day, a column per doctor: their working windows and the card of
+    every appointment starting that day (cancelled ones included, for the record)."""
     bounds = day_bounds(day)
-    appointments = (
-        Appointment.objects.filter(starts_at__gte=bounds.starts_at, starts_at__lt=bounds.ends_at)
-        .select_related("patient", "service")
-        # What the cards show: a busy day has hundreds, and loading every column of
-        # each patient (a phone number parsed per row) was a third of the page's time.
-        .only(*DAY_CARD_FIELDS)
-        .order_by("starts_at", "pk")
-    )
+    appointments = Appointment.objects.filter(
+        starts_at__gte=bounds.starts_at, starts_at__lt=bounds.ends_at
+    ).order_by("starts_at", "pk")
     # Active doctors, and any other with an appointment that day. A subquery on
     # the day's appointments, not a join: the join walked every appointment ever made.
     doctors = (
@@ -159,10 +142,8 @@ def day_schedule(*, day: date) -> list[DoctorDay]:
         doctor.pk: DoctorDay(doctor, working_windows(day, list(doctor.working_hours.all())))
         for doctor in doctors
     }
-    for appointment in appointments:
-        column = columns[appointment.doctor_id]
-        appointment.doctor = column.doctor
-        column.appointments.append(appointment)
+    for card in cards(appointments):
+        columns[card.doctor_id].appointments.append(card)
     return list(columns.values())
 
 

@@ -22,6 +22,7 @@ from patients.selectors import search_patients
 
 from . import services
 from .calendar import build_day_grid
+from .cards import card_of
 from .exceptions import SchedulingError
 from .forms import (
     BookingForm,
@@ -208,11 +209,10 @@ class AppointmentActionView(PermissionRequiredMixin, View):
         except SchedulingError as refusal:
             error = refusal.message
         if is_htmx(request):
-            appointment = appointment_detail(pk=appointment.pk)
             return render(
                 request,
                 "scheduling/partials/appointment_card.html",
-                {"appointment": appointment, "error": error},
+                {"card": card_of(appointment_detail(pk=appointment.pk)), "error": error},
             )
         if error:
             messages.error(request, error)

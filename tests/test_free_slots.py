@@ -301,13 +301,13 @@ def test_the_days_schedule_runs_three_queries(
 ):
     fill_the_diary(four_doctors, consultation, appointments, days=1)
 
-    # The appointments (with patient and service), the doctors and their hours.
+    # The appointments' cards (with patient and service), the doctors and their hours.
     with django_assert_num_queries(3):
         columns = day_schedule(day=MONDAY)
         shown = [
-            (column.doctor.display_name, appointment.patient.full_name, appointment.service.name)
+            (column.doctor.display_name, card.patient_name, card.service_name)
             for column in columns
-            for appointment in column.appointments
+            for card in column.appointments
         ]
 
     assert len(shown) == appointments

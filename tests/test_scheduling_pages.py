@@ -9,6 +9,7 @@ import pytest
 from django.urls import reverse
 
 from doctors.models import Weekday
+from scheduling.cards import card_of
 from scheduling.models import Appointment, AppointmentChange, Status
 from scheduling.services import book_appointment, check_in, confirm_appointment
 from tests.factories import (
@@ -233,7 +234,7 @@ def test_day_view_shows_every_doctor_side_by_side(reception_client, working_doct
     columns = response.context["grid"].columns
     assert [str(column.doctor_day.doctor) for column in columns] == ["Dr Jones", "Dr Smith"]
     placed = columns[1].appointments[0]
-    assert placed.item.patient == anna
+    assert placed.item.patient_name == "Anna Smithson"
     assert placed.span == 2  # 30 minutes on a 15-minute grid
     assert "Anna Smithson" in response.content.decode()
 
@@ -251,24 +252,23 @@ def test_a_card_shows_the_time_in_the_clinics_zone_and_links_to_the_appointment(
 
 
 @pytest.mark.parametrize("status", [Status.BOOKED, Status.CONFIRMED])
-def test_a_cards_action_urls_are_those_of_their_views(
-    working_doctor, service, status, time_machine
-):
+def test_a_cards_links_are_those_of_their_views(working_doctor, service, status, time_machine):
     appointment = AppointmentFactory(
         doctor=working_doctor, service=service, starts_at=at(9), status=status
     )
     time_machine.move_to(at(9, 30), tick=False)  # Started: a confirmed one may be a no-show.
 
-    urls = appointment.quick_action_urls
+    card = card_of(appointment)
 
-    assert len(urls) == len(appointment.offered_actions) >= 2
+    assert card.url == reverse("scheduling:detail", args=[appointment.pk])
+    assert len(card.action_urls) == len(appointment.offered_actions) >= 2
     for action in appointment.offered_actions:
         view = (
             reverse("scheduling:reschedule", args=[appointment.pk])
             if action == "reschedule"
             else reverse("scheduling:action", args=[appointment.pk, action])
         )
-        assert urls[action.replace("-", "_")] == view
+        assert card.action_urls[action.replace("-", "_")] == view
 
 
 def test_day_view_keeps_a_column_for_a_departed_doctors_appointments(
@@ -285,7 +285,7 @@ def test_day_view_keeps_a_column_for_a_departed_doctors_appointments(
 
     columns = response.context["grid"].columns
     assert [str(column.doctor_day.doctor) for column in columns] == ["Dr Abbott", "Dr Smith"]
-    assert columns[0].appointments[0].item.patient == anna
+    assert columns[0].appointments[0].item.patient_name == "Anna Smithson"
 
 
 def test_day_view_runs_a_fixed_number_of_queries(
