@@ -35,6 +35,5 @@ class LogoutView(auth_views.LogoutView):
 @never_cache
 def keepalive(request: HttpRequest) -> HttpResponse:
     """The pages' "Stay signed in": a request like any other, so the session starts
-    its idle time again (clinic.idle_sessions). Signed out, it
-    redirects to sign in."""
+    its idle time again (clinic.idle_sessions). Signed out, it redirects to sign in."""
     return HttpResponse(status=204)

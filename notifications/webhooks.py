@@ -35,6 +35,8 @@ SID = re.compile(r"[A-Za-z0-9]{1,64}")
 ERROR_CODE = re.compile(r"[0-9]{1,10}")
 # Our own id of the message, in the status callback's URL (as clinic.converters).
 ID = re.compile(r"[0-9]{1,18}")
+# A phone number in E.164, as Twilio writes To and From.
+PHONE = re.compile(r"\+[0-9]{6,15}")
 
 
 def signed_by_twilio(request: HttpRequest) -> bool:
@@ -80,7 +82,7 @@ def status_callback(request: HttpRequest) -> HttpResponse:
             provider_status=_field(request, "MessageStatus").lower(),
             error_code=_field(request, "ErrorCode", ERROR_CODE),
             notification_id=int(notification_id) if ID.fullmatch(notification_id) else None,
-            address=_field(request, "To"),
+            address=_field(request, "To", PHONE),
         )
     return HttpResponse(status=204)
 

@@ -11,7 +11,6 @@ from django.conf import settings
 
 from .availability import clinic_zone
 from .cards import Card
-from .constraints import INACTIVE_STATUSES
 from .selectors import DoctorDay
 
 DEFAULT_OPENING, DEFAULT_CLOSING = 8, 18  # hours shown when nobody works that day
@@ -45,12 +44,7 @@ class DayGrid:
 def build_day_grid(day: date, schedule: list[DoctorDay]) -> DayGrid:
     zone = clinic_zone()
     slot = timedelta(minutes=settings.SCHEDULING_SLOT_MINUTES)
-    active = [
-        appointment
-        for column in schedule
-        for appointment in column.appointments
-        if appointment.status not in INACTIVE_STATUSES
-    ]
+    active = [card for column in schedule for card in column.appointments if card.is_active]
     starts = [w.starts_at for c in schedule for w in c.windows] + [a.starts_at for a in active]
     ends = [w.ends_at for c in schedule for w in c.windows] + [a.ends_at for a in active]
     first = min(starts).astimezone(zone) if starts else None
@@ -77,11 +71,11 @@ def build_day_grid(day: date, schedule: list[DoctorDay]) -> DayGrid:
             doctor_day=column,
             windows=[place(w, w.starts_at, w.ends_at) for w in column.windows],
             appointments=[
-                place(a, a.starts_at, a.ends_at)
-                for a in column.appointments
-                if a.status not in INACTIVE_STATUSES
+                place(card, card.starts_at, card.ends_at)
+                for card in column.appointments
+                if card.is_active
             ],
-            inactive=[a for a in column.appointments if a.status in INACTIVE_STATUSES],
+            inactive=[card for card in column.appointments if not card.is_active],
         )
         for index, column in enumerate(schedule)
     ]

@@ -78,14 +78,10 @@ class NoOverlapConstraint(ExclusionConstraint):
             return
         if instance.status in INACTIVE_STATUSES:
             return
+        # The model's own overlap query (AppointmentQuerySet.overlapping).
         clashes = (
             model._default_manager.using(using)
-            .filter(
-                ACTIVE,
-                starts_at__lt=instance.ends_at,
-                starts_at__gt=instance.starts_at - MAX_APPOINTMENT_LENGTH,
-                ends_at__gt=instance.starts_at,
-            )
+            .overlapping(instance.starts_at, instance.ends_at)
             .filter(**{f"{self.scope}_id": getattr(instance, f"{self.scope}_id")})
             .exclude(pk=instance.pk)
         )

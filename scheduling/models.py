@@ -15,7 +15,6 @@ from patients.models import Patient
 
 from .constraints import (
     ACTIVE,
-    INACTIVE_STATUSES,
     MAX_APPOINTMENT_LENGTH,
     MAX_APPOINTMENT_MINUTES,
     NoOverlapConstraint,
@@ -98,7 +97,7 @@ class AppointmentQuerySet(models.QuerySet["Appointment"]):
         """Active appointments that share any of [starts_at, ends_at); touching
         ends (one ends at 10:00, the next starts at 10:00) do not overlap. One that
         overlaps started less than the longest appointment before `starts_at`: that
-        lower bound keeps the search on the (doctor, starts_at) index's few hours."""
+        lower bound keeps the search to a few hours of a starts_at index."""
         return self.active().filter(
             starts_at__lt=ends_at,
             starts_at__gt=starts_at - MAX_APPOINTMENT_LENGTH,
@@ -173,10 +172,6 @@ class Appointment(models.Model):
         return reverse("scheduling:detail", args=[self.pk])
 
     @property
-    def is_active(self) -> bool:
-        return self.status not in INACTIVE_STATUSES
-
-    @property
     def duration(self) -> timedelta:
         return self.ends_at - self.starts_at
 
@@ -186,14 +181,6 @@ class Appointment(models.Model):
 
     def can_move_to(self, status: str) -> bool:
         return status in TRANSITIONS[self.status]
-
-    @property
-    def can_be_rescheduled(self) -> bool:
-        return self.status in RESCHEDULABLE
-
-    @property
-    def has_started(self) -> bool:
-        return timezone.now() >= self.starts_at
 
     @property
     def offered_actions(self) -> frozenset[str]:

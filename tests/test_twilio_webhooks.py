@@ -191,6 +191,15 @@ def test_a_report_that_outruns_the_dispatcher_is_the_messages_outcome(client, be
     assert being_sent.sent_at == being_sent.delivered_at == at(30, 8)
 
 
+def test_a_report_with_an_odd_to_number_records_no_address(client, being_sent):
+    response = report_naming(client, being_sent, "delivered", To="x" * 300)
+
+    assert response.status_code == 204
+    being_sent.refresh_from_db()
+    assert being_sent.status == MessageStatus.DELIVERED
+    assert being_sent.address == ""
+
+
 def test_the_dispatcher_then_leaves_the_reported_outcome_alone(client, being_sent):
     report_naming(client, being_sent, "undelivered", ErrorCode="30003")
 
