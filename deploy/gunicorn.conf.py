@@ -22,7 +22,8 @@ _port = os.environ.get("PORT")
 bind = os.environ.get("BIND") or (f"0.0.0.0:{_port}" if _port else "127.0.0.1:8000")
 
 workers = int(os.environ.get("WEB_CONCURRENCY") or min(2 * multiprocessing.cpu_count() + 1, 8))
-# Sync workers: every request gets its own process and database connection.
+# Sync workers: one request at a time per process, each process with its own
+# database connection (kept between requests, DATABASE_CONN_MAX_AGE).
 worker_class = "sync"
 
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", 30))
