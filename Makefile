@@ -42,10 +42,14 @@ run: seed
 serve: install
 	$(VENV)/bin/gunicorn -c deploy/gunicorn.conf.py clinic.wsgi
 
-# The whole suite: SQLite by default, PostgreSQL when DATABASE_URL points at one.
-# The key is for tests only; settings refuse to start without one when DEBUG is off.
+# The whole suite: SQLite by default, PostgreSQL when DATABASE_URL points at one, on
+# every core (pytest-xdist; a test module stays on one worker, so its module fixtures
+# are built once). The key is for tests only; settings refuse to start without one
+# when DEBUG is off.
+TEST_WORKERS ?= auto
 test: install
-	SECRET_KEY=$${SECRET_KEY:-insecure-test-only-key} $(VENV)/bin/pytest $(PYTEST_ARGS)
+	SECRET_KEY=$${SECRET_KEY:-insecure-test-only-key} $(VENV)/bin/pytest \
+		--numprocesses=$(TEST_WORKERS) --dist=loadfile $(PYTEST_ARGS)
 
 # The benchmark (README.md, "Benchmark"): the 1-year and 5-year databases made by
 # `manage.py generate_load_data`, side by side, into bench/results.md.
@@ -62,6 +66,7 @@ bench-small: install
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 
 clean:
 	rm -rf $(VENV) staticfiles

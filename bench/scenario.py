@@ -23,7 +23,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django_q.models import OrmQ
 
-from clinic.roles import RECEPTION
+from clinic.kernel.roles import RECEPTION
 from clinic.tokens import issue_token
 from doctors.models import Doctor
 from notifications.models import Notification, Status

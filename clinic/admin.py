@@ -1,30 +1,13 @@
-"""What the apps' admin classes share, and the admin of API tokens."""
+"""The admin of API tokens."""
 
 from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 
+from .kernel.roles import DOCTORS
 from .models import ApiToken
-from .roles import DOCTORS
 from .tokens import issue_token, revoke_token
-
-
-class ReadOnlyAdminMixin:
-    """For a model admin or inline whose rows change only through the app's services:
-    the manager reads them here, never adds, edits or deletes."""
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
-
-# --- API tokens ---------------------------------------------------------------------
 
 
 @admin.register(ApiToken)

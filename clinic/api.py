@@ -1,12 +1,11 @@
 """The JSON API, version 1 (django-ninja): the same services as the pages, another
 entry point onto them, with no rule of its own.
 
-Each app declares its endpoints in its own `api.py` (a ninja Router) and this module
-puts them together under /api/v1/. A later /api/v2 is another NinjaAPI with its own
-routers and urls_namespace, next to this one; nothing here changes for it.
-
-Every error has one shape: {"error": {"code": ..., "message": ..., "fields": ...,
-"conflict": ...}} with a stable machine `code`.
+Part of the composition root: each app declares its endpoints in its own `api.py` (a
+ninja Router, built on clinic.kernel.api) and this module mounts them under /api/v1/,
+authenticates, and turns every error into the one shape clinic.kernel.api describes.
+A later /api/v2 is another NinjaAPI with its own routers and urls_namespace, next to
+this one; nothing here changes for it.
 """
 
 from __future__ import annotations
@@ -14,47 +13,25 @@ from __future__ import annotations
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
-from ninja import NinjaAPI, Schema
+from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import HttpBearer, SessionAuth
 
-from scheduling.exceptions import InvalidTransition as SchedulingTransition
-from scheduling.exceptions import Overlap
+from doctors.api import router as doctors
+from patients.api import router as patients
+from payments.api import router as payments
+from scheduling.api import router as scheduling
+from scheduling.api_catalogue import router as catalogue
+from sessions_app.api import router as sessions
 
-from .api_types import ClinicTime
-from .errors import DomainError
+from .kernel.api import Conflict
+from .kernel.errors import DomainError
 from .tokens import user_for_token
-
-# --- Errors ------------------------------------------------------------------------
-
-
-class Conflict(Schema):
-    """The appointment in the way of a booking."""
-
-    id: int
-    starts_at: ClinicTime
-    ends_at: ClinicTime
-
-
-class ErrorDetail(Schema):
-    code: str
-    message: str
-    fields: dict[str, list[str]] | None = None
-    conflict: Conflict | None = None
-
-
-class ErrorOut(Schema):
-    error: ErrorDetail
-
 
 # Domain errors whose status is not the default 422: what the clinic's state
 # refuses (409) rather than what the input says.
 CONFLICT_CODES = frozenset({"overlap", "invalid_transition", "busy", "already_exists"})
-
-# The responses every operation may give, for the OpenAPI document.
-ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut}
-STATE_ERRORS = {**ERRORS, 409: ErrorOut}
 
 
 # --- Authentication ----------------------------------------------------------------
@@ -85,16 +62,6 @@ api = NinjaAPI(
 )
 
 
-def acting_user(request: HttpRequest) -> AbstractBaseUser:
-    return request.auth
-
-
-def require(request: HttpRequest, *permissions: str) -> None:
-    """The same role permissions as the pages: 403 without them."""
-    if not acting_user(request).has_perms(permissions):
-        raise PermissionDenied
-
-
 def _error(request: HttpRequest, status: int, code: str, message: str, **extra) -> HttpResponse:
     detail = {"code": code, "message": message, **{k: v for k, v in extra.items() if v}}
     return api.create_response(request, {"error": detail}, status=status)
@@ -115,15 +82,13 @@ def invalid_input(request: HttpRequest, error: NinjaValidationError) -> HttpResp
 @api.exception_handler(DomainError)
 def refused(request: HttpRequest, error: DomainError) -> HttpResponse:
     status = 409 if error.code in CONFLICT_CODES else 422
+    if error.code == "forbidden":
+        status = 403
     conflict = None
-    if isinstance(error, Overlap) and error.conflict is not None:
+    if error.conflict is not None:
         # Through its schema, so that its times are in the clinic's zone as in every
         # other answer.
         conflict = Conflict.from_orm(error.conflict).model_dump()
-    if isinstance(error, SchedulingTransition):
-        status = 409
-    if error.code == "forbidden":
-        status = 403
     return _error(request, status, error.code, error.message, conflict=conflict)
 
 
@@ -153,24 +118,8 @@ def http_error(request: HttpRequest, error: HttpError) -> HttpResponse:
 
 # --- Resources ---------------------------------------------------------------------
 
-
-def _add_routers() -> None:
-    from doctors.api import router as doctors
-    from patients.api import router as patients
-    from payments.api import router as payments
-    from scheduling.api import router as scheduling
-    from scheduling.api_catalogue import router as catalogue
-    from sessions_app.api import router as sessions
-
-    api.add_router("/", doctors)
-    api.add_router("/", patients)
-    api.add_router("/", catalogue)
-    api.add_router("/", scheduling)
-    api.add_router("/", sessions)
-    api.add_router("/", payments)
-
-
-_add_routers()
+for router in (doctors, patients, catalogue, scheduling, sessions, payments):
+    api.add_router("/", router)
 
 
 def urls():

@@ -4,50 +4,27 @@ Each record carries the event, the user's id, the client's address and, for a
 failed sign-in or a lockout, the username that was tried. Never a password, never
 patient data. The receivers are connected by `ClinicConfig.ready`.
 
-The client's address and the tried username are read here for django-axes too
-(AXES_CLIENT_IP_CALLABLE, AXES_USERNAME_CALLABLE), so a lockout and its log record
-always name the same ones.
+The client's address comes from clinic.kernel.http.client_ip, which django-axes uses
+too (AXES_CLIENT_IP_CALLABLE), and the tried username is read here for axes as well
+(AXES_USERNAME_CALLABLE), so a lockout and its log record always name the same ones.
 """
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 
 from axes.signals import user_locked_out
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.dispatch import receiver
 from django.http import HttpRequest
 
+from .kernel.http import client_ip
+
 logger = logging.getLogger("clinic.auth")
 
 # A username field's length: anything longer was not a username.
 USERNAME_MAX_LENGTH = 150
-
-
-def client_ip(request: HttpRequest) -> str | None:
-    """The address the request came from, as django-axes and these records see it.
-
-    Behind TRUSTED_PROXY_COUNT proxies it is read from X-Forwarded-For: each proxy
-    appends the address it was called from, so the entry that many places from the
-    right is the one the outermost proxy saw. Entries further left were sent by the
-    client and may be forged; a header too short for the proxies we trust means the
-    request did not come through them, and REMOTE_ADDR is used.
-    """
-    remote_addr = request.META.get("REMOTE_ADDR")
-    proxies = settings.TRUSTED_PROXY_COUNT
-    if proxies <= 0:
-        return remote_addr
-    forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
-    forwarded = [part for part in forwarded if part]
-    if len(forwarded) < proxies:
-        return remote_addr
-    try:
-        return str(ipaddress.ip_address(forwarded[-proxies]))
-    except ValueError:
-        return remote_addr
 
 
 def attempted_username(request: HttpRequest, credentials: dict | None) -> str | None:

@@ -38,7 +38,7 @@ from django.db import connection, models, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from clinic.roles import DOCTORS, MANAGERS, RECEPTION
+from clinic.kernel.roles import DOCTORS, MANAGERS, RECEPTION
 from doctors.models import Doctor, Specialty, TimeOff, WorkingHours
 from notifications.messages import render_message, when
 from notifications.models import Channel, Notification

@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 
+from .kernel.http import client_ip
 from .logging import LogContext, bind, current, unbind
 
 logger = logging.getLogger("clinic.request")
@@ -24,7 +25,8 @@ SECRET_URL_KWARGS = frozenset({"token"})
 class RequestLogMiddleware:
     """Gives each request an id (the caller's X-Request-ID when it looks safe, else a
     new one) that every log line of the request carries and the response returns,
-    and logs one line per request: method, path, status, duration and user id.
+    and logs one line per request: method, path, status, duration, user id and the
+client's address (clinic.kernel.http.client_ip, the proxy-aware one).
 
     The path is logged without its query string: searches hold patient names
     (/patients/?q=Smith)."""
@@ -55,6 +57,7 @@ class RequestLogMiddleware:
                     "status": status,
                     "duration_ms": duration_ms,
                     "user_id": context.current_user_id(),
+                    "ip": client_ip(request),
                 },
             )
             # Django's handler would log a 4xx or 5xx response again on "django.request",

@@ -197,7 +197,7 @@ AXES_LOCKOUT_TEMPLATE = "registration/lockout.html"
 # the number of proxies in front of the app and the client's address is read from
 # X-Forwarded-For instead; at 0 that header is ignored, as anyone can forge it.
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
-AXES_CLIENT_IP_CALLABLE = "clinic.auth_log.client_ip"
+AXES_CLIENT_IP_CALLABLE = "clinic.kernel.http.client_ip"
 # Cuts an over-long tried username before axes stores it (see the function).
 AXES_USERNAME_CALLABLE = "clinic.auth_log.attempted_username"
 

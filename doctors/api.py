@@ -10,13 +10,25 @@ from django.http import HttpRequest
 from django.utils import timezone
 from ninja import Field, Router, Schema
 
-from clinic.api import ERRORS, require
-from clinic.api_types import ClinicTime, get_or_404, path_id
+from clinic.kernel.api import ERRORS, require
+from clinic.kernel.api_types import ClinicTime, get_or_404, path_id
 
 from .models import Doctor, TimeOff, WorkingHours
 from .selectors import doctor_directory
 
 router = Router(tags=["doctors"])
+
+
+class DoctorRef(Schema):
+    """A doctor named inside another resource: their id and how the pages name them."""
+
+    id: int
+    name: str
+
+    @staticmethod
+    def resolve_name(doctor: Doctor) -> str:
+        return doctor.display_name
+
 
 # Time off is listed ahead of today, a bounded number of periods at a time.
 UPCOMING_TIME_OFF = 50

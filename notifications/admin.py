@@ -6,7 +6,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from clinic.admin import ReadOnlyAdminMixin
+from clinic.kernel.admin import ReadOnlyAdminMixin
 
 from . import services
 from .exceptions import OutboxError

@@ -1,7 +1,7 @@
 """Why a message was not sent. Channels raise these; the dispatcher turns each into
 the row's outcome."""
 
-from clinic.errors import DomainError
+from clinic.kernel.errors import DomainError
 
 
 class NotSent(Exception):

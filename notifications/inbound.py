@@ -18,7 +18,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from phonenumber_field.phonenumber import PhoneNumber, to_python
 
-from clinic.errors import DomainError
+from clinic.kernel.errors import DomainError
 from patients.models import Patient
 from scheduling.models import Appointment
 from scheduling.models import Status as AppointmentStatus

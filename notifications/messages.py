@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.dateformat import format as date_format
 from django.utils.dateformat import time_format
 
-from scheduling.availability import clinic_zone
+from clinic.kernel.dates import clinic_zone
 from scheduling.models import Appointment
 
 

@@ -1,8 +1,10 @@
 """The rules of DESIGN.md section 4: which event sends which message to whom.
 
-Receivers of the scheduling and sessions signals. They run inside the transaction
-of the change, so a rolled-back change queues nothing, and the worker is woken only
-on commit (services.queue_message).
+Receivers of the scheduling and sessions signals. They run inside the transaction of
+the change, so a rolled-back change queues nothing, and the worker is woken only on
+commit (services.queue_message). The thank-you after a visit, which carries the link
+to pay, is payments' own (payments.services.thank_patient), queued through the same
+outbox.
 """
 
 from __future__ import annotations
@@ -15,10 +17,7 @@ from django.dispatch import receiver
 from django.urls import reverse
 from django.utils import timezone
 
-from clinic.roles import RECEPTION
-from payments import signals as payments
-from payments.models import Invoice
-from payments.services import online_payment_available, pay_link_url
+from clinic.kernel.roles import RECEPTION
 from scheduling import signals as scheduling
 from scheduling.models import Appointment
 from scheduling.models import Status as AppointmentStatus
@@ -150,20 +149,6 @@ def tell_reception_started(session: Session, **kwargs) -> None:
 @receiver(sessions.session_completed)
 def tell_reception_completed(session: Session, **kwargs) -> None:
     _tell_reception(session, "reception_session_completed", key=f"session_completed:{session.pk}")
-
-
-@receiver(payments.invoice_opened)
-def thank_patient(invoice: Invoice, **kwargs) -> None:
-    """After the visit (its invoice opens when the session completes), with a link to
-    pay online when something is due and online payment is set up."""
-    session = invoice.session
-    due = invoice.balance > 0 and online_payment_available()
-    _sms_to_patient(
-        session.appointment,
-        "session_completed",
-        key=f"session_completed:{session.pk}",
-        payment_url=pay_link_url(invoice) if due else "",
-    )
 
 
 def _tell_doctor(

@@ -7,7 +7,7 @@ from datetime import date, datetime, time, timedelta
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import QuerySet
 
-from scheduling.availability import clinic_zone
+from clinic.kernel.dates import clinic_zone
 
 from .models import Notification
 

@@ -7,7 +7,7 @@ from datetime import datetime, time, timedelta
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
-from scheduling.availability import clinic_zone
+from clinic.kernel.dates import clinic_zone
 
 
 def quiet_hours() -> tuple[time, time] | None:

@@ -20,14 +20,25 @@ from ninja.errors import ValidationError
 from ninja.pagination import paginate
 from pydantic import ConfigDict
 
-from clinic.api import ERRORS, require
-from clinic.api_types import ClinicTime, Page, Text, field_problem, get_or_404, path_id
+from clinic.kernel.api import ERRORS, require
+from clinic.kernel.api_types import ClinicTime, Page, Text, field_problem, get_or_404, path_id
 
 from .models import Patient, Sex
 from .selectors import search_patients
 from .services import save_patient
 
 router = Router(tags=["patients"])
+
+
+class PatientRef(Schema):
+    """A patient named inside another resource: their id and full name."""
+
+    id: int
+    name: str
+
+    @staticmethod
+    def resolve_name(patient: Patient) -> str:
+        return patient.full_name
 
 
 def _text(name: str) -> type[str]:

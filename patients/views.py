@@ -6,8 +6,6 @@ from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.views.generic import CreateView, DetailView, ListView, UpdateView
 
-from scheduling.selectors import patient_appointments
-
 from .forms import PatientForm
 from .models import Patient
 from .selectors import search_patients
@@ -32,12 +30,8 @@ class PatientDetailView(PermissionRequiredMixin, DetailView):
     model = Patient
     template_name = "patients/patient_detail.html"
 
-    def get_context_data(self, **kwargs):
-        # Reception sees the patient's appointments; a doctor opens their own from
-        # their day, so the list is not shown to them here.
-        if self.request.user.has_perm("scheduling.change_appointment"):
-            kwargs["appointments"] = patient_appointments(patient=self.object)
-        return super().get_context_data(**kwargs)
+    # The page's list of appointments is scheduling's part of it, drawn by a
+    # template tag (scheduling.templatetags.appointments).
 
 
 class PatientFormMixin:

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from django.contrib import admin
 
-from clinic.admin import ReadOnlyAdminMixin
+from clinic.kernel.admin import ReadOnlyAdminMixin
 
 from .models import Invoice, InvoiceLine, Payment, Refund, StripeEvent
 

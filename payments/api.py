@@ -11,16 +11,16 @@ from ninja import Field, Query, Router, Schema
 from ninja.pagination import paginate
 from pydantic import PlainSerializer, WithJsonSchema
 
-from clinic.api import ERRORS, require
-from clinic.api_types import (
+from clinic.kernel.api import ERRORS, require
+from clinic.kernel.api_types import (
     ClinicTime,
     OptionalId,
     Page,
-    PatientRef,
     id_or_404,
     narrowed,
     path_id,
 )
+from patients.api import PatientRef
 
 from . import selectors
 from .models import Invoice, InvoiceLine, InvoiceStatus, Payment, PaymentStatus

@@ -1,4 +1,4 @@
-from clinic.errors import DomainError
+from clinic.kernel.errors import DomainError
 
 
 class PaymentError(DomainError):

@@ -19,9 +19,12 @@ from django.db.models import Sum
 from django.urls import reverse
 from django.utils import timezone
 
+from notifications.messages import appointment_context
+from notifications.models import Channel, Notification
+from notifications.services import queue_message
 from sessions_app.models import Session
 
-from . import signals, stripe_gateway
+from . import stripe_gateway
 from .exceptions import PaymentError, ProviderUnavailable
 from .methods import StripeCheckout, all_methods, get_method
 from .models import (
@@ -69,7 +72,7 @@ def open_invoice(*, session: Session) -> Invoice:
             for performed in session.performed.select_related("service")
         )
         refresh_totals(invoice)
-        signals.invoice_opened.send(Invoice, invoice=invoice)
+        thank_patient(invoice)
     return invoice
 
 
@@ -292,10 +295,8 @@ def pay_link_url(invoice: Invoice) -> str:
     return settings.PUBLIC_BASE_URL + reverse("payments:pay", args=[pay_link_token(invoice)])
 
 
-def send_payment_link(*, invoice: Invoice, by: AbstractBaseUser | None):
+def send_payment_link(*, invoice: Invoice, by: AbstractBaseUser | None) -> Notification:
     """Text the patient the link to pay the balance online, through the outbox."""
-    from notifications.services import queue_message
-
     if not online_payment_available():
         raise PaymentError("Online payment is not set up (no Stripe keys).")
     url = pay_link_url(invoice)
@@ -314,6 +315,25 @@ def send_payment_link(*, invoice: Invoice, by: AbstractBaseUser | None):
             "patient_first_name": invoice.patient.given_name,
             "amount": f"{invoice.balance} {invoice.currency}",
             "payment_url": url,
+        },
+    )
+
+
+def thank_patient(invoice: Invoice) -> Notification:
+    """The patient's text after the visit (its invoice opens when the session
+    completes), through the outbox, with the link to pay online when something is due
+    and online payment is set up."""
+    session = invoice.session
+    due = invoice.balance > 0 and online_payment_available()
+    return queue_message(
+        key=f"session_completed:{session.pk}",
+        template="session_completed",
+        channel=Channel.SMS,
+        patient=invoice.patient,
+        appointment=session.appointment,
+        context={
+            **appointment_context(session.appointment),
+            "payment_url": pay_link_url(invoice) if due else "",
         },
     )
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 from django.contrib import admin
 from django.http import HttpRequest
 
-from clinic.admin import ReadOnlyAdminMixin
+from clinic.kernel.admin import ReadOnlyAdminMixin
+from clinic.kernel.http import client_ip
 
 from .audit import log_access
 from .models import (
@@ -43,7 +44,7 @@ class LoggedReadsMixin:
                     patient=self.patient_of(obj),
                     obj=obj,
                     action=AccessAction.READ,
-                    ip=request.META.get("REMOTE_ADDR"),
+                    ip=client_ip(request),
                     description="admin",
                 )
         return response
@@ -72,7 +73,7 @@ class MedicalRecordAdmin(LoggedReadsMixin, admin.ModelAdmin):
         # Through the service: its rule, its validation and its audit entry.
         fields = {name: form.cleaned_data[name] for name in RECORD_FIELDS}
         record = update_medical_record(
-            patient=obj.patient, by=request.user, ip=request.META.get("REMOTE_ADDR"), **fields
+            patient=obj.patient, by=request.user, ip=client_ip(request), **fields
         )
         obj.pk = record.pk
         obj._state.adding = False

@@ -3,7 +3,7 @@ carries a stable code; services raise them and change nothing."""
 
 from __future__ import annotations
 
-from clinic.errors import DomainError
+from clinic.kernel.errors import DomainError
 
 
 class RecordsError(DomainError):

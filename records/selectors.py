@@ -87,6 +87,28 @@ def session_clinical_content(
     )
 
 
+@dataclass(frozen=True)
+class SessionPage:
+    """What the session page shows: the session's clinical content and the
+    patient's medical record, for the allergies in the header."""
+
+    records: SessionRecords
+    medical_record: MedicalRecord | None
+
+    @property
+    def session(self) -> Session:
+        return self.records.session
+
+
+def session_page(
+    *, session: Session, user: AbstractBaseUser | AnonymousUser, ip: str | None
+) -> SessionPage:
+    """The session page's content for a doctor or a manager; the read is logged."""
+    records = session_clinical_content(session=session, user=user, ip=ip)
+    record = MedicalRecord.objects.filter(patient_id=records.session.patient_id).first()
+    return SessionPage(records=records, medical_record=record)
+
+
 def _with_clinical_content(sessions: QuerySet[Session]) -> QuerySet[Session]:
     return sessions.select_related(
         "patient",

@@ -43,6 +43,7 @@ from .models import (
     Prescription,
     PrescriptionItem,
 )
+from .rules import session_write_refusal
 
 RECORD_FIELDS = frozenset(
     {"allergies", "chronic_conditions", "current_medications", "blood_type", "notes"}
@@ -219,12 +220,9 @@ def _open_session_of(session: Session, by: AbstractBaseUser) -> Session:
         .select_related("doctor", "patient")
         .get(pk=session.pk)
     )
-    if current.doctor.user_id is None or current.doctor.user_id != by.pk:
-        raise Forbidden(f"Only {current.doctor} can write this session's notes and prescriptions.")
-    if current.status == SessionStatus.COMPLETED:
-        raise SessionClosed(
-            "This session is completed and its records are signed; add an addendum instead."
-        )
+    refusal = session_write_refusal(session=current, user=by)
+    if refusal is not None:
+        raise refusal
     return current
 
 

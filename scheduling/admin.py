@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from clinic.admin import ReadOnlyAdminMixin
+from clinic.kernel.admin import ReadOnlyAdminMixin
 
 from .models import Appointment, AppointmentChange, Service
 

@@ -10,27 +10,27 @@ from ninja import Field, Query, Router, Schema
 from ninja.pagination import paginate
 from ninja.responses import Status as Reply
 
-from clinic.api import ERRORS, STATE_ERRORS, acting_user, require
-from clinic.api_types import (
+from clinic.kernel.api import ERRORS, STATE_ERRORS, acting_user, require
+from clinic.kernel.api_types import (
     AwareTime,
     ClinicDay,
     ClinicTime,
-    DoctorRef,
     Id,
     OptionalId,
     Page,
-    PatientRef,
-    ServiceRef,
     Text,
     get_or_404,
     narrowed,
     path_id,
     refuse_fields,
 )
+from doctors.api import DoctorRef
 from doctors.models import Doctor
+from patients.api import PatientRef
 from patients.models import Patient
 
 from . import services
+from .api_catalogue import ServiceRef
 from .availability import day_bounds
 from .constraints import MAX_APPOINTMENT_MINUTES
 from .models import Appointment, AppointmentChange, Service, Status

@@ -15,8 +15,8 @@ from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
 from ninja.errors import ValidationError
 
-from clinic.api import ERRORS, require
-from clinic.api_types import ClinicDay, ClinicTime, Id, OptionalId, field_problem
+from clinic.kernel.api import ERRORS, require
+from clinic.kernel.api_types import ClinicDay, ClinicTime, Id, OptionalId, field_problem
 from doctors.models import Doctor
 from patients.models import Patient
 
@@ -27,6 +27,14 @@ from .selectors import MAX_SEARCH_DAYS, Slot, free_slots
 router = Router(tags=["scheduling"])
 
 M = TypeVar("M", bound=Model)
+
+
+class ServiceRef(Schema):
+    """A service named inside another resource."""
+
+    id: int
+    code: str
+    name: str
 
 
 class ServiceOut(Schema):

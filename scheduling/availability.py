@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.utils import timezone
 
+from clinic.kernel.dates import clinic_zone
 from doctors.models import Doctor, TimeOff, WorkingHours
 
 from .constraints import MAX_APPOINTMENT_LENGTH, MAX_APPOINTMENT_MINUTES
@@ -34,10 +34,6 @@ class Window:
 
     def overlaps(self, starts_at: datetime, ends_at: datetime) -> bool:
         return starts_at < self.ends_at and self.starts_at < ends_at
-
-
-def clinic_zone() -> ZoneInfo:
-    return ZoneInfo(settings.CLINIC_TIME_ZONE)
 
 
 def local_day(moment: datetime) -> date:

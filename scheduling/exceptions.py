@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from clinic.errors import DomainError
+from clinic.kernel.errors import DomainError
 
 if TYPE_CHECKING:
     from .models import Appointment

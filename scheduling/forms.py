@@ -1,29 +1,18 @@
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 from django import forms
 from django.utils import timezone
 
+from clinic.kernel.dates import clinic_zone, validate_schedule_date
 from doctors.models import Doctor
 from patients.models import Patient
 
-from .availability import clinic_zone
 from .constraints import MAX_APPOINTMENT_MINUTES
 from .models import Service
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-# Bookings are made for the near future; far-off dates are typing mistakes (and
-# dates near year 9999 cannot be turned into a day's bounds at all).
-BOOKABLE_YEARS = 2
-
-
-def validate_schedule_date(value: date) -> None:
-    today = timezone.localdate()
-    if not today - timedelta(days=366) <= value <= today + timedelta(days=366 * BOOKABLE_YEARS):
-        raise forms.ValidationError(
-            f"Choose a date between last year and {BOOKABLE_YEARS} years from now."
-        )
 
 
 def schedule_date_field() -> forms.DateField:

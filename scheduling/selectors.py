@@ -177,9 +177,16 @@ def _history() -> Prefetch:
     return Prefetch("changes", queryset=AppointmentChange.objects.select_related("changed_by"))
 
 
-def patient_appointments(*, patient: Patient, limit: int = 50) -> QuerySet[Appointment]:
-    """The patient's latest appointments, newest first."""
-    return patient.appointments.select_related("doctor", "service").order_by("-starts_at")[:limit]
+def patient_appointments(
+    *, patient: Patient, within: QuerySet[Appointment] | None = None, limit: int = 50
+) -> list[Appointment]:
+    """The patient's latest appointments (of `within`, when given), newest first."""
+    appointments = Appointment.objects.all() if within is None else within
+    return list(
+        appointments.filter(patient=patient)
+        .select_related("doctor", "service")
+        .order_by("-starts_at", "-pk")[:limit]
+    )
 
 
 def appointments_visible_to(user) -> QuerySet[Appointment]:

@@ -15,7 +15,8 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import View
 from django.views.generic import TemplateView
 
-from clinic.http import is_htmx
+from clinic.kernel.dates import validate_schedule_date
+from clinic.kernel.http import is_htmx
 from doctors.models import Doctor
 from patients.models import Patient
 from patients.selectors import search_patients
@@ -30,7 +31,6 @@ from .forms import (
     RescheduleForm,
     SlotSearchForm,
     slot_value,
-    validate_schedule_date,
 )
 from .models import Appointment, Service, Status
 from .selectors import (

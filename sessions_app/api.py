@@ -9,8 +9,8 @@ on the pages, where every read is written to the access log."""
 from ninja import Field, Router, Schema
 from ninja.responses import Status as Reply
 
-from clinic.api import ERRORS, STATE_ERRORS, acting_user, require
-from clinic.api_types import ClinicTime, Id, get_or_404, path_id, refuse_fields
+from clinic.kernel.api import ERRORS, STATE_ERRORS, acting_user, require
+from clinic.kernel.api_types import ClinicTime, Id, get_or_404, path_id, refuse_fields
 from scheduling.models import Service
 from scheduling.selectors import appointments_visible_to
 

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from clinic.errors import DomainError
+from clinic.kernel.errors import DomainError
 
 
 class SessionError(DomainError):

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.urls import reverse
 
 from doctors.models import Doctor
 from patients.models import Patient
@@ -72,6 +73,11 @@ class Session(models.Model):
 
     def __str__(self) -> str:
         return f"Session for {self.appointment}"
+
+    def get_absolute_url(self) -> str:
+        # The session's page is the consulting room, which the records app serves:
+        # its note, prescriptions and services around this session.
+        return reverse("records:session", args=[self.pk])
 
 
 class PerformedService(models.Model):

@@ -5,15 +5,9 @@ from . import views
 app_name = "sessions"
 urlpatterns = [
     path("start/<id:appointment_pk>/", views.StartSessionView.as_view(), name="start"),
-    path("<id:pk>/", views.SessionView.as_view(), name="detail"),
     path(
         "appointment/<id:appointment_pk>/",
         views.AppointmentSessionView.as_view(),
         name="for_appointment",
-    ),
-    path(
-        "prescriptions/<id:pk>/print/",
-        views.PrescriptionPrintView.as_view(),
-        name="print_prescription",
     ),
 ]

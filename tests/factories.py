@@ -8,7 +8,7 @@ from decimal import Decimal
 import factory
 from django.contrib.auth.models import Group, User
 
-from clinic.roles import DOCTORS, MANAGERS, RECEPTION
+from clinic.kernel.roles import DOCTORS, MANAGERS, RECEPTION
 from doctors.models import Doctor, Specialty, TimeOff, Weekday, WorkingHours
 from patients.models import Patient, Sex
 from scheduling.models import Appointment, Service

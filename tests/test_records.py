@@ -20,7 +20,7 @@ from django.test import RequestFactory
 from django.urls import reverse
 from django.utils import timezone
 
-from clinic.roles import DOCTORS, MANAGERS, RECEPTION
+from clinic.kernel.roles import DOCTORS, MANAGERS, RECEPTION
 from records.exceptions import (
     AppendOnly,
     Forbidden,

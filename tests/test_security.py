@@ -223,7 +223,7 @@ def test_doctor_pages_carry_the_strict_policy(doctor_client, scene):
         reverse("notifications:inbox"),
         reverse("notifications:live"),
         reverse("records:chart", args=[scene["patient"].pk]),
-        reverse("sessions:detail", args=[scene["visit"].pk]),
+        reverse("records:session", args=[scene["visit"].pk]),
     ]
     for url in urls:
         assert_strict_policy(url, doctor_client.get(url))

@@ -75,7 +75,7 @@ def page_data(action: str, **overrides) -> dict[str, str]:
 def started_session(doctor_client, arrived) -> Session:
     response = doctor_client.post(reverse("sessions:start", args=[arrived.pk]))
     session = Session.objects.get(appointment=arrived)
-    assert response["Location"] == reverse("sessions:detail", args=[session.pk])
+    assert response["Location"] == reverse("records:session", args=[session.pk])
     return session
 
 
@@ -83,7 +83,7 @@ def test_doctor_starts_writes_completes_and_prints(doctor_client, arrived):
     session = started_session(doctor_client, arrived)
     data = page_data("complete", **{"performed-0-service": str(arrived.service_id)})
 
-    response = doctor_client.post(reverse("sessions:detail", args=[session.pk]), data, follow=True)
+    response = doctor_client.post(reverse("records:session", args=[session.pk]), data, follow=True)
 
     assert "Session completed; the note and prescription are signed." in response.content.decode()
     session.refresh_from_db()
@@ -95,7 +95,7 @@ def test_doctor_starts_writes_completes_and_prints(doctor_client, arrived):
     assert note.assessment == "Viral bronchitis"
     assert note.is_signed
     assert prescription.is_signed
-    printed = doctor_client.get(reverse("sessions:print_prescription", args=[prescription.pk]))
+    printed = doctor_client.get(reverse("records:print_prescription", args=[prescription.pk]))
     assert "Paracetamol 500 mg" in printed.content.decode()
     assert "Signature" in printed.content.decode()
 
@@ -108,7 +108,7 @@ def test_a_visit_without_prescription_completes(doctor_client, arrived):
     for field in ("strength", "dose", "frequency", "duration", "quantity", "instructions"):
         data[f"items-0-{field}"] = ""  # the route select still sends its default
 
-    doctor_client.post(reverse("sessions:detail", args=[session.pk]), data)
+    doctor_client.post(reverse("records:session", args=[session.pk]), data)
 
     session.refresh_from_db()
     assert session.status == SessionStatus.COMPLETED
@@ -126,7 +126,7 @@ def test_a_too_early_start_is_refused_with_the_reason(doctor_client, arrived, ti
 
 def test_a_signed_note_cannot_be_changed_through_the_page(doctor_client, arrived):
     session = started_session(doctor_client, arrived)
-    url = reverse("sessions:detail", args=[session.pk])
+    url = reverse("records:session", args=[session.pk])
     doctor_client.post(
         url, page_data("complete", **{"performed-0-service": str(arrived.service_id)})
     )
@@ -139,7 +139,7 @@ def test_a_signed_note_cannot_be_changed_through_the_page(doctor_client, arrived
 def test_reading_the_session_and_the_chart_is_audited(doctor_client, doctor, arrived):
     session = started_session(doctor_client, arrived)
 
-    doctor_client.get(reverse("sessions:detail", args=[session.pk]))
+    doctor_client.get(reverse("records:session", args=[session.pk]))
     doctor_client.get(reverse("records:chart", args=[arrived.patient_id]))
 
     reads = AccessLog.objects.filter(user=doctor.user, action="read", patient=arrived.patient)
@@ -154,7 +154,7 @@ def test_reception_and_other_doctors_cannot_open_the_session(
     other_client = type(client)()
     other_client.force_login(other.user)
     urls = [
-        reverse("sessions:detail", args=[session.pk]),
+        reverse("records:session", args=[session.pk]),
         reverse("records:chart", args=[arrived.patient_id]),
     ]
 
@@ -196,7 +196,7 @@ def test_reception_sees_the_sessions_times_but_no_clinical_content(
 ):
     session = started_session(doctor_client, arrived)
     doctor_client.post(
-        reverse("sessions:detail", args=[session.pk]),
+        reverse("records:session", args=[session.pk]),
         page_data("save", **{"performed-0-service": str(arrived.service_id)}),
     )
 
@@ -239,7 +239,7 @@ def test_chart_page_runs_the_same_queries_however_long_the_history(
     url = reverse("records:chart", args=[arrived.patient_id])
     session = started_session(doctor_client, arrived)
     doctor_client.post(
-        reverse("sessions:detail", args=[session.pk]),
+        reverse("records:session", args=[session.pk]),
         page_data("complete", **{"performed-0-service": str(arrived.service_id)}),
     )
     one = count_queries(doctor_client, url)
@@ -257,7 +257,7 @@ def test_chart_page_runs_the_same_queries_however_long_the_history(
     time_machine.move_to(at(11), tick=False)
     second = started_session(doctor_client, later)
     doctor_client.post(
-        reverse("sessions:detail", args=[second.pk]),
+        reverse("records:session", args=[second.pk]),
         page_data("complete", **{"performed-0-service": str(arrived.service_id)}),
     )
 
@@ -268,7 +268,7 @@ def test_chart_page_runs_the_same_queries_however_long_the_history(
 def completed(doctor_client, arrived) -> Session:
     session = started_session(doctor_client, arrived)
     doctor_client.post(
-        reverse("sessions:detail", args=[session.pk]),
+        reverse("records:session", args=[session.pk]),
         page_data("complete", **{"performed-0-service": str(arrived.service_id)}),
     )
     session.refresh_from_db()
@@ -280,12 +280,12 @@ def clinical_urls(session: Session) -> dict[str, tuple[str, str]]:
     note = ClinicalNote.objects.get(session=session)
     prescription = Prescription.objects.get(session=session)
     return {
-        "session": ("get", reverse("sessions:detail", args=[session.pk])),
+        "session": ("get", reverse("records:session", args=[session.pk])),
         "session_for_appointment": (
             "get",
             reverse("sessions:for_appointment", args=[session.appointment_id]),
         ),
-        "print": ("get", reverse("sessions:print_prescription", args=[prescription.pk])),
+        "print": ("get", reverse("records:print_prescription", args=[prescription.pk])),
         "chart": ("get", reverse("records:chart", args=[session.patient_id])),
         "addendum": ("post", reverse("records:add_addendum", args=[note.pk])),
         "start": ("post", reverse("sessions:start", args=[session.appointment_id])),

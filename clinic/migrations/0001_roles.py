@@ -5,7 +5,7 @@ Each app grants its own models' permissions to these roles in its own migration.
 
 from django.db import migrations
 
-from clinic.roles import MANAGERS, grant_operation
+from clinic.kernel.roles import MANAGERS, grant_operation
 
 GRANTS = {
     MANAGERS: [

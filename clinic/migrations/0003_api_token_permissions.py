@@ -1,6 +1,6 @@
 from django.db import migrations
 
-from clinic.roles import MANAGERS, grant_operation
+from clinic.kernel.roles import MANAGERS, grant_operation
 
 GRANTS = {MANAGERS: ["view_apitoken", "add_apitoken", "change_apitoken"]}
 

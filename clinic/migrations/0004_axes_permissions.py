@@ -6,7 +6,7 @@ read-only history.
 
 from django.db import migrations
 
-from clinic.roles import MANAGERS, grant_operation
+from clinic.kernel.roles import MANAGERS, grant_operation
 
 GRANTS = {
     MANAGERS: [

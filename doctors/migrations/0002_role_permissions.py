@@ -1,6 +1,6 @@
 from django.db import migrations
 
-from clinic.roles import DOCTORS, MANAGERS, RECEPTION, grant_operation
+from clinic.kernel.roles import DOCTORS, MANAGERS, RECEPTION, grant_operation
 
 VIEW = ["view_doctor", "view_specialty", "view_workinghours", "view_timeoff"]
 GRANTS = {

@@ -1,6 +1,6 @@
 from django.db import migrations
 
-from clinic.roles import DOCTORS, MANAGERS, RECEPTION, grant_operation
+from clinic.kernel.roles import DOCTORS, MANAGERS, RECEPTION, grant_operation
 
 GRANTS = {
     RECEPTION: ["view_patient", "add_patient", "change_patient"],

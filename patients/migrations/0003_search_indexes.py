@@ -6,7 +6,7 @@ expression. SQLite (development only) skips them.
 
 from django.db import migrations
 
-from clinic.db import PostgreSQLExtension, RunSQLOnPostgreSQL
+from clinic.kernel.db import PostgreSQLExtension, RunSQLOnPostgreSQL
 
 SEARCHED = {
     "patient_given_name_trgm": "given_name",

@@ -1,6 +1,6 @@
 from django.db import migrations
 
-from clinic.roles import DOCTORS, MANAGERS, grant_operation
+from clinic.kernel.roles import DOCTORS, MANAGERS, grant_operation
 
 CLINICAL_MODELS = ["medicalrecord", "clinicalnote", "prescription", "prescriptionitem", "addendum"]
 CLINICAL = [f"{verb}_{model}" for model in CLINICAL_MODELS for verb in ("view", "add", "change")]

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.db import migrations, models
 
 import scheduling.constraints
-from clinic.db import PostgreSQLExtension
+from clinic.kernel.db import PostgreSQLExtension
 
 
 class Migration(migrations.Migration):

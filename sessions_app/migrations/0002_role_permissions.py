@@ -1,6 +1,6 @@
 from django.db import migrations
 
-from clinic.roles import DOCTORS, MANAGERS, RECEPTION, grant_operation
+from clinic.kernel.roles import DOCTORS, MANAGERS, RECEPTION, grant_operation
 
 GRANTS = {
     # Reception sees a session's times and status, never its clinical content

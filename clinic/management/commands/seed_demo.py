@@ -14,7 +14,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
-from clinic.roles import DOCTORS, MANAGERS, RECEPTION
+from clinic.kernel.roles import DOCTORS, MANAGERS, RECEPTION
 from doctors.models import Doctor, Specialty, Weekday, WorkingHours
 from patients.models import Patient, Sex
 from patients.services import save_patient

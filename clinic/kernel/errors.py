@@ -7,6 +7,9 @@ from __future__ import annotations
 
 class DomainError(Exception):
     code = "invalid"
+    #: What stands in the way of the change, if anything: an object with `pk`,
+    #: `starts_at` and `ends_at` (the appointment at that time), which the API shows.
+    conflict: object | None = None
 
     def __init__(self, message: str) -> None:
         super().__init__(message)

@@ -1,7 +1,6 @@
 """The input and output types every endpoint of the JSON API shares (clinic/api.py
 mounts the endpoints): ids, plain text, aware times, clinic days, times shown in the
-clinic's zone, bounded pagination and list filters, references to people and
-services, field errors.
+clinic's zone, bounded pagination and list filters, field errors.
 
 One definition each, so that an id, a text or a time is checked and shown the same way
 by every endpoint."""
@@ -11,7 +10,7 @@ by every endpoint."""
 from datetime import date, datetime
 from typing import Annotated, Any, TypeVar
 
-from django import forms
+from django.core.exceptions import ValidationError
 from django.db.models import Model, QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
@@ -30,10 +29,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 from pydantic_core import ValidationError as PydanticValidationError
 
-from doctors.models import Doctor
-from patients.models import Patient
-from scheduling.availability import clinic_zone
-from scheduling.forms import validate_schedule_date
+from .dates import clinic_zone, validate_schedule_date
 
 M = TypeVar("M", bound=Model)
 
@@ -110,7 +106,7 @@ def _within_schedule(day: date) -> None:
     turned into a day's bounds at all."""
     try:
         validate_schedule_date(day)
-    except forms.ValidationError as error:
+    except ValidationError as error:
         raise PydanticCustomError("date_range", error.messages[0]) from None
 
 
@@ -172,34 +168,6 @@ def narrowed(queryset: QuerySet[M], **lookups: object) -> QuerySet[M]:
     """A list's rows narrowed by the filters a client gave: a lookup whose value is
     None (the filter left out) does not narrow."""
     return queryset.filter(**{name: value for name, value in lookups.items() if value is not None})
-
-
-# --- References --------------------------------------------------------------------
-# Another resource named inside an answer: its id and how the pages name it.
-
-
-class DoctorRef(Schema):
-    id: int
-    name: str
-
-    @staticmethod
-    def resolve_name(doctor: Doctor) -> str:
-        return doctor.display_name
-
-
-class PatientRef(Schema):
-    id: int
-    name: str
-
-    @staticmethod
-    def resolve_name(patient: Patient) -> str:
-        return patient.full_name
-
-
-class ServiceRef(Schema):
-    id: int
-    code: str
-    name: str
 
 
 # --- Field errors ------------------------------------------------------------------
