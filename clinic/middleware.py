@@ -24,12 +24,12 @@ SECRET_URL_KWARGS = frozenset({"token"})
 
 class RequestLogMiddleware:
     """Gives each request an id (the caller's X-Request-ID when it looks safe, else a
-    new one) that every log line of the request carries and the response returns,
-    and logs one line per request: method, path, status, duration, user id and the
-client's address (clinic.kernel.http.client_ip, the proxy-aware one).
+        new one) that every log line of the request carries and the response returns,
+        and logs one line per request: method, path, status, duration, user id and the
+    client's address (clinic.kernel.http.client_ip, the proxy-aware one).
 
-    The path is logged without its query string: searches hold patient names
-    (/patients/?q=Smith)."""
+        The path is logged without its query string: searches hold patient names
+        (/patients/?q=Smith)."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response

@@ -13,14 +13,16 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Collection
 
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from phonenumber_field.phonenumber import PhoneNumber, to_python
 
 from clinic.kernel.errors import DomainError
 from patients.models import Patient
-from scheduling.models import Appointment
+from scheduling.models import Appointment, statuses_leading_to
 from scheduling.models import Status as AppointmentStatus
 from scheduling.services import cancel_appointment, confirm_appointment
 
@@ -113,9 +115,11 @@ def _act(word: str, patients: list[Patient]) -> tuple[str, str | None]:
 
 
 def _confirm_next(patients: list[Patient]) -> tuple[str, str | None]:
-    if _shared_by_several(patients, [AppointmentStatus.BOOKED]):
+    # Whatever the lifecycle lets move to confirmed (scheduling owns the transitions).
+    statuses = statuses_leading_to(AppointmentStatus.CONFIRMED)
+    if _shared_by_several(patients, statuses):
         return "Several patients on this number have appointments.", "several_patients"
-    appointment = _next_appointment(patients, [AppointmentStatus.BOOKED])
+    appointment = _next_appointment(patients, statuses)
     if appointment is None:
         return "No booked appointment to confirm.", "nothing_to_confirm"
     confirm_appointment(appointment=appointment, by=None)
@@ -123,7 +127,7 @@ def _confirm_next(patients: list[Patient]) -> tuple[str, str | None]:
 
 
 def _cancel_next(patients: list[Patient]) -> tuple[str, str | None]:
-    statuses = [AppointmentStatus.BOOKED, AppointmentStatus.CONFIRMED]
+    statuses = statuses_leading_to(AppointmentStatus.CANCELLED)
     if _shared_by_several(patients, statuses):
         return "Several patients on this number have appointments.", "several_patients"
     appointment = _next_appointment(patients, statuses)
@@ -133,18 +137,18 @@ def _cancel_next(patients: list[Patient]) -> tuple[str, str | None]:
     return f"Cancelled appointment {appointment.pk}.", None
 
 
-def _upcoming(patients: list[Patient], statuses: list[str]):
+def _upcoming(patients: list[Patient], statuses: Collection[str]) -> QuerySet[Appointment]:
     return Appointment.objects.filter(
         patient__in=patients, status__in=statuses, starts_at__gt=timezone.now()
     )
 
 
-def _shared_by_several(patients: list[Patient], statuses: list[str]) -> bool:
+def _shared_by_several(patients: list[Patient], statuses: Collection[str]) -> bool:
     """A family on one number, more than one of them with an appointment to come:
     a one-letter reply cannot say whose, so nothing is guessed."""
     return _upcoming(patients, statuses).values("patient").distinct().count() > 1
 
 
-def _next_appointment(patients: list[Patient], statuses: list[str]) -> Appointment | None:
+def _next_appointment(patients: list[Patient], statuses: Collection[str]) -> Appointment | None:
     """The soonest appointment still to come of any of `patients`."""
     return _upcoming(patients, statuses).order_by("starts_at", "pk").first()

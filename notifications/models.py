@@ -29,6 +29,12 @@ class Status(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
 
 
+# What staff may do with a message, by its status: the outbox page offers these,
+# and the services (retry, cancel, cancel_pending) refuse anything else.
+RETRYABLE = frozenset({Status.FAILED})
+CANCELLABLE = frozenset({Status.PENDING})
+
+
 class NotificationQuerySet(models.QuerySet["Notification"]):
     def inbox_of(self, user) -> NotificationQuerySet:
         """The in-app messages `user` can see: those the worker has put in the inbox."""
@@ -38,6 +44,9 @@ class NotificationQuerySet(models.QuerySet["Notification"]):
 
     def unread(self) -> NotificationQuerySet:
         return self.filter(read_at__isnull=True)
+
+    def cancellable(self) -> NotificationQuerySet:
+        return self.filter(status__in=CANCELLABLE)
 
 
 class Notification(models.Model):
@@ -143,11 +152,11 @@ class Notification(models.Model):
 
     @property
     def can_retry(self) -> bool:
-        return self.status == Status.FAILED
+        return self.status in RETRYABLE
 
     @property
     def can_cancel(self) -> bool:
-        return self.status == Status.PENDING
+        return self.status in CANCELLABLE
 
 
 class InboundMessage(models.Model):

@@ -87,9 +87,7 @@ def _first_attempt(channel: str, send_after: datetime) -> datetime:
 
 def cancel_pending(queryset) -> int:
     """Cancel the messages of `queryset` still waiting to go; returns how many."""
-    return queryset.filter(status=Status.PENDING).update(
-        status=Status.CANCELLED, updated_at=timezone.now()
-    )
+    return queryset.cancellable().update(status=Status.CANCELLED, updated_at=timezone.now())
 
 
 def wake_worker() -> None:
@@ -108,7 +106,7 @@ def retry_notification(*, notification: Notification, by: AbstractBaseUser | Non
     """Send a failed message again, with a fresh count of attempts."""
     with transaction.atomic():
         current = Notification.objects.select_for_update().get(pk=notification.pk)
-        if current.status != Status.FAILED:
+        if not current.can_retry:
             raise OutboxError(_refusal("a failed", "retried", current))
         now = timezone.now()
         current.status = Status.PENDING
@@ -125,7 +123,7 @@ def cancel_notification(*, notification: Notification, by: AbstractBaseUser | No
     """Stop a message that has not gone out yet."""
     with transaction.atomic():
         current = Notification.objects.select_for_update().get(pk=notification.pk)
-        if current.status != Status.PENDING:
+        if not current.can_cancel:
             raise OutboxError(_refusal("a pending", "cancelled", current))
         current.status = Status.CANCELLED
         current.last_error = "Cancelled by staff."

@@ -32,7 +32,7 @@ from patients.models import Patient
 from . import services
 from .api_catalogue import ServiceRef
 from .availability import day_bounds
-from .constraints import MAX_APPOINTMENT_MINUTES
+from .constraints import MAX_APPOINTMENT_MINUTES, MIN_APPOINTMENT_MINUTES
 from .models import Appointment, AppointmentChange, Service, Status
 from .selectors import appointment_detail, appointments_visible_to, with_history
 
@@ -103,7 +103,7 @@ class BookIn(Schema):
     starts_at: AwareTime
     duration: int | None = Field(
         None,
-        ge=5,
+        ge=MIN_APPOINTMENT_MINUTES,
         le=MAX_APPOINTMENT_MINUTES,
         description="Length in minutes; the service's when absent.",
     )
@@ -114,7 +114,7 @@ class RescheduleIn(Schema):
     starts_at: AwareTime
     duration: int | None = Field(
         None,
-        ge=5,
+        ge=MIN_APPOINTMENT_MINUTES,
         le=MAX_APPOINTMENT_MINUTES,
         description="New length in minutes; the same length when absent.",
     )

@@ -18,7 +18,12 @@ from django.utils import timezone
 from clinic.kernel.dates import clinic_zone
 from doctors.models import Doctor, TimeOff, WorkingHours
 
-from .constraints import MAX_APPOINTMENT_LENGTH, MAX_APPOINTMENT_MINUTES
+from .constraints import (
+    MAX_APPOINTMENT_LENGTH,
+    MAX_APPOINTMENT_MINUTES,
+    MIN_APPOINTMENT_LENGTH,
+    MIN_APPOINTMENT_MINUTES,
+)
 from .exceptions import InvalidTimes, Unavailable
 
 
@@ -79,6 +84,8 @@ def end_of(starts_at: datetime, duration: timedelta) -> datetime:
     across a change of the clocks."""
     if duration <= timedelta(0):
         raise InvalidTimes("An appointment must end after it starts.")
+    if duration < MIN_APPOINTMENT_LENGTH:
+        raise InvalidTimes(f"An appointment lasts at least {MIN_APPOINTMENT_MINUTES} minutes.")
     if duration > MAX_APPOINTMENT_LENGTH:
         raise InvalidTimes(f"An appointment lasts at most {MAX_APPOINTMENT_MINUTES} minutes.")
     return starts_at.astimezone(UTC) + duration

@@ -21,9 +21,13 @@ from django.db.models import Func, Q
 INACTIVE_STATUSES = ("cancelled", "no_show")
 ACTIVE = ~Q(status__in=INACTIVE_STATUSES)
 
-# The longest an appointment may last; a check constraint holds it. Knowing it, an
-# overlap search can bound `starts_at` from below as well as above, so it reads an
-# index range of a few hours instead of every appointment ever made.
+# The shortest and longest an appointment (and a service) may last; check constraints
+# hold both, the booking services refuse anything else, and forms and the API take
+# their limits from here. Knowing the longest, an overlap search can bound
+# `starts_at` from below as well as above, so it reads an index range of a few hours
+# instead of every appointment ever made.
+MIN_APPOINTMENT_MINUTES = 5
+MIN_APPOINTMENT_LENGTH = timedelta(minutes=MIN_APPOINTMENT_MINUTES)
 MAX_APPOINTMENT_MINUTES = 8 * 60
 MAX_APPOINTMENT_LENGTH = timedelta(minutes=MAX_APPOINTMENT_MINUTES)
 

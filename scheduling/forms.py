@@ -9,7 +9,7 @@ from clinic.kernel.dates import clinic_zone, validate_schedule_date
 from doctors.models import Doctor
 from patients.models import Patient
 
-from .constraints import MAX_APPOINTMENT_MINUTES
+from .constraints import MAX_APPOINTMENT_MINUTES, MIN_APPOINTMENT_MINUTES
 from .models import Service
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -53,7 +53,7 @@ class ChosenTimeForm(forms.Form):
     date = schedule_date_field()
     slot = forms.CharField(required=False, widget=forms.HiddenInput)
     time = forms.TimeField(
-        label="Or at a time of your choice",
+        label="Time",
         required=False,
         widget=forms.TimeInput(attrs={"type": "time", "step": 300}, format="%H:%M"),
     )
@@ -77,7 +77,7 @@ class BookingForm(SlotSearchForm, ChosenTimeForm):
     duration_minutes = forms.IntegerField(
         label="Length (minutes)",
         required=False,
-        min_value=5,
+        min_value=MIN_APPOINTMENT_MINUTES,
         max_value=MAX_APPOINTMENT_MINUTES,
         help_text="Leave empty for the service's usual length.",
     )

@@ -17,6 +17,8 @@ from .constraints import (
     ACTIVE,
     MAX_APPOINTMENT_LENGTH,
     MAX_APPOINTMENT_MINUTES,
+    MIN_APPOINTMENT_LENGTH,
+    MIN_APPOINTMENT_MINUTES,
     NoOverlapConstraint,
 )
 
@@ -33,7 +35,10 @@ class Service(models.Model):
     name = models.CharField(max_length=120)
     duration_minutes = models.PositiveSmallIntegerField(
         "default duration (minutes)",
-        validators=[MinValueValidator(5), MaxValueValidator(MAX_APPOINTMENT_MINUTES)],
+        validators=[
+            MinValueValidator(MIN_APPOINTMENT_MINUTES),
+            MaxValueValidator(MAX_APPOINTMENT_MINUTES),
+        ],
     )
     price = models.DecimalField(
         max_digits=10, decimal_places=2, validators=[MinValueValidator(Decimal("0"))]
@@ -47,7 +52,8 @@ class Service(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(price__gte=0), name="service_price_not_negative"),
             models.CheckConstraint(
-                condition=Q(duration_minutes__gte=5), name="service_duration_at_least_5_min"
+                condition=Q(duration_minutes__gte=MIN_APPOINTMENT_MINUTES),
+                name="service_duration_at_least_5_min",
             ),
         ]
 
@@ -81,6 +87,8 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     Status.NO_SHOW: frozenset(),
 }
 RESCHEDULABLE = frozenset({Status.BOOKED, Status.CONFIRMED})
+# The patient is with the doctor, or was: the appointment has its session.
+IN_VISIT = frozenset({Status.IN_SESSION, Status.COMPLETED})
 
 
 def statuses_leading_to(status: str) -> frozenset[str]:
@@ -143,6 +151,13 @@ class Appointment(models.Model):
                 violation_error_message="An appointment must end after it starts.",
             ),
             models.CheckConstraint(
+                condition=Q(ends_at__gte=F("starts_at") + MIN_APPOINTMENT_LENGTH),
+                name="appointment_at_least_5_minutes",
+                violation_error_message=(
+                    f"An appointment lasts at least {MIN_APPOINTMENT_MINUTES} minutes."
+                ),
+            ),
+            models.CheckConstraint(
                 condition=Q(ends_at__lte=F("starts_at") + MAX_APPOINTMENT_LENGTH),
                 name="appointment_at_most_8_hours",
                 violation_error_message="An appointment lasts at most 8 hours.",
@@ -181,6 +196,16 @@ class Appointment(models.Model):
 
     def can_move_to(self, status: str) -> bool:
         return status in TRANSITIONS[self.status]
+
+    @property
+    def is_waiting(self) -> bool:
+        """Checked in and not yet with the doctor: in the doctor's queue."""
+        return self.status == Status.ARRIVED
+
+    @property
+    def has_visit(self) -> bool:
+        """The doctor has started (or finished) the appointment's session."""
+        return self.status in IN_VISIT
 
     @property
     def offered_actions(self) -> frozenset[str]:

@@ -32,7 +32,7 @@ from .forms import (
     SlotSearchForm,
     slot_value,
 )
-from .models import Appointment, Service, Status
+from .models import Appointment, Service
 from .selectors import (
     appointment_detail,
     appointments_visible_to,
@@ -87,7 +87,7 @@ class BookingView(PermissionRequiredMixin, View):
                 "date": timezone.localdate(),
             },
         )
-        return self.render_page(request, search, booking_form=None)
+        return self.render_page(request, search, booking_form=BookingForm())
 
     def post(self, request: HttpRequest) -> HttpResponse:
         form = BookingForm(request.POST)
@@ -289,7 +289,7 @@ class MyDayView(PermissionRequiredMixin, TemplateView):
         return super().get_context_data(
             doctor=doctor,
             appointments=appointments,
-            arrived=[a for a in appointments if a.status == Status.ARRIVED],
+            arrived=[appointment for appointment in appointments if appointment.is_waiting],
             **day_navigation(day),
             **kwargs,
         )

@@ -39,6 +39,7 @@ from records.models import (
     Prescription,
     Route,
 )
+from records.rules import can_write_session_records, session_write_refusal
 from records.selectors import patient_chart, session_clinical_content
 from records.services import (
     add_addendum,
@@ -218,6 +219,19 @@ def test_no_note_is_written_once_the_session_is_completed(doctor, jane):
 
     assert refused.value.code == "session_closed"
     assert not ClinicalNote.objects.exists()
+
+
+def test_one_rule_says_who_writes_a_sessions_records(doctor, colleague, manager, jane):
+    """records.rules owns it: the service refuses, and the session page offers its
+    forms, by the same predicate."""
+    open_session = SessionFactory(doctor=doctor, patient=jane, in_progress=True)
+    finished = SessionFactory(doctor=doctor, patient=jane, completed=True)
+
+    assert can_write_session_records(session=open_session, user=doctor.user)
+    assert isinstance(session_write_refusal(session=open_session, user=colleague.user), Forbidden)
+    assert isinstance(session_write_refusal(session=open_session, user=manager), Forbidden)
+    assert isinstance(session_write_refusal(session=finished, user=doctor.user), SessionClosed)
+    assert not can_write_session_records(session=finished, user=doctor.user)
 
 
 @pytest.mark.parametrize(

@@ -293,6 +293,21 @@ def test_a_length_over_eight_hours_is_refused(book):
     assert not Appointment.objects.exists()
 
 
+@pytest.mark.parametrize("minutes", [1, 4])
+def test_a_length_under_five_minutes_is_refused(book, minutes):
+    with pytest.raises(InvalidTimes) as refusal:
+        book(monday(10), duration=timedelta(minutes=minutes))
+
+    assert str(refusal.value) == "An appointment lasts at least 5 minutes."
+    assert not Appointment.objects.exists()
+
+
+def test_a_five_minute_appointment_is_the_shortest_booked(book):
+    appointment = book(monday(10), duration=timedelta(minutes=5))
+
+    assert appointment.duration == timedelta(minutes=5)
+
+
 def test_an_eight_hour_appointment_still_blocks_its_last_minutes(book, bob):
     book(monday(9), duration=timedelta(hours=8))
 
@@ -788,6 +803,13 @@ def test_overlap_search_reaches_back_exactly_the_longest_length(smith, jane, con
 def test_the_database_refuses_an_appointment_longer_than_eight_hours(smith, jane):
     with pytest.raises(IntegrityError), transaction.atomic():
         AppointmentFactory(doctor=smith, patient=jane, starts_at=monday(9), ends_at=monday(17, 1))
+
+    assert not Appointment.objects.exists()
+
+
+def test_the_database_refuses_an_appointment_shorter_than_five_minutes(smith, jane):
+    with pytest.raises(IntegrityError), transaction.atomic():
+        AppointmentFactory(doctor=smith, patient=jane, starts_at=monday(9), ends_at=monday(9, 4))
 
     assert not Appointment.objects.exists()
 
