@@ -10,7 +10,13 @@ this one; nothing here changes for it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
@@ -25,9 +31,11 @@ from scheduling.api import router as scheduling
 from scheduling.api_catalogue import router as catalogue
 from sessions_app.api import router as sessions
 
+from .idempotency import HEADER as IDEMPOTENCY_HEADER
+from .idempotency import WRITE_METHODS, idempotent
 from .kernel.api import Conflict
 from .kernel.errors import DomainError
-from .tokens import user_for_token
+from .tokens import token_for
 
 # Domain errors whose status is not the default 422: what the clinic's state
 # refuses (409) rather than what the input says.
@@ -42,13 +50,68 @@ class BearerToken(HttpBearer):
     `manage.py create_api_token`."""
 
     def authenticate(self, request: HttpRequest, token: str) -> AbstractBaseUser | None:
-        user = user_for_token(token)
-        if user is not None:
-            request.user = user
-        return user
+        row = token_for(token)
+        if row is None:
+            return None
+        request.user = row.user
+        return row.user
 
 
-api = NinjaAPI(
+class ClinicAPI(NinjaAPI):
+    """The API, whose OpenAPI document also describes the Idempotency-Key header
+    that every write accepts (clinic/idempotency.py)."""
+
+    def get_openapi_schema(self, **kwargs: Any) -> Any:
+        schema = super().get_openapi_schema(**kwargs)
+        schema.setdefault("components", {}).setdefault("parameters", {})["IdempotencyKey"] = {
+            "name": IDEMPOTENCY_HEADER,
+            "in": "header",
+            "required": False,
+            "description": IDEMPOTENCY_DESCRIPTION,
+            "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+        }
+        for operations in schema["paths"].values():
+            for method, operation in operations.items():
+                if method.upper() in WRITE_METHODS:
+                    operation.setdefault("parameters", []).append(
+                        {"$ref": "#/components/parameters/IdempotencyKey"}
+                    )
+        return schema
+
+
+def docs_for_staff(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """The API's document and docs page: for a signed-in staff user or a valid token
+    when DEBUG is off (they map every endpoint for whoever would probe them), unless
+    API_DOCS_PUBLIC says the clinic publishes them."""
+
+    @wraps(view)
+    def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if settings.DEBUG or settings.API_DOCS_PUBLIC or _staff_or_token(request):
+            return view(request, *args, **kwargs)
+        if request.path.endswith("openapi.json"):
+            return _error(request, 401, "unauthenticated", "Send a valid API token.")
+        return redirect_to_login(request.get_full_path())
+
+    return guarded
+
+
+def _staff_or_token(request: HttpRequest) -> bool:
+    if request.user.is_authenticated:
+        return True
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    return scheme.lower() == "bearer" and token_for(token.strip()) is not None
+
+
+IDEMPOTENCY_DESCRIPTION = (
+    "Optional, on every POST and PATCH: a unique key of your own for this request "
+    "(a UUID). A retry with the same key and the same request from the same token, "
+    "within 24 hours, gets the first answer again (with `Idempotent-Replayed: true`) "
+    "and does nothing twice; the same key with another request is refused with 422 "
+    "`idempotency_key_reused`. Answers to invalid requests (400, 401, 403, 404, 422 "
+    "`invalid`) and server errors are not kept, so a corrected request may reuse the key."
+)
+
+api = ClinicAPI(
     title="Clinic API",
     version="1",
     description=(
@@ -57,6 +120,7 @@ api = NinjaAPI(
         "CSRF token). Times are ISO 8601 with an offset; naive times are refused."
     ),
     urls_namespace="api-v1",
+    docs_decorator=docs_for_staff,
     # Staff browser sessions may call the API too; SessionAuth checks their CSRF token.
     auth=[BearerToken(), SessionAuth()],
 )
@@ -122,10 +186,12 @@ for router in (doctors, patients, catalogue, scheduling, sessions, payments):
     api.add_router("/", router)
 
 
-def urls():
-    """The API's URL patterns. The API answers 401 in JSON itself, so the login
-    middleware's redirect to the sign-in page must not apply to it."""
+def urls() -> tuple[list, str, str]:
+    """The API's URL patterns, each honouring Idempotency-Key on its writes. The API
+    answers 401 in JSON itself, so the login middleware's redirect to the sign-in
+    page must not apply to it."""
     patterns, app_name, namespace = api.urls
     for pattern in patterns:
+        pattern.callback = idempotent(pattern.callback)
         pattern.callback.login_required = False
     return patterns, app_name, namespace

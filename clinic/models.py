@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 
 class ApiTokenQuerySet(models.QuerySet["ApiToken"]):
@@ -56,3 +57,34 @@ class WorkerHeartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"Worker on {self.hostname} at {self.beat_at:%Y-%m-%d %H:%M:%S}"
+
+
+class IdempotentRequest(models.Model):
+    """The first answer to an API write sent with an `Idempotency-Key` header, kept so
+    that a retry with the same key (a client whose connection dropped after the
+    server committed) gets that answer instead of doing the work again.
+
+    A key belongs to who sent it (`scope`: one API token, or one staff user's browser
+    session): nobody else's retry can read the answer. `fingerprint` is a hash of the
+    method, path and body, so the same key with another request is refused. Kept for
+    IDEMPOTENCY_KEY_HOURS (24), then deleted by clinic.tasks.purge_idempotency_keys.
+    """
+
+    scope = models.CharField(max_length=40, help_text="token:<id> or user:<id>.")
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64, help_text="SHA-256 of the request.")
+    method = models.CharField(max_length=10)
+    path = models.CharField(max_length=500)
+    status_code = models.PositiveSmallIntegerField(null=True)
+    content_type = models.CharField(max_length=100, blank=True)
+    body = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["scope", "key"], name="idempotent_request_unique_key"),
+        ]
+        indexes = [models.Index(fields=["created_at"], name="idempotent_request_created")]
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path} ({self.scope}, key {self.key[:20]})"

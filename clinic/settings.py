@@ -319,6 +319,15 @@ elif Q_BROKER == "redis":
 else:
     raise ImproperlyConfigured(f"Q_BROKER must be 'orm' or 'redis', not {Q_BROKER!r}.")
 
+# --- API -------------------------------------------------------------------------
+
+# How long the answer to an API write sent with an Idempotency-Key is kept for its
+# retries (clinic/idempotency.py); Stripe keeps its keys as long.
+IDEMPOTENCY_KEY_HOURS = env.int("IDEMPOTENCY_KEY_HOURS", default=24)
+# /api/v1/docs and /api/v1/openapi.json need a signed-in staff user or a token when
+# DEBUG is off; a clinic that publishes its API's document sets this.
+API_DOCS_PUBLIC = env.bool("API_DOCS_PUBLIC", default=False)
+
 # --- Notifications -------------------------------------------------------------
 
 # The site's public address (https://clinic.example.com), used in links sent out

@@ -15,6 +15,7 @@ from django.dispatch import receiver
 from django.utils import timezone
 from django_q.signals import post_execute_in_worker, pre_enqueue, pre_execute
 
+from .idempotency import purge_expired
 from .logging import LogContext, bind, current, unbind
 from .models import WorkerHeartbeat
 
@@ -33,6 +34,11 @@ def heartbeat() -> None:
         WorkerHeartbeat.objects.bulk_create(
             [WorkerHeartbeat(pk=row, beat_at=now, hostname=host)], ignore_conflicts=True
         )
+
+
+def purge_idempotency_keys() -> int:
+    """Forget the kept answers of API writes older than IDEMPOTENCY_KEY_HOURS."""
+    return purge_expired()
 
 
 # --- The log line of every task ------------------------------------------------------

@@ -31,8 +31,9 @@ def issue_token(*, user: AbstractBaseUser, name: str) -> tuple[ApiToken, str]:
     return row, token
 
 
-def user_for_token(token: str) -> AbstractBaseUser | None:
-    """The active user a valid, unrevoked token belongs to, else None."""
+def token_for(token: str) -> ApiToken | None:
+    """The valid, unrevoked token row of an active user that `token` is, else None;
+    notes that it was used."""
     scheme, _, rest = token.partition("_")
     prefix, _, secret = rest.partition("_")
     if scheme != SCHEME or not prefix or not secret:
@@ -44,7 +45,14 @@ def user_for_token(token: str) -> AbstractBaseUser | None:
     now = timezone.now()
     if row.last_used_at is None or (now - row.last_used_at).total_seconds() > 60:
         ApiToken.objects.filter(pk=row.pk).update(last_used_at=now)
-    return row.user
+        row.last_used_at = now
+    return row
+
+
+def user_for_token(token: str) -> AbstractBaseUser | None:
+    """The active user a valid, unrevoked token belongs to, else None."""
+    row = token_for(token)
+    return row.user if row is not None else None
 
 
 def revoke_token(*, token: ApiToken) -> None:

@@ -53,15 +53,21 @@ def connect(base_url: str) -> http.client.HTTPConnection:
     return client
 
 
-def send(client: http.client.HTTPConnection, token: str, body: dict) -> tuple[int, dict]:
-    """POST `body` as JSON with the token; the status and the answer, whatever the
-    status."""
+def send(
+    client: http.client.HTTPConnection, token: str, body: dict, **headers: str
+) -> tuple[int, dict]:
+    """POST `body` as JSON with the token (and `headers`); the status and the answer,
+    whatever the status."""
     try:
         client.request(
             "POST",
             "/api/v1/appointments",
             body=json.dumps(body),
-            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+            headers={
+                "Authorization": f"Bearer {token}",
+                "Content-Type": "application/json",
+                **headers,
+            },
         )
         response = client.getresponse()
         raw = response.read()
@@ -108,3 +114,32 @@ def test_fifty_clients_booking_one_doctor_at_once_over_http_leave_one_appointmen
     assert {error["conflict"]["id"] for error in refusals} == {booked["id"]}
     assert list(Appointment.objects.values_list("pk", flat=True)) == [booked["id"]]
     assert AppointmentChange.objects.count() == 1
+
+
+def test_retries_with_one_idempotency_key_at_once_book_once_and_all_get_the_201(
+    live_server, receptionist, doctor
+):
+    """A widget whose first try seemed lost fires retries while it is still running:
+    they wait for it and replay its answer."""
+    for weekday in Weekday:
+        WorkingHoursFactory(doctor=doctor, weekday=weekday, starts=time(0), ends=time(23, 59))
+    consultation = ServiceFactory(duration_minutes=30)
+    patient = PatientFactory()
+    _, token = issue_token(user=receptionist, name="Booking widget")
+    body = {
+        "patient": patient.pk,
+        "doctor": doctor.pk,
+        "service": consultation.pk,
+        "starts_at": tomorrow_at(10).isoformat(),
+    }
+
+    def attempt():
+        client = connect(live_server.url)
+        return lambda: send(client, token, body, **{"Idempotency-Key": "widget-attempt-1"})
+
+    results = all_at_once([attempt() for _ in range(8)])
+
+    assert [result for result in results if not isinstance(result, tuple)] == []
+    assert {status for status, _ in results} == {201}
+    assert len({json.dumps(answer, sort_keys=True) for _, answer in results}) == 1
+    assert Appointment.objects.count() == 1

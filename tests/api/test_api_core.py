@@ -135,16 +135,47 @@ def test_an_unknown_url_under_the_api_is_404():
 # --- The document ----------------------------------------------------------------------
 
 
-def test_the_openapi_document_describes_the_api():
-    document = Client().get("/api/v1/openapi.json").json()
+def test_the_openapi_document_describes_the_api(reception_api):
+    document = reception_api.get("/api/v1/openapi.json").json()
 
     assert document["info"]["title"] == "Clinic API"
     assert document["info"]["version"] == "1"
     assert "BearerToken" in document["components"]["securitySchemes"]
 
 
-def test_the_docs_page_serves_its_own_files():
-    response = Client().get("/api/v1/docs")
+def test_the_docs_page_serves_its_own_files(reception_client):
+    response = reception_client.get("/api/v1/docs")
 
     assert response.status_code == 200
     assert "cdn" not in response.text.lower()
+
+
+def test_without_debug_the_document_and_docs_need_a_token_or_a_staff_login(db):
+    document = Client().get("/api/v1/openapi.json")
+    docs = Client().get("/api/v1/docs")
+
+    assert document.status_code == 401
+    assert document.json()["error"]["code"] == "unauthenticated"
+    assert docs.status_code == 302
+    assert docs["Location"].startswith(reverse("login"))
+
+
+def test_a_bad_token_does_not_open_the_document(db):
+    response = Client(headers={"Authorization": "Bearer clinic_nope_nope"}).get(
+        "/api/v1/openapi.json"
+    )
+
+    assert response.status_code == 401
+
+
+def test_a_clinic_may_publish_its_api_document(db, settings):
+    settings.API_DOCS_PUBLIC = True
+
+    assert Client().get("/api/v1/openapi.json").status_code == 200
+    assert Client().get("/api/v1/docs").status_code == 200
+
+
+def test_in_development_the_document_is_open(db, settings):
+    settings.DEBUG = True
+
+    assert Client().get("/api/v1/openapi.json").status_code == 200
