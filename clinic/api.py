@@ -15,10 +15,10 @@ from functools import wraps
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
+from django.urls import URLPattern
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
@@ -35,6 +35,7 @@ from .idempotency import HEADER as IDEMPOTENCY_HEADER
 from .idempotency import WRITE_METHODS, idempotent
 from .kernel.api import Conflict
 from .kernel.errors import DomainError
+from .kernel.users import User
 from .tokens import token_for
 
 # Domain errors whose status is not the default 422: what the clinic's state
@@ -49,7 +50,7 @@ class BearerToken(HttpBearer):
     """`Authorization: Bearer clinic_...`, a token made in admin or by
     `manage.py create_api_token`."""
 
-    def authenticate(self, request: HttpRequest, token: str) -> AbstractBaseUser | None:
+    def authenticate(self, request: HttpRequest, token: str) -> User | None:
         row = token_for(token)
         if row is None:
             return None
@@ -192,6 +193,7 @@ def urls() -> tuple[list, str, str]:
     page must not apply to it."""
     patterns, app_name, namespace = api.urls
     for pattern in patterns:
+        assert isinstance(pattern, URLPattern) and pattern.callback is not None
         pattern.callback = idempotent(pattern.callback)
-        pattern.callback.login_required = False
+        pattern.callback.login_required = False  # type: ignore[attr-defined]
     return patterns, app_name, namespace

@@ -2,7 +2,9 @@ from django.apps import AppConfig
 
 
 class ClinicConfig(AppConfig):
-    """The project package, installed as an app for its templates tags and roles."""
+    """The project package, installed as an app for its models (API tokens and their
+    idempotency keys, the worker's heartbeat), its migrations (the roles, the
+    schedules), its management commands and its signal receivers."""
 
     name = "clinic"
     verbose_name = "Clinic"

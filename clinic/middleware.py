@@ -63,7 +63,7 @@ class RequestLogMiddleware:
             # Django's handler would log a 4xx or 5xx response again on "django.request",
             # outside this middleware and so without the request id; this line says it all.
             # (An exception's 500 is logged inside, with its traceback and request id.)
-            response._has_been_logged = True
+            response._has_been_logged = True  # type: ignore[attr-defined]
         finally:
             unbind(token)
         return response

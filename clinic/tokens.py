@@ -10,9 +10,9 @@ import hashlib
 import hmac
 import secrets
 
-from django.contrib.auth.models import AbstractBaseUser
 from django.utils import timezone
 
+from .kernel.users import User
 from .models import ApiToken
 
 SCHEME = "clinic"
@@ -22,7 +22,7 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def issue_token(*, user: AbstractBaseUser, name: str) -> tuple[ApiToken, str]:
+def issue_token(*, user: User, name: str) -> tuple[ApiToken, str]:
     """A new token for `user`; returns the row and the token, which is never
     stored and cannot be shown again."""
     prefix = secrets.token_hex(6)
@@ -49,7 +49,7 @@ def token_for(token: str) -> ApiToken | None:
     return row
 
 
-def user_for_token(token: str) -> AbstractBaseUser | None:
+def user_for_token(token: str) -> User | None:
     """The active user a valid, unrevoked token belongs to, else None."""
     row = token_for(token)
     return row.user if row is not None else None

@@ -142,7 +142,7 @@ class Email(BaseChannel):
 
     def address(self, notification: Notification) -> str:
         recipient = notification.patient or notification.user
-        if not recipient.email:
+        if recipient is None or not recipient.email:
             raise PermanentFailure("The recipient has no email address.")
         return recipient.email
 

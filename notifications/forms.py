@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from django import forms
 from django.conf import settings
@@ -40,8 +41,8 @@ class OutboxFilterForm(forms.Form):
         label="To", required=False, widget=DATE_INPUT, validators=[validate_outbox_date]
     )
 
-    def clean(self):
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
         date_from, date_to = data.get("date_from"), data.get("date_to")
         if date_from and date_to and date_from > date_to:
             self.add_error("date_to", "The last day comes before the first.")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from functools import cache
+from typing import cast
 
 from django.conf import settings
 from django.template import Context, Engine
@@ -43,7 +44,8 @@ def _engine() -> Engine:
     """The project's templates, rendered without HTML escaping (the Context above
     says so too): a text message is not HTML, and "D'Arcy & Co" must reach the
     phone as typed, not as D&#x27;Arcy &amp; Co."""
-    return Engine(dirs=settings.TEMPLATES[0]["DIRS"], app_dirs=True, autoescape=False)
+    dirs = [str(folder) for folder in cast(list, settings.TEMPLATES[0]["DIRS"])]
+    return Engine(dirs=dirs, app_dirs=True, autoescape=False)
 
 
 def appointment_context(appointment: Appointment) -> dict:

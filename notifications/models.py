@@ -146,8 +146,10 @@ class Notification(models.Model):
 
     @property
     def recipient_name(self) -> str:
-        if self.patient_id:
+        # The one-recipient constraint: a patient, or else a staff user.
+        if self.patient is not None:
             return self.patient.full_name
+        assert self.user is not None
         return self.user.get_full_name() or self.user.get_username()
 
     @property

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 
-from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import QuerySet
 
 from clinic.kernel.dates import clinic_zone
+from clinic.kernel.users import User
 
-from .models import Notification
+from .models import Notification, NotificationQuerySet
 
 # How many unread alerts the live region shows at once; the inbox has the rest.
 LIVE_ALERTS = 5
@@ -41,15 +41,15 @@ def _start_of(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=clinic_zone())
 
 
-def inbox(*, user: AbstractBaseUser) -> QuerySet[Notification]:
+def inbox(*, user: User) -> NotificationQuerySet:
     """The user's in-app messages, newest first."""
     return Notification.objects.inbox_of(user).order_by("-send_after", "-pk")
 
 
-def unread_alerts(*, user: AbstractBaseUser, limit: int = LIVE_ALERTS) -> list[Notification]:
+def unread_alerts(*, user: User, limit: int = LIVE_ALERTS) -> list[Notification]:
     """The newest unread in-app messages of `user`, for the live region."""
     return list(inbox(user=user).unread()[:limit])
 
 
-def unread_count(*, user: AbstractBaseUser) -> int:
+def unread_count(*, user: User) -> int:
     return Notification.objects.inbox_of(user).unread().count()

@@ -7,11 +7,11 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 from django_q.tasks import async_task
 
+from clinic.kernel.users import User
 from patients.models import Patient
 from scheduling.models import Appointment
 from sessions_app.models import Session
@@ -19,7 +19,7 @@ from sessions_app.models import Session
 from .channels import channel_class
 from .exceptions import OutboxError
 from .messages import render_message
-from .models import Notification, Status
+from .models import Notification, NotificationQuerySet, Status
 from .tasks import DISPATCH_TASK
 from .timing import outside_quiet_hours
 
@@ -32,7 +32,7 @@ def queue_message(
     template: str,
     channel: str,
     patient: Patient | None = None,
-    user: AbstractBaseUser | None = None,
+    user: User | None = None,
     context: dict,
     send_after: datetime | None = None,
     appointment: Appointment | None = None,
@@ -85,7 +85,7 @@ def _first_attempt(channel: str, send_after: datetime) -> datetime:
     return send_after
 
 
-def cancel_pending(queryset) -> int:
+def cancel_pending(queryset: NotificationQuerySet) -> int:
     """Cancel the messages of `queryset` still waiting to go; returns how many."""
     return queryset.cancellable().update(status=Status.CANCELLED, updated_at=timezone.now())
 
@@ -102,7 +102,7 @@ def wake_worker() -> None:
 # --- Staff actions ---------------------------------------------------------------
 
 
-def retry_notification(*, notification: Notification, by: AbstractBaseUser | None) -> Notification:
+def retry_notification(*, notification: Notification, by: User | None) -> Notification:
     """Send a failed message again, with a fresh count of attempts."""
     with transaction.atomic():
         current = Notification.objects.select_for_update().get(pk=notification.pk)
@@ -119,7 +119,7 @@ def retry_notification(*, notification: Notification, by: AbstractBaseUser | Non
     return current
 
 
-def cancel_notification(*, notification: Notification, by: AbstractBaseUser | None) -> Notification:
+def cancel_notification(*, notification: Notification, by: User | None) -> Notification:
     """Stop a message that has not gone out yet."""
     with transaction.atomic():
         current = Notification.objects.select_for_update().get(pk=notification.pk)
@@ -137,13 +137,13 @@ def _refusal(allowed: str, verb: str, notification: Notification) -> str:
     return f"Only {allowed} message can be {verb}; this one is {status}."
 
 
-def mark_read(*, notification: Notification, user: AbstractBaseUser) -> None:
+def mark_read(*, notification: Notification, user: User) -> None:
     Notification.objects.inbox_of(user).unread().filter(pk=notification.pk).update(
         read_at=timezone.now()
     )
 
 
-def mark_all_read(*, user: AbstractBaseUser) -> int:
+def mark_all_read(*, user: User) -> int:
     return Notification.objects.inbox_of(user).unread().update(read_at=timezone.now())
 
 

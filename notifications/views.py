@@ -13,6 +13,8 @@ from django.views import View
 from django.views.decorators.http import require_GET
 from django.views.generic import ListView
 
+from clinic.kernel.users import staff_user
+
 from . import selectors, services
 from .exceptions import OutboxError
 from .forms import OutboxFilterForm
@@ -61,7 +63,7 @@ class OutboxActionView(PermissionRequiredMixin, View):
         )
         service, done = self.ACTIONS[self.action]
         try:
-            service(notification=notification, by=request.user)
+            service(notification=notification, by=staff_user(request))
         except OutboxError as refusal:
             messages.error(request, refusal.message)
         else:
@@ -80,21 +82,21 @@ class InboxView(ListView):
     paginate_by = 25
 
     def get_queryset(self):
-        return selectors.inbox(user=self.request.user)
+        return selectors.inbox(user=staff_user(self.request))
 
 
 class OpenView(View):
     """Opening a message marks it read and follows its link."""
 
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
-        notification = get_object_or_404(selectors.inbox(user=request.user), pk=pk)
-        services.mark_read(notification=notification, user=request.user)
+        notification = get_object_or_404(selectors.inbox(user=staff_user(request)), pk=pk)
+        services.mark_read(notification=notification, user=staff_user(request))
         return redirect(safe_next(request, notification.link) or "notifications:inbox")
 
 
 class ReadAllView(View):
     def post(self, request: HttpRequest) -> HttpResponse:
-        count = services.mark_all_read(user=request.user)
+        count = services.mark_all_read(user=staff_user(request))
         if count:
             messages.success(request, "All your messages are marked as read.")
         return redirect("notifications:inbox")
@@ -106,5 +108,5 @@ def live(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "notifications/partials/live.html",
-        {"alerts": selectors.unread_alerts(user=request.user)},
+        {"alerts": selectors.unread_alerts(user=staff_user(request))},
     )

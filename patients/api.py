@@ -11,9 +11,11 @@ never silently ignored.
 # No `from __future__ import annotations` here: ninja reads a paginated view's
 # parameter types through its wrapper, whose module cannot resolve our names.
 from datetime import date
+from typing import Annotated
 
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError as ModelValidationError
+from django.db import models
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
 from ninja.errors import ValidationError
@@ -41,20 +43,21 @@ class PatientRef(Schema):
         return patient.full_name
 
 
-def _text(name: str) -> type[str]:
+def _text(name: str) -> Text:
     """Text as the form takes the model's field: required unless the field may be
     blank, no longer than its column."""
     field = Patient._meta.get_field(name)
+    assert isinstance(field, models.Field)
     return Text(field.max_length, min_length=0 if field.blank else 1)
 
 
-GivenName = _text("given_name")
-FamilyName = _text("family_name")
-Phone = _text("phone")
-Email = _text("email")
-Address = _text("address")
-NationalId = _text("national_id")
-Notes = _text("notes")
+GivenName = Annotated[str, _text("given_name")]
+FamilyName = Annotated[str, _text("family_name")]
+Phone = Annotated[str, _text("phone")]
+Email = Annotated[str, _text("email")]
+Address = Annotated[str, _text("address")]
+NationalId = Annotated[str, _text("national_id")]
+Notes = Annotated[str, _text("notes")]
 
 
 class PatientIn(Schema):
@@ -76,20 +79,21 @@ class PatientIn(Schema):
 
 
 class PatientPatch(Schema):
-    """The fields to change; those left out keep their value."""
+    """The fields to change; those left out keep their value. No field takes null:
+    one sent is refused (422)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    given_name: GivenName = None
-    family_name: FamilyName = None
-    date_of_birth: date = None
-    sex: Sex = None
-    phone: Phone = None
-    email: Email = None
-    address: Address = None
-    national_id: NationalId = None
-    notes: Notes = None
-    sms_opt_out: bool = None
+    given_name: GivenName | None = None
+    family_name: FamilyName | None = None
+    date_of_birth: date | None = None
+    sex: Sex | None = None
+    phone: Phone | None = None
+    email: Email | None = None
+    address: Address | None = None
+    national_id: NationalId | None = None
+    notes: Notes | None = None
+    sms_opt_out: bool | None = None
 
 
 class PatientOut(Schema):
@@ -115,7 +119,7 @@ class PatientOut(Schema):
 
 
 class PatientSearch(Schema):
-    q: Text(100) = Field(
+    q: Annotated[str, Text(100)] = Field(
         "", description="A name (every word matches), a phone number or part of one, a national ID."
     )
 
@@ -151,10 +155,15 @@ def update_patient(
     require(request, "patients.change_patient")
     patient = get_or_404(Patient.objects.all(), id)
     changes = payload.dict(exclude_unset=True)
+    nulls = [
+        field_problem(field, "This field cannot be null.")
+        for field, value in changes.items()
+        if value is None
+    ]
+    if nulls:
+        raise ValidationError(nulls)
     sms_opt_out = changes.pop("sms_opt_out", patient.sms_opt_out)
     for field, value in changes.items():
-        if value is None:
-            raise ValidationError([field_problem(field, "This field cannot be null.")])
         setattr(patient, field, value)
     return _save(patient, sms_opt_out=sms_opt_out)
 

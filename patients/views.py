@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.mixins import PermissionRequiredMixin
-from django.http import HttpResponseRedirect
+from django.forms import ModelForm
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.views.generic import CreateView, DetailView, ListView, UpdateView
 
@@ -34,30 +35,34 @@ class PatientDetailView(PermissionRequiredMixin, DetailView):
     # template tag (scheduling.templatetags.appointments).
 
 
-class PatientFormMixin:
-    """Saves through the patients service, then says what happened."""
+def save_and_go_on(request: HttpRequest, form: ModelForm, message: str) -> HttpResponse:
+    """Save a valid patient form through the patients service, say so with `message`
+    (its %(name)s is the patient's name), and go on to the patient's page, or back
+    to the booking page when the patient was registered from it."""
+    patient = save_patient(
+        patient=form.save(commit=False), sms_opt_out=form.cleaned_data["sms_opt_out"]
+    )
+    messages.success(request, message % {"name": patient.full_name})
+    if request.GET.get("then") == "book":
+        return HttpResponseRedirect(f"{reverse('scheduling:book')}?patient={patient.pk}")
+    return HttpResponseRedirect(patient.get_absolute_url())
 
+
+class PatientCreateView(PermissionRequiredMixin, CreateView):
+    permission_required = "patients.add_patient"
     model = Patient
     form_class = PatientForm
     template_name = "patients/patient_form.html"
-    success_message = ""
 
-    def form_valid(self, form):
-        self.object = save_patient(
-            patient=form.save(commit=False), sms_opt_out=form.cleaned_data["sms_opt_out"]
-        )
-        messages.success(self.request, self.success_message % {"name": self.object.full_name})
-        if self.request.GET.get("then") == "book":
-            # Registered from the booking page: go back to it with the patient chosen.
-            return HttpResponseRedirect(f"{reverse('scheduling:book')}?patient={self.object.pk}")
-        return HttpResponseRedirect(self.object.get_absolute_url())
+    def form_valid(self, form: ModelForm) -> HttpResponse:
+        return save_and_go_on(self.request, form, "%(name)s is registered.")
 
 
-class PatientCreateView(PermissionRequiredMixin, PatientFormMixin, CreateView):
-    permission_required = "patients.add_patient"
-    success_message = "%(name)s is registered."
-
-
-class PatientUpdateView(PermissionRequiredMixin, PatientFormMixin, UpdateView):
+class PatientUpdateView(PermissionRequiredMixin, UpdateView):
     permission_required = "patients.change_patient"
-    success_message = "%(name)s's details are saved."
+    model = Patient
+    form_class = PatientForm
+    template_name = "patients/patient_form.html"
+
+    def form_valid(self, form: ModelForm) -> HttpResponse:
+        return save_and_go_on(self.request, form, "%(name)s's details are saved.")

@@ -17,7 +17,7 @@ class ServiceAdmin(admin.ModelAdmin):
 
 class AppointmentChangeInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = AppointmentChange
-    fields = [
+    fields = readonly_fields = (
         "changed_at",
         "action",
         "changed_by",
@@ -26,8 +26,7 @@ class AppointmentChangeInline(ReadOnlyAdminMixin, admin.TabularInline):
         "from_starts_at",
         "to_starts_at",
         "note",
-    ]
-    readonly_fields = fields
+    )
     extra = 0
 
 

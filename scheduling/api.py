@@ -5,6 +5,7 @@ read their own appointments only; guessing another id finds nothing (404)."""
 # No `from __future__ import annotations`: ninja reads a paginated view's parameter
 # types through its wrapper, whose module cannot resolve this module's names.
 from datetime import datetime, timedelta
+from typing import Annotated
 
 from ninja import Field, Query, Router, Schema
 from ninja.pagination import paginate
@@ -107,7 +108,7 @@ class BookIn(Schema):
         le=MAX_APPOINTMENT_MINUTES,
         description="Length in minutes; the service's when absent.",
     )
-    reason: Text(300) = ""
+    reason: Annotated[str, Text(300)] = ""
 
 
 class RescheduleIn(Schema):
@@ -121,7 +122,9 @@ class RescheduleIn(Schema):
 
 
 class CancelIn(Schema):
-    reason: Text(300) = Field(..., description="Why the appointment is cancelled (required).")
+    reason: Annotated[str, Text(300)] = Field(
+        ..., description="Why the appointment is cancelled (required)."
+    )
 
 
 def _minutes(value: int | None) -> timedelta | None:
@@ -188,7 +191,7 @@ def book(request, payload: BookIn):
         for name, found in (("patient", patient), ("doctor", doctor), ("service", service))
         if found is None
     }
-    if missing:
+    if missing or patient is None or doctor is None or service is None:
         raise refuse_fields(**missing)
     appointment = services.book_appointment(
         patient=patient,
@@ -211,16 +214,16 @@ def _act(request, appointment_id: int, action, **arguments) -> Appointment:
     return _detail(action(appointment=appointment, by=acting_user(request), **arguments))
 
 
-ACTION = {"response": {200: AppointmentDetail, **STATE_ERRORS}}
+ACTION = {200: AppointmentDetail, **STATE_ERRORS}
 
 
-@router.post("/appointments/{appointment_id}/confirm", summary="Confirm", **ACTION)
+@router.post("/appointments/{appointment_id}/confirm", summary="Confirm", response=ACTION)
 def confirm(request, appointment_id: int = path_id("The appointment's id.")):
     """The patient confirmed they will come: booked -> confirmed."""
     return _act(request, appointment_id, services.confirm_appointment)
 
 
-@router.post("/appointments/{appointment_id}/reschedule", summary="Reschedule", **ACTION)
+@router.post("/appointments/{appointment_id}/reschedule", summary="Reschedule", response=ACTION)
 def reschedule(
     request, payload: RescheduleIn, appointment_id: int = path_id("The appointment's id.")
 ):
@@ -234,19 +237,19 @@ def reschedule(
     )
 
 
-@router.post("/appointments/{appointment_id}/cancel", summary="Cancel", **ACTION)
+@router.post("/appointments/{appointment_id}/cancel", summary="Cancel", response=ACTION)
 def cancel(request, payload: CancelIn, appointment_id: int = path_id("The appointment's id.")):
     """Cancel a booked or confirmed appointment; the reason is required."""
     return _act(request, appointment_id, services.cancel_appointment, reason=payload.reason)
 
 
-@router.post("/appointments/{appointment_id}/check-in", summary="Check in", **ACTION)
+@router.post("/appointments/{appointment_id}/check-in", summary="Check in", response=ACTION)
 def check_in(request, appointment_id: int = path_id("The appointment's id.")):
     """The patient has arrived: confirmed -> arrived."""
     return _act(request, appointment_id, services.check_in)
 
 
-@router.post("/appointments/{appointment_id}/no-show", summary="Mark as a no-show", **ACTION)
+@router.post("/appointments/{appointment_id}/no-show", summary="Mark as a no-show", response=ACTION)
 def no_show(request, appointment_id: int = path_id("The appointment's id.")):
     """The patient did not come: confirmed -> no_show, only after the start time."""
     return _act(request, appointment_id, services.mark_no_show)

@@ -97,6 +97,7 @@ def search_slots(request: HttpRequest, search: Query[SlotSearch]) -> list[Slot]:
     booking page offers."""
     require(request, "scheduling.add_appointment")
     service = _chosen(Service.objects.active(), search.service, "service", "active service")
+    assert service is not None  # `service` is a required parameter.
     doctor = _chosen(Doctor.objects.active(), search.doctor, "doctor", "active doctor")
     patient = _chosen(Patient.objects.all(), search.patient, "patient", "patient")
     try:

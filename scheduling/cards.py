@@ -107,4 +107,9 @@ def cards(appointments: QuerySet[Appointment]) -> list[Card]:
     rows = appointments.values_list(*CARD_COLUMNS)
     # A row is CARD_COLUMNS: the card's first five fields, the patient's two names
     # and the service's name.
-    return [make_card(*row[:5], full_name(*row[5:7]), row[7], now=now) for row in rows]
+    return [
+        make_card(
+            pk, doctor_id, status, starts_at, ends_at, full_name(given, family), service, now=now
+        )
+        for pk, doctor_id, status, starts_at, ends_at, given, family, service in rows
+    ]

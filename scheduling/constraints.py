@@ -51,9 +51,9 @@ class NoOverlapConstraint(ExclusionConstraint):
             violation_error_message=violation_error_message,
         )
 
-    def deconstruct(self):
+    def deconstruct(self) -> tuple[str, tuple, dict[str, object]]:
         path = f"{self.__class__.__module__}.{self.__class__.__name__}"
-        kwargs = {"scope": self.scope, "name": self.name}
+        kwargs: dict[str, object] = {"scope": self.scope, "name": self.name}
         if self.violation_error_message != self.default_violation_error_message:
             kwargs["violation_error_message"] = self.violation_error_message
         return path, (), kwargs

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from django import forms
 from django.utils import timezone
@@ -25,13 +26,13 @@ def slot_value(doctor_id: int, starts_at: datetime) -> str:
 
 
 def parse_slot(value: str) -> tuple[int, datetime]:
-    doctor_id, _, iso_start = value.partition("@")
+    doctor, _, iso_start = value.partition("@")
     try:
         starts_at = datetime.fromisoformat(iso_start)
-        doctor_id = int(doctor_id)
+        doctor_id = int(doctor)
     except ValueError:
-        starts_at = None
-    if starts_at is None or timezone.is_naive(starts_at):
+        raise forms.ValidationError("That time is not one of the offered ones.") from None
+    if timezone.is_naive(starts_at):
         raise forms.ValidationError("That time is not one of the offered ones.")
     return doctor_id, starts_at
 
@@ -58,8 +59,8 @@ class ChosenTimeForm(forms.Form):
         widget=forms.TimeInput(attrs={"type": "time", "step": 300}, format="%H:%M"),
     )
 
-    def clean(self):
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
         if self.errors:
             return data
         if data.get("slot"):
@@ -82,8 +83,8 @@ class BookingForm(SlotSearchForm, ChosenTimeForm):
         help_text="Leave empty for the service's usual length.",
     )
 
-    def clean(self):
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
         if self.errors:
             return data
         if "slot_doctor_id" in data:

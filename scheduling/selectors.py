@@ -10,6 +10,7 @@ from datetime import date, datetime, timedelta
 from django.conf import settings
 from django.db.models import Prefetch, Q, QuerySet, prefetch_related_objects
 
+from clinic.kernel.users import User
 from doctors.models import Doctor, TimeOff, WorkingHours
 from patients.models import Patient
 
@@ -91,13 +92,13 @@ def _busy_windows(
     """Each doctor's active appointments and time off within `span`."""
     busy: dict[int, list[Window]] = defaultdict(list)
     doctor_ids = [doctor.pk for doctor in doctors]
-    appointments = appointments.filter(doctor_id__in=doctor_ids).values_list(
+    booked = appointments.filter(doctor_id__in=doctor_ids).values_list(
         "doctor_id", "starts_at", "ends_at"
     )
     time_off = TimeOff.objects.filter(
         doctor_id__in=doctor_ids, starts_at__lt=span.ends_at, ends_at__gt=span.starts_at
     ).values_list("doctor_id", "starts_at", "ends_at")
-    for doctor_id, starts_at, ends_at in [*appointments, *time_off]:
+    for doctor_id, starts_at, ends_at in [*booked, *time_off]:
         busy[doctor_id].append(Window(starts_at, ends_at))
     return busy
 
@@ -189,7 +190,7 @@ def patient_appointments(
     )
 
 
-def appointments_visible_to(user) -> QuerySet[Appointment]:
+def appointments_visible_to(user: User) -> QuerySet[Appointment]:
     """The appointments a user may open: reception and managers see the clinic's,
     a doctor sees their own, anyone else none. Pages look appointments up here, so
     guessing another id finds nothing."""

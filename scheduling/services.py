@@ -6,13 +6,14 @@ its domain signal."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
-from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import DatabaseError, IntegrityError, OperationalError, transaction
 from django.db.models import Q
 from django.dispatch import Signal
 from django.utils import timezone
 
+from clinic.kernel.users import User
 from doctors.models import Doctor
 from patients.models import Patient
 
@@ -42,7 +43,7 @@ def book_appointment(
     doctor: Doctor,
     service: Service,
     starts_at: datetime,
-    booked_by: AbstractBaseUser | None,
+    booked_by: User | None,
     duration: timedelta | None = None,
     reason: str = "",
 ) -> Appointment:
@@ -82,7 +83,7 @@ def book_appointment(
     return appointment
 
 
-def confirm_appointment(*, appointment: Appointment, by: AbstractBaseUser | None) -> Appointment:
+def confirm_appointment(*, appointment: Appointment, by: User | None) -> Appointment:
     """The patient confirmed they will come (booked -> confirmed)."""
     return _transition(
         appointment,
@@ -93,9 +94,7 @@ def confirm_appointment(*, appointment: Appointment, by: AbstractBaseUser | None
     )
 
 
-def cancel_appointment(
-    *, appointment: Appointment, reason: str, by: AbstractBaseUser | None
-) -> Appointment:
+def cancel_appointment(*, appointment: Appointment, reason: str, by: User | None) -> Appointment:
     """Cancel a booked or confirmed appointment; the reason is required and kept.
     Its time is free again at once."""
     reason = reason.strip()
@@ -112,7 +111,7 @@ def cancel_appointment(
     )
 
 
-def check_in(*, appointment: Appointment, by: AbstractBaseUser | None) -> Appointment:
+def check_in(*, appointment: Appointment, by: User | None) -> Appointment:
     """The patient has arrived at the desk (confirmed -> arrived); the time is kept."""
     return _transition(
         appointment,
@@ -124,7 +123,7 @@ def check_in(*, appointment: Appointment, by: AbstractBaseUser | None) -> Appoin
     )
 
 
-def mark_no_show(*, appointment: Appointment, by: AbstractBaseUser | None) -> Appointment:
+def mark_no_show(*, appointment: Appointment, by: User | None) -> Appointment:
     """The patient did not come (confirmed -> no_show); allowed only once the start
     time has passed. Its time is free again."""
     return _transition(
@@ -137,7 +136,7 @@ def mark_no_show(*, appointment: Appointment, by: AbstractBaseUser | None) -> Ap
     )
 
 
-def begin_visit(*, appointment: Appointment, by: AbstractBaseUser | None) -> Appointment:
+def begin_visit(*, appointment: Appointment, by: User | None) -> Appointment:
     """The doctor has started the appointment's session (arrived -> in_session).
     Called by `sessions_app.services.start_session`, which sends its own signal."""
     return _transition(
@@ -145,7 +144,7 @@ def begin_visit(*, appointment: Appointment, by: AbstractBaseUser | None) -> App
     )
 
 
-def complete_visit(*, appointment: Appointment, by: AbstractBaseUser | None) -> Appointment:
+def complete_visit(*, appointment: Appointment, by: User | None) -> Appointment:
     """The appointment's session is completed (in_session -> completed). Called by
     `sessions_app.services.complete_session`, which sends its own signal."""
     return _transition(
@@ -157,7 +156,7 @@ def reschedule_appointment(
     *,
     appointment: Appointment,
     starts_at: datetime,
-    by: AbstractBaseUser | None,
+    by: User | None,
     duration: timedelta | None = None,
 ) -> Appointment:
     """Move a booked or confirmed appointment to `starts_at`, keeping its length
@@ -238,7 +237,7 @@ def _overlap_message(clash: Appointment, *, doctor: Doctor) -> str:
     return f"{clash.patient} already has an appointment {when} with {clash.doctor}."
 
 
-def _overlap_from_race(error: DatabaseError, **booking) -> Overlap:
+def _overlap_from_race(error: DatabaseError, **booking: Any) -> Overlap:
     """The friendly `Overlap` for a race lost at the database: its exclusion
     constraint refused the row after our own check had passed, or aborted it in a
     deadlock with a rival booking. Any other database error is a bug and goes up as
@@ -304,11 +303,11 @@ def _transition(
     *,
     to: Status,
     action: Action,
-    by: AbstractBaseUser | None,
+    by: User | None,
     signal: Signal | None,
     note: str = "",
     only_after_start: bool = False,
-    **fields,
+    **fields: Any,
 ) -> Appointment:
     """Move the appointment to status `to` under a row lock, or refuse."""
     with transaction.atomic():
@@ -336,7 +335,7 @@ def _record(
     appointment: Appointment,
     action: Action,
     *,
-    by: AbstractBaseUser | None,
+    by: User | None,
     from_status: str,
     note: str = "",
     from_starts_at: datetime | None = None,

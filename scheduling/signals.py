@@ -1,5 +1,5 @@
 """Domain signals of scheduling. Services send them inside their transaction, after
-the change; receivers (notifications, payments) write their own rows in the same
+the change; receivers (notifications' rules) write their own rows in the same
 transaction and use `transaction.on_commit` for anything that leaves the process.
 
 Every signal is sent with `appointment` and `by` (the user who acted, or None);

@@ -3,6 +3,7 @@ call one service or selector, and render; the rules live in services.py."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, timedelta
 
 from django.contrib import messages
@@ -17,6 +18,7 @@ from django.views.generic import TemplateView
 
 from clinic.kernel.dates import validate_schedule_date
 from clinic.kernel.http import is_htmx
+from clinic.kernel.users import staff_user
 from doctors.models import Doctor
 from patients.models import Patient
 from patients.selectors import search_patients
@@ -101,7 +103,7 @@ class BookingView(PermissionRequiredMixin, View):
                     starts_at=data["starts_at"],
                     duration=data["duration"],
                     reason=data["reason"],
-                    booked_by=request.user,
+                    booked_by=staff_user(request),
                 )
             except SchedulingError as error:
                 form.add_error(None, error.message)
@@ -164,7 +166,7 @@ def describe(appointment: Appointment) -> str:
 
 
 def visible_appointment(request: HttpRequest, pk: int) -> Appointment:
-    if not appointments_visible_to(request.user).filter(pk=pk).exists():
+    if not appointments_visible_to(staff_user(request)).filter(pk=pk).exists():
         raise Http404("No such appointment.")
     return appointment_detail(pk=pk)
 
@@ -181,7 +183,8 @@ class AppointmentDetailView(PermissionRequiredMixin, View):
         )
 
 
-QUICK_ACTIONS = {
+# Each action's service and what the page says once it is done.
+QUICK_ACTIONS: dict[str, tuple[Callable[..., Appointment], str]] = {
     "confirm": (services.confirm_appointment, "Confirmed"),
     "check-in": (services.check_in, "Checked in"),
     "no-show": (services.mark_no_show, "Marked as a no-show"),
@@ -198,14 +201,14 @@ class AppointmentActionView(PermissionRequiredMixin, View):
     def post(self, request: HttpRequest, pk: int, action: str) -> HttpResponse:
         if action not in QUICK_ACTIONS:
             raise Http404("No such action.")
-        appointment = get_object_or_404(appointments_visible_to(request.user), pk=pk)
+        appointment = get_object_or_404(appointments_visible_to(staff_user(request)), pk=pk)
         service, done = QUICK_ACTIONS[action]
         extra = {}
         if action == "cancel":
             extra["reason"] = request.POST.get("reason") or request.headers.get("HX-Prompt", "")
         error = None
         try:
-            appointment = service(appointment=appointment, by=request.user, **extra)
+            appointment = service(appointment=appointment, by=staff_user(request), **extra)
         except SchedulingError as refusal:
             error = refusal.message
         if is_htmx(request):
@@ -228,7 +231,7 @@ class RescheduleView(PermissionRequiredMixin, View):
     permission_required = "scheduling.change_appointment"
 
     def get(self, request: HttpRequest, pk: int) -> HttpResponse:
-        appointment = get_object_or_404(appointments_visible_to(request.user), pk=pk)
+        appointment = get_object_or_404(appointments_visible_to(staff_user(request)), pk=pk)
         form = RescheduleForm(
             request.GET if "date" in request.GET else None,
             initial={"date": timezone.localdate(appointment.starts_at)},
@@ -236,14 +239,14 @@ class RescheduleView(PermissionRequiredMixin, View):
         return self.render_page(request, appointment, form)
 
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
-        appointment = get_object_or_404(appointments_visible_to(request.user), pk=pk)
+        appointment = get_object_or_404(appointments_visible_to(staff_user(request)), pk=pk)
         form = RescheduleForm(request.POST)
         if form.is_valid():
             try:
                 appointment = services.reschedule_appointment(
                     appointment=appointment,
                     starts_at=form.cleaned_data["starts_at"],
-                    by=request.user,
+                    by=staff_user(request),
                 )
             except SchedulingError as error:
                 form.add_error(None, error.message)
@@ -281,7 +284,7 @@ class MyDayView(PermissionRequiredMixin, TemplateView):
         return [self.template_name]
 
     def get_context_data(self, **kwargs):
-        doctor = Doctor.objects.filter(user=self.request.user).first()
+        doctor = Doctor.objects.filter(user=staff_user(self.request)).first()
         if doctor is None:
             raise PermissionDenied("Your login is not linked to a doctor.")
         day = requested_day(self.request)

@@ -9,8 +9,7 @@ from .models import PerformedService, Session
 
 class PerformedServiceInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = PerformedService
-    fields = ["service", "quantity", "unit_price"]
-    readonly_fields = fields
+    fields = readonly_fields = ("service", "quantity", "unit_price")
     extra = 0
 
 

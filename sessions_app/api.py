@@ -61,7 +61,7 @@ class CompleteIn(Schema):
     )
 
 
-SESSION = {"response": {200: SessionOut, **STATE_ERRORS}}
+SESSION = {200: SessionOut, **STATE_ERRORS}
 
 
 def _runnable(request, session_id: int) -> Session:
@@ -85,7 +85,7 @@ def open_session(request, payload: SessionIn):
     return Reply(201, services.create_session(appointment=appointment, by=user))
 
 
-@router.post("/sessions/{session_id}/start", summary="Start a session", **SESSION)
+@router.post("/sessions/{session_id}/start", summary="Start a session", response=SESSION)
 def start_session(request, session_id: int = path_id("The session's id.")):
     """Start your session on the appointment's day, from a little before its time,
     while you have no other session in progress (409 `busy`)."""
@@ -93,7 +93,7 @@ def start_session(request, session_id: int = path_id("The session's id.")):
     return services.start_session(session=session, by=acting_user(request))
 
 
-@router.post("/sessions/{session_id}/complete", summary="Complete a session", **SESSION)
+@router.post("/sessions/{session_id}/complete", summary="Complete a session", response=SESSION)
 def complete_session(
     request, payload: CompleteIn | None = None, session_id: int = path_id("The session's id.")
 ):

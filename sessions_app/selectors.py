@@ -1,12 +1,13 @@
 from __future__ import annotations
 
-from django.contrib.auth.base_user import AbstractBaseUser
 from django.db.models import QuerySet
+
+from clinic.kernel.users import User
 
 from .models import Session
 
 
-def sessions_visible_to(user: AbstractBaseUser) -> QuerySet[Session]:
+def sessions_visible_to(user: User) -> QuerySet[Session]:
     """A doctor opens their own sessions; a manager (who reads clinical content but
     runs no session) any; everyone else none. Pages look sessions up here, so
     guessing an id finds nothing."""

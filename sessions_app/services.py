@@ -9,10 +9,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.conf import settings
-from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from clinic.kernel.users import User
 from scheduling import services as scheduling
 from scheduling.models import Appointment, Service, Status
 
@@ -26,7 +26,7 @@ BUSY_MESSAGES = {
 }
 
 
-def create_session(*, appointment: Appointment, by: AbstractBaseUser | None) -> Session:
+def create_session(*, appointment: Appointment, by: User | None) -> Session:
     """Open the session of an appointment whose patient has arrived; one per
     appointment."""
     try:
@@ -56,7 +56,7 @@ def create_session(*, appointment: Appointment, by: AbstractBaseUser | None) -> 
         raise AlreadyExists("This appointment already has a session.") from error
 
 
-def open_and_start_session(*, appointment: Appointment, by: AbstractBaseUser | None) -> Session:
+def open_and_start_session(*, appointment: Appointment, by: User | None) -> Session:
     """The doctor's "Start session" on an arrived patient: opens the appointment's
     session if it has none yet and starts it, all or nothing."""
     with transaction.atomic():
@@ -66,7 +66,7 @@ def open_and_start_session(*, appointment: Appointment, by: AbstractBaseUser | N
         return start_session(session=session, by=by)
 
 
-def start_session(*, session: Session, by: AbstractBaseUser | None) -> Session:
+def start_session(*, session: Session, by: User | None) -> Session:
     """The doctor starts the session: only on the appointment's day (in the clinic's
     zone), from SESSION_START_LEAD_MINUTES before its time, and while neither the
     doctor nor the patient is in another session (which the database also enforces).
@@ -94,7 +94,7 @@ def start_session(*, session: Session, by: AbstractBaseUser | None) -> Session:
 def complete_session(
     *,
     session: Session,
-    by: AbstractBaseUser | None,
+    by: User | None,
     performed: list[tuple[Service, int]] | None = None,
 ) -> Session:
     """The doctor completes the session: records the end and the services performed
@@ -139,7 +139,7 @@ def _lock(session: Session) -> Session:
     )
 
 
-def _check_acting_doctor(session: Session, by: AbstractBaseUser | None) -> None:
+def _check_acting_doctor(session: Session, by: User | None) -> None:
     """A person acting on a session must be its doctor (`by=None` is the system)."""
     if by is not None and session.doctor.user_id != by.pk:
         raise NotYours(f"Only {session.doctor} can run this session.")

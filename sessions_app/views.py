@@ -11,6 +11,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.views import View
 
 from clinic.kernel.errors import DomainError
+from clinic.kernel.users import staff_user
 from scheduling.selectors import appointments_visible_to
 
 from . import services
@@ -24,11 +25,13 @@ class StartSessionView(PermissionRequiredMixin, View):
 
     def post(self, request: HttpRequest, appointment_pk: int) -> HttpResponse:
         appointment = get_object_or_404(
-            appointments_visible_to(request.user).filter(doctor__user=request.user),
+            appointments_visible_to(staff_user(request)).filter(doctor__user=staff_user(request)),
             pk=appointment_pk,
         )
         try:
-            session = services.open_and_start_session(appointment=appointment, by=request.user)
+            session = services.open_and_start_session(
+                appointment=appointment, by=staff_user(request)
+            )
         except DomainError as refusal:
             messages.error(request, refusal.message)
             return redirect("scheduling:my_day")
@@ -42,6 +45,6 @@ class AppointmentSessionView(PermissionRequiredMixin, View):
 
     def get(self, request: HttpRequest, appointment_pk: int) -> HttpResponse:
         session = get_object_or_404(
-            sessions_visible_to(request.user), appointment_id=appointment_pk
+            sessions_visible_to(staff_user(request)), appointment_id=appointment_pk
         )
         return redirect(session)

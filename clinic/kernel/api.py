@@ -8,12 +8,12 @@ Every error has one shape: {"error": {"code": ..., "message": ..., "fields": ...
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 from ninja import Schema
 
 from .api_types import ClinicTime
+from .users import User
 
 
 class Conflict(Schema):
@@ -40,7 +40,7 @@ ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: Error
 STATE_ERRORS = {**ERRORS, 409: ErrorOut}
 
 
-def acting_user(request: HttpRequest) -> AbstractBaseUser:
+def acting_user(request: HttpRequest) -> User:
     """The user a request acts as: the token's owner, or the signed-in staff user."""
     return request.auth  # type: ignore[attr-defined]
 

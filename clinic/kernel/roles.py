@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from django.contrib.auth.management import create_permissions
 from django.db import migrations
+from django.db.backends.base.schema import BaseDatabaseSchemaEditor
+from django.db.migrations.state import StateApps
 
 RECEPTION = "Reception"
 DOCTORS = "Doctors"
@@ -15,7 +17,7 @@ MANAGERS = "Managers"
 ALL_ROLES = (RECEPTION, DOCTORS, MANAGERS)
 
 
-def grant_permissions(apps, app_label: str, grants: dict[str, list[str]]) -> None:
+def grant_permissions(apps: StateApps, app_label: str, grants: dict[str, list[str]]) -> None:
     """Create the role groups if needed and give each the named permissions.
 
     `grants` maps a role to codenames of `app_label`'s permissions. Meant for
@@ -25,7 +27,7 @@ def grant_permissions(apps, app_label: str, grants: dict[str, list[str]]) -> Non
     app_config = apps.get_app_config(app_label)
     # Historical app configs carry no models module, which create_permissions
     # takes as "nothing to do".
-    app_config.models_module = True
+    app_config.models_module = True  # type: ignore[assignment]  # any true value will do
     create_permissions(app_config, apps=apps, verbosity=0)
     app_config.models_module = None
 
@@ -43,7 +45,7 @@ def grant_permissions(apps, app_label: str, grants: dict[str, list[str]]) -> Non
         Group.objects.get(name=role).permissions.add(*permissions)
 
 
-def revoke_permissions(apps, app_label: str, grants: dict[str, list[str]]) -> None:
+def revoke_permissions(apps: StateApps, app_label: str, grants: dict[str, list[str]]) -> None:
     """Undo `grant_permissions` for a migration going backwards."""
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")
@@ -58,10 +60,10 @@ def revoke_permissions(apps, app_label: str, grants: dict[str, list[str]]) -> No
 def grant_operation(app_label: str, grants: dict[str, list[str]]) -> migrations.RunPython:
     """The migration operation that grants (and, backwards, revokes) `grants`."""
 
-    def grant(apps, schema_editor) -> None:
+    def grant(apps: StateApps, schema_editor: BaseDatabaseSchemaEditor) -> None:
         grant_permissions(apps, app_label, grants)
 
-    def revoke(apps, schema_editor) -> None:
+    def revoke(apps: StateApps, schema_editor: BaseDatabaseSchemaEditor) -> None:
         revoke_permissions(apps, app_label, grants)
 
     return migrations.RunPython(grant, revoke)

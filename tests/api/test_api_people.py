@@ -444,9 +444,19 @@ def test_unknown_fields_and_bad_values_are_refused_by_name(reception_api, overri
     assert Patient.objects.count() == 0
 
 
-@pytest.mark.parametrize("body", [{"given_name": None}, {"nickname": "Annie"}, {"phone": "12"}])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"given_name": None},
+        {"sms_opt_out": None},
+        {"notes": None, "sms_opt_out": None},
+        {"nickname": "Annie"},
+        {"phone": "12"},
+    ],
+)
 def test_a_bad_patch_is_refused_and_changes_nothing(reception_api, body):
-    patient = PatientFactory(given_name="Anna")
+    # Opted out, so that a null read as "no" would opt her back in.
+    patient = PatientFactory(given_name="Anna", sms_opted_out_at=monday(6))
     before = Patient.objects.values().get()
 
     fields = fields_of(

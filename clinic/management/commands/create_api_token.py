@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 from clinic.models import ApiToken
 from clinic.tokens import issue_token
 
-NAME_LENGTH = ApiToken._meta.get_field("name").max_length
+NAME_LENGTH: int = ApiToken._meta.get_field("name").max_length or 100
 
 
 class Command(BaseCommand):

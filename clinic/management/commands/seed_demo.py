@@ -19,7 +19,7 @@ from doctors.models import Doctor, Specialty, Weekday, WorkingHours
 from patients.models import Patient, Sex
 from patients.services import save_patient
 from scheduling.models import Appointment, Service
-from scheduling.selectors import free_slots
+from scheduling.selectors import Slot, free_slots
 from scheduling.services import book_appointment, confirm_appointment
 
 DEMO_PASSWORD = "clinic-demo"
@@ -143,7 +143,7 @@ class Command(BaseCommand):
         service = Service.objects.get(code="consult")
         patients = list(Patient.objects.order_by("pk"))
         day = timezone.localdate() + timedelta(days=1)
-        slots = []
+        slots: list[Slot] = []
         while not slots and day < timezone.localdate() + timedelta(days=8):
             slots = free_slots(service=service, date_from=day, date_to=day)
             day += timedelta(days=1)
