@@ -193,7 +193,8 @@ def urls() -> tuple[list, str, str]:
     page must not apply to it."""
     patterns, app_name, namespace = api.urls
     for pattern in patterns:
-        assert isinstance(pattern, URLPattern) and pattern.callback is not None
+        assert isinstance(pattern, URLPattern)
+        assert pattern.callback is not None
         pattern.callback = idempotent(pattern.callback)
         pattern.callback.login_required = False  # type: ignore[attr-defined]
     return patterns, app_name, namespace

@@ -24,6 +24,10 @@ urlpatterns = [
     path("webhooks/twilio/", include("notifications.webhook_urls")),
     path("webhooks/stripe/", include("payments.webhook_urls")),
     path("api/v1/", api.urls()),
+    # Before the admin's own URLs: a signed-in user without admin rights gets the
+    # clinic's 403 page, not the admin's sign-in form.
+    path("admin/login/", views.admin_login, name="admin_login"),
     path("admin/", admin.site.urls),
+    path("favicon.ico", views.favicon, name="favicon"),
     path("healthz", health.healthz, name="healthz"),
 ]

@@ -13,6 +13,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from django.views import View
 from django.views.generic import TemplateView
 
@@ -45,14 +46,25 @@ from .selectors import (
 
 
 def requested_day(request: HttpRequest) -> date:
-    """The day asked for in ?date=YYYY-MM-DD; today (in the clinic) when absent, not
-    a date, or too far from today to be a schedule anyone keeps."""
-    try:
-        day = date.fromisoformat(request.GET.get("date", ""))
-        validate_schedule_date(day)
-    except (ValueError, ValidationError):
+    """The day asked for in ?date=YYYY-MM-DD; today (in the clinic) when absent. A
+    date that cannot be read, or too far from today to be a schedule anyone keeps,
+    shows today with a message saying so (a person typed it, or an old bookmark)."""
+    asked = request.GET.get("date", "").strip()
+    if not asked:
         return timezone.localdate()
-    return day
+    try:
+        day = date.fromisoformat(asked)
+        validate_schedule_date(day)
+    except ValueError:
+        problem = _("“%(date)s” is not a date (YYYY-MM-DD).") % {"date": asked[:40]}
+    except ValidationError as error:
+        problem = error.messages[0]
+    else:
+        return day
+    # Said on the page, not on its background refreshes (which would pile it up).
+    if not is_htmx(request):
+        messages.warning(request, _("%(problem)s Showing today.") % {"problem": problem})
+    return timezone.localdate()
 
 
 def day_navigation(day: date) -> dict[str, date]:
