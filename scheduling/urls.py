@@ -1,21 +1,21 @@
 from django.urls import path
 
-from . import views
+from .views import appointment, booking, days
 
 app_name = "scheduling"
 urlpatterns = [
-    path("", views.DayView.as_view(), name="day"),
-    path("book/", views.BookingView.as_view(), name="book"),
-    path("my-day/", views.MyDayView.as_view(), name="my_day"),
-    path("appointments/<id:pk>/", views.AppointmentDetailView.as_view(), name="detail"),
+    path("", days.DayView.as_view(), name="day"),
+    path("book/", booking.BookingView.as_view(), name="book"),
+    path("my-day/", days.MyDayView.as_view(), name="my_day"),
+    path("appointments/<id:pk>/", appointment.AppointmentDetailView.as_view(), name="detail"),
     path(
         "appointments/<id:pk>/reschedule/",
-        views.RescheduleView.as_view(),
+        booking.RescheduleView.as_view(),
         name="reschedule",
     ),
     path(
         "appointments/<id:pk>/<slug:action>/",
-        views.AppointmentActionView.as_view(),
+        appointment.AppointmentActionView.as_view(),
         name="action",
     ),
 ]

@@ -1,0 +1,153 @@
+"""Booking and moving appointments: find the patient, pick the service and a doctor
+(or any), see the free times, book; or move an appointment to another free time."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.mixins import PermissionRequiredMixin
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views import View
+
+from clinic.kernel.http import is_htmx
+from clinic.kernel.users import staff_user
+from doctors.models import Doctor
+from patients.models import Patient
+from patients.selectors import search_patients
+
+from .. import services
+from ..exceptions import SchedulingError
+from ..forms import BookingForm, RescheduleForm, SlotSearchForm, slot_value
+from ..models import Appointment, Service
+from ..selectors import appointments_visible_to, free_slots
+from .common import describe
+
+
+class BookingView(PermissionRequiredMixin, View):
+    """Pick the patient, the service, a doctor or any, see the free times, book."""
+
+    permission_required = "scheduling.add_appointment"
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        search = SlotSearchForm(
+            request.GET if "service" in request.GET else None,
+            initial={
+                "service": Service.objects.active().first(),
+                "date": timezone.localdate(),
+            },
+        )
+        return self.render_page(request, search, booking_form=BookingForm())
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        form = BookingForm(request.POST)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                appointment = services.book_appointment(
+                    patient=data["patient"],
+                    doctor=data["doctor"],
+                    service=data["service"],
+                    starts_at=data["starts_at"],
+                    duration=data["duration"],
+                    reason=data["reason"],
+                    booked_by=staff_user(request),
+                )
+            except SchedulingError as error:
+                form.add_error(None, error.message)
+            else:
+                messages.success(request, f"Booked: {describe(appointment)}.")
+                return redirect("scheduling:detail", pk=appointment.pk)
+        return self.render_page(request, SlotSearchForm(request.POST), booking_form=form)
+
+    def render_page(self, request, search: SlotSearchForm, booking_form) -> HttpResponse:
+        patient = chosen_patient(request)
+        context = {
+            "search": search,
+            "booking_form": booking_form,
+            "patient": patient,
+            "slots": slots_for(search, patient),
+            "query": request.GET.get("q", "").strip(),
+        }
+        if not patient and context["query"]:
+            context["matches"] = search_patients(query=context["query"])[:10]
+        template = "scheduling/partials/slots.html" if is_htmx(request) else "scheduling/book.html"
+        return render(request, template, context)
+
+
+def chosen_patient(request: HttpRequest) -> Patient | None:
+    patient_id = request.POST.get("patient") or request.GET.get("patient")
+    # An id past the database's range is no patient, not an error.
+    if not patient_id or not str(patient_id).isdigit() or len(str(patient_id)) > 18:
+        return None
+    return Patient.objects.filter(pk=patient_id).first()
+
+
+def slots_for(search: SlotSearchForm, patient: Patient | None, ignoring=None):
+    """Free slots for a valid search, grouped by doctor, with each button's value."""
+    if not search.is_bound or not search.is_valid():
+        return None
+    data = search.cleaned_data
+    try:
+        slots = free_slots(
+            service=data["service"],
+            doctor=data["doctor"],
+            date_from=data["date"],
+            date_to=data["date"],
+            patient=patient,
+            ignoring=ignoring,
+        )
+    except SchedulingError as error:
+        search.add_error(None, error.message)
+        return None
+    by_doctor: dict[Doctor, list] = {}
+    for slot in slots:
+        by_doctor.setdefault(slot.doctor, []).append(
+            (slot_value(slot.doctor.pk, slot.starts_at), timezone.localtime(slot.starts_at))
+        )
+    return by_doctor
+
+
+class RescheduleView(PermissionRequiredMixin, View):
+    permission_required = "scheduling.change_appointment"
+
+    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
+        appointment = get_object_or_404(appointments_visible_to(staff_user(request)), pk=pk)
+        form = RescheduleForm(
+            request.GET if "date" in request.GET else None,
+            initial={"date": timezone.localdate(appointment.starts_at)},
+        )
+        return self.render_page(request, appointment, form)
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        appointment = get_object_or_404(appointments_visible_to(staff_user(request)), pk=pk)
+        form = RescheduleForm(request.POST)
+        if form.is_valid():
+            try:
+                appointment = services.reschedule_appointment(
+                    appointment=appointment,
+                    starts_at=form.cleaned_data["starts_at"],
+                    by=staff_user(request),
+                )
+            except SchedulingError as error:
+                form.add_error(None, error.message)
+            else:
+                messages.success(request, f"Moved: {describe(appointment)}.")
+                return redirect("scheduling:detail", pk=appointment.pk)
+        return self.render_page(request, appointment, form)
+
+    def render_page(self, request, appointment: Appointment, form: RescheduleForm):
+        day = form.data.get("date") if form.is_bound else form.initial["date"]
+        search = SlotSearchForm(
+            {"service": appointment.service_id, "doctor": appointment.doctor_id, "date": day}
+        )
+        context = {
+            "appointment": appointment,
+            "form": form,
+            "slots": slots_for(search, appointment.patient, ignoring=appointment),
+            "search": search,
+        }
+        template = (
+            "scheduling/partials/slots.html" if is_htmx(request) else "scheduling/reschedule.html"
+        )
+        return render(request, template, context)
