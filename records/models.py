@@ -14,6 +14,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from patients.models import Patient
 from sessions_app.models import Session
@@ -330,6 +331,10 @@ class Addendum(models.Model):
     class Meta:
         ordering = ["created_at", "pk"]
         verbose_name_plural = "addenda"
+        permissions = [
+            # The manager's: otherwise only the note's author adds to it (records.rules).
+            ("add_addendum_to_any_note", _("Can add an addendum to any doctor's note")),
+        ]
         constraints = [
             models.CheckConstraint(condition=~Q(text=""), name="addendum_text_required"),
         ]

@@ -7,10 +7,10 @@ Who may write what:
   and Managers roles);
 - a session's note and prescriptions: only that session's doctor, until the
   session is completed; completion signs and locks them;
-- an addendum to a signed note: any doctor, that is a login linked to a Doctor
-  profile that holds `records.add_addendum` (the Doctors role). Colleagues who see
-  the patient later may need to correct or complete a note too; a manager, who is
-  no clinician, may not.
+- an addendum to a signed note: the note's author (who still holds the Doctors
+  role's `records.add_addendum`) or a manager (`records.add_addendum_to_any_note`),
+  as `records.rules.addendum_refusal` says; a colleague who sees the patient later
+  writes their own note in their own session.
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.utils import timezone
 
-from doctors.models import Doctor
 from patients.models import Patient
 from sessions_app.models import Session, SessionStatus
 
@@ -31,7 +30,6 @@ from .audit import log_access
 from .exceptions import (
     Forbidden,
     InvalidClinicalData,
-    NotSigned,
     RecordLocked,
     SessionClosed,
 )
@@ -43,7 +41,7 @@ from .models import (
     Prescription,
     PrescriptionItem,
 )
-from .rules import session_write_refusal
+from .rules import addendum_refusal, session_write_refusal
 
 RECORD_FIELDS = frozenset(
     {"allergies", "chronic_conditions", "current_medications", "blood_type", "notes"}
@@ -185,21 +183,21 @@ def add_addendum(
     *, note: ClinicalNote, by: AbstractBaseUser, text: str, ip: str | None = None
 ) -> Addendum:
     """Add a correction or late entry to a signed note; the note itself never
-    changes. The author must be a doctor (see the module's docstring); the text is
-    required."""
+    changes. Only the note's author or a manager may (see the module's docstring),
+    and the text is required."""
     text = text.strip()
     if not text:
         raise InvalidClinicalData("Write the addendum's text.", errors={"text": ["Required."]})
-    if not (by.has_perm("records.add_addendum") and Doctor.objects.filter(user=by).exists()):
-        raise Forbidden("Only a doctor can add an addendum to a clinical note.")
     with transaction.atomic():
+        # The stored row decides, locked: it may have been signed since `note` was read.
         current = (
             ClinicalNote.objects.select_for_update(of=("self",))
             .select_related("session__patient")
             .get(pk=note.pk)
         )
-        if not current.is_signed:
-            raise NotSigned("This note is not signed yet; edit it instead of adding an addendum.")
+        refusal = addendum_refusal(note=current, user=by)
+        if refusal is not None:
+            raise refusal
         addendum = Addendum.objects.create(note=current, author=by, text=text)
         log_access(
             user=by,

@@ -12,6 +12,7 @@ from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext_lazy as _
 from django.views import View
 
 from clinic.kernel.errors import DomainError
@@ -25,15 +26,18 @@ from sessions_app.selectors import sessions_visible_to
 from . import services
 from .forms import ClinicalNoteForm, PrescriptionItemFormSet
 from .models import ClinicalNote, Prescription
-from .rules import can_write_session_records
+from .rules import can_add_addendum, can_write_session_records
 from .selectors import SessionPage, patient_chart, session_page
 
 
 class AddendumForm(forms.Form):
-    text = forms.CharField(label="Addendum", widget=forms.Textarea(attrs={"rows": 2}))
+    text = forms.CharField(label=_("Addendum"), widget=forms.Textarea(attrs={"rows": 2}))
 
 
 class ChartView(PermissionRequiredMixin, View):
+    """The patient's chart; it offers an addendum form only on the notes the user
+    may add to."""
+
     permission_required = "records.view_clinicalnote"
 
     def get(self, request: HttpRequest, patient_pk: int) -> HttpResponse:
@@ -42,9 +46,15 @@ class ChartView(PermissionRequiredMixin, View):
             chart = patient_chart(patient=patient, user=request.user, ip=client_ip(request))
         except DomainError as refusal:
             raise Http404(refusal.message) from refusal
-        return render(
-            request, "records/chart.html", {"chart": chart, "addendum_form": AddendumForm()}
-        )
+        notes = [getattr(visit, "clinical_note", None) for visit in chart.sessions]
+        context = {
+            "chart": chart,
+            "addendum_form": AddendumForm(),
+            "addable_notes": {
+                note.pk for note in notes if note and can_add_addendum(note=note, user=request.user)
+            },
+        }
+        return render(request, "records/chart.html", context)
 
 
 class AddendumView(PermissionRequiredMixin, View):
