@@ -309,8 +309,10 @@ def test_reception_anonymous_and_other_doctors_are_refused_everywhere(
     assert anonymous.status_code == 302
     assert reception.status_code in (403, 404)
     if name == "chart":
-        # Any doctor may read a chart (DESIGN.md section 6).
-        assert other_doctor.status_code == 200
+        # Not their patient: asked for a reason first (DESIGN.md section 6).
+        assert other_doctor["Location"] == reverse(
+            "records:emergency_access", args=[completed.patient_id]
+        )
     elif name == "addendum":
         # Refused (only the author or a manager), back to the chart with the reason.
         assert other_doctor.status_code == 302
@@ -318,6 +320,7 @@ def test_reception_anonymous_and_other_doctors_are_refused_everywhere(
     else:
         assert other_doctor.status_code in (403, 404)
     assert not AccessLog.objects.filter(user=receptionist).exists()
+    assert not AccessLog.objects.exclude(user=completed.doctor.user).exists()
 
 
 @pytest.mark.parametrize("name", ["session", "session_for_appointment", "print", "chart"])
