@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.core.management import call_command
 from django.db import DatabaseError, connection, transaction
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -466,13 +467,54 @@ def test_the_chart_runs_the_same_queries_however_long_the_history(
     assert max(few.values()) <= 16
 
 
-# The database keeps an emergency access with its reason.
+# The access log is append-only in the database itself.
+
+postgresql_only = pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="The append-only trigger exists on PostgreSQL only: SQLite, the development "
+    "database, empties tables with DELETE between transactional tests.",
+)
 
 
 @pytest.fixture
 def entry(colleague, jane, visit) -> AccessLog:
     break_the_glass(patient=jane, by=colleague.user, reason="medical_emergency")
     return AccessLog.objects.get()
+
+
+@postgresql_only
+def test_the_database_refuses_to_update_an_access_log_entry(entry):
+    refused = pytest.raises(DatabaseError, match="append-only: UPDATE refused")
+    with refused, transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE records_accesslog SET reason = %s, user_id = NULL WHERE id = %s",
+            ["Nothing to see", entry.pk],
+        )
+
+    assert AccessLog.objects.get().reason == "Medical emergency"
+
+
+@postgresql_only
+def test_the_database_refuses_to_delete_an_access_log_entry(entry):
+    refused = pytest.raises(DatabaseError, match="append-only: DELETE refused")
+    with refused, transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("DELETE FROM records_accesslog")
+
+    assert AccessLog.objects.count() == 1
+
+
+@postgresql_only
+def test_the_database_still_takes_new_entries(entry):
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO records_accesslog "
+            "(user_id, patient_id, action, object_type, description, at, reason) "
+            "SELECT user_id, patient_id, 'read', object_type, 'chart', now(), '' "
+            "FROM records_accesslog WHERE id = %s",
+            [entry.pk],
+        )
+
+    assert AccessLog.objects.count() == 2
 
 
 def test_the_database_refuses_an_emergency_access_without_a_reason(entry):
@@ -485,3 +527,15 @@ def test_the_database_refuses_an_emergency_access_without_a_reason(entry):
             "FROM records_accesslog WHERE id = %s",
             [entry.pk],
         )
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.usefixtures("migrated_data_restored")
+def test_a_flush_still_empties_the_access_log(colleague, jane, visit):
+    # Transactional tests (and the browser tests) end with Django's flush, a
+    # TRUNCATE on PostgreSQL, which the append-only trigger leaves alone.
+    break_the_glass(patient=jane, by=colleague.user, reason="medical_emergency")
+
+    call_command("flush", interactive=False, inhibit_post_migrate=True, verbosity=0)
+
+    assert not AccessLog.objects.exists()
