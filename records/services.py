@@ -233,7 +233,7 @@ def break_the_glass(
     manager reviews. Returns the grant the pages keep for the rest of the sign-in
     (`records.emergency`)."""
     if not can_read_clinical_content(by):
-        raise Forbidden("Only doctors and managers can read clinical records.")
+        raise Forbidden(_("Only doctors and managers can read clinical records."))
     details = " ".join(details.split())
     if reason not in EmergencyReason.values:
         raise InvalidClinicalData(
