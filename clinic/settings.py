@@ -49,6 +49,10 @@ SCHEDULING_SLOT_MINUTES = env.int("SCHEDULING_SLOT_MINUTES", default=15)
 SCHEDULING_WALK_IN_GRACE_MINUTES = env.int("SCHEDULING_WALK_IN_GRACE_MINUTES", default=15)
 # A doctor may start a session this many minutes before the appointment's time.
 SESSION_START_LEAD_MINUTES = env.int("SESSION_START_LEAD_MINUTES", default=30)
+# Records: a doctor reads the chart of a patient booked with them this many weeks
+# ahead (to prepare the visit) without stating a reason, as they do for patients
+# who came to them; any other chart needs one (records.selectors.is_own_patient).
+RECORDS_OWN_PATIENT_WEEKS_AHEAD = env.int("RECORDS_OWN_PATIENT_WEEKS_AHEAD", default=4)
 
 # --- Applications -------------------------------------------------------------
 

@@ -2,7 +2,9 @@
 and prescriptions are written by the session's doctor through the services, which
 sign and lock them; the medical record is saved through `update_medical_record`.
 Opening an entry's page is a read and is logged; the access log itself can be
-filtered and searched, never changed."""
+filtered and searched, never changed. The emergency accesses (doctors who opened
+the chart of a patient not theirs, and why) have a report of their own, for
+managers only."""
 
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from .models import (
     AccessLog,
     Addendum,
     ClinicalNote,
+    EmergencyAccess,
     MedicalRecord,
     Prescription,
     PrescriptionItem,
@@ -120,3 +123,17 @@ class AccessLogAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     date_hierarchy = "at"
     search_fields = PATIENT_SEARCH
     list_select_related = ["user", "patient"]
+
+
+@admin.register(EmergencyAccess)
+class EmergencyAccessAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """The manager's review of emergency accesses: who opened which patient's chart
+    without being their doctor, when, from where and why. Its view permission is the
+    Managers role's alone; doctors, who read the access log, do not get this."""
+
+    list_display = ["at", "user", "patient", "reason", "ip_address"]
+    list_filter = ["user", ("at", admin.DateFieldListFilter)]
+    date_hierarchy = "at"
+    search_fields = [*PATIENT_SEARCH, "user__username", "user__last_name", "reason"]
+    list_select_related = ["user", "patient"]
+    fields = ["at", "user", "patient", "reason", "ip_address"]

@@ -19,12 +19,14 @@ def log_access(
     action: AccessAction | str,
     ip: str | None = None,
     description: str = "",
+    reason: str = "",
 ) -> AccessLog:
     """Append one entry to the access log.
 
     Called by the records' services and selectors inside their own transaction, so
     a refused or rolled-back write leaves no entry claiming it happened. An
-    anonymous user is stored as nobody (the system)."""
+    anonymous user is stored as nobody (the system). `reason` is an emergency
+    access's stated reason."""
     if user is not None and not user.is_authenticated:
         user = None
     return AccessLog.objects.create(
@@ -35,4 +37,5 @@ def log_access(
         object_id=obj.pk if obj is not None else None,
         description=description[:200],
         ip_address=ip or None,
+        reason=reason[:300],
     )

@@ -16,6 +16,17 @@ class Forbidden(RecordsError):
     code = "forbidden"
 
 
+class ReasonRequired(Forbidden):
+    """A doctor opening the chart of a patient who is not theirs must first state
+    why ("break the glass"); `patient_id` names the chart, so a page can ask."""
+
+    code = "reason_required"
+
+    def __init__(self, message: str, *, patient_id: int) -> None:
+        super().__init__(message)
+        self.patient_id = patient_id
+
+
 class RecordLocked(RecordsError):
     """The note or prescription is signed: corrections are addenda, never edits."""
 

@@ -10,8 +10,11 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 from django.forms import BaseInlineFormSet, inlineformset_factory
+from django.utils.translation import gettext_lazy as _
 
+from .emergency import EmergencyReason
 from .models import ClinicalNote, Prescription, PrescriptionItem
+from .services import EMERGENCY_DETAILS_MAX_LENGTH
 
 
 class ClinicalNoteForm(forms.ModelForm):
@@ -78,3 +81,23 @@ def _signed(model, instance):
     if instance.pk is None:
         return None
     return model.objects.filter(pk=instance.pk, signed_at__isnull=False).first()
+
+
+class EmergencyAccessForm(forms.Form):
+    """Why a doctor opens the chart of a patient who is not theirs. The page passes
+    it to `records.services.break_the_glass`, which owns the rule (a reason, with
+    details for "Other")."""
+
+    reason = forms.ChoiceField(
+        label=_("Why do you need this chart?"),
+        choices=EmergencyReason.choices,
+        widget=forms.RadioSelect,
+        error_messages={"required": _("Choose a reason.")},
+    )
+    details = forms.CharField(
+        label=_("Details"),
+        required=False,
+        max_length=EMERGENCY_DETAILS_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Required for “Other”. Helps the manager who reviews this access."),
+    )

@@ -14,6 +14,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from patients.models import Patient
 from sessions_app.models import Session
@@ -50,6 +51,11 @@ class MedicalRecord(models.Model):
     )
 
     class Meta:
+        permissions = [
+            # The manager's: a doctor reads the charts of their own patients, and any
+            # other only after stating a reason (records.selectors).
+            ("read_any_chart", _("Can read any patient's chart without stating a reason")),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(blood_type__in=BloodType.values),
@@ -330,6 +336,10 @@ class Addendum(models.Model):
     class Meta:
         ordering = ["created_at", "pk"]
         verbose_name_plural = "addenda"
+        permissions = [
+            # The manager's: otherwise only the note's author adds to it (records.rules).
+            ("add_addendum_to_any_note", _("Can add an addendum to any doctor's note")),
+        ]
         constraints = [
             models.CheckConstraint(condition=~Q(text=""), name="addendum_text_required"),
         ]
@@ -343,6 +353,8 @@ class AccessAction(models.TextChoices):
     WRITE = "write", "Write"
     SIGN = "sign", "Sign"
     ADDENDUM = "addendum", "Addendum"
+    # A doctor opened the chart of a patient who is not theirs, giving `reason`.
+    EMERGENCY = "emergency", _("Emergency access")
 
 
 class AccessLogQuerySet(models.QuerySet["AccessLog"]):
@@ -374,6 +386,12 @@ class AccessLog(models.Model):
     description = models.CharField(max_length=200, blank=True)
     at = models.DateTimeField(default=timezone.now)
     ip_address = models.GenericIPAddressField("IP address", null=True, blank=True)
+    reason = models.CharField(
+        _("reason"),
+        max_length=300,
+        blank=True,
+        help_text=_("Why the chart was opened, for an emergency access."),
+    )
 
     objects = AccessLogQuerySet.as_manager()
 
@@ -383,11 +401,22 @@ class AccessLog(models.Model):
             models.Index(fields=["patient", "-at"], name="accesslog_patient_recent"),
             models.Index(fields=["user", "-at"], name="accesslog_user_recent"),
             models.Index(fields=["-at"], name="accesslog_recent"),
+            # The manager's report of emergency accesses, a sliver of a long log.
+            models.Index(
+                fields=["-at"],
+                condition=Q(action=AccessAction.EMERGENCY),
+                name="accesslog_emergency_recent",
+            ),
         ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(action__in=AccessAction.values),
                 name="accesslog_action_valid",
+            ),
+            models.CheckConstraint(
+                condition=~Q(action=AccessAction.EMERGENCY) | ~Q(reason=""),
+                name="accesslog_emergency_has_reason",
+                violation_error_message=_("An emergency access needs its reason."),
             ),
         ]
 
@@ -401,3 +430,23 @@ class AccessLog(models.Model):
 
     def delete(self, *args, **kwargs):
         raise AppendOnly("The access log is append-only; entries cannot be deleted.")
+
+
+class EmergencyAccessManager(models.Manager.from_queryset(AccessLogQuerySet)):
+    def get_queryset(self) -> AccessLogQuerySet:
+        return super().get_queryset().filter(action=AccessAction.EMERGENCY)
+
+
+class EmergencyAccess(AccessLog):
+    """The access log's emergency accesses ("break the glass"): who opened which
+    patient's chart without being their doctor, when, from where and why. Its own
+    model only for the manager's report and its permission (view only: the rows
+    are the access log's, which nobody changes)."""
+
+    objects = EmergencyAccessManager()
+
+    class Meta:
+        proxy = True
+        default_permissions = ("view",)
+        verbose_name = _("emergency access")
+        verbose_name_plural = _("emergency accesses")

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.contrib.auth.signals import user_logged_in
 from django.dispatch import receiver
+from django.http import HttpRequest
 
 from sessions_app.signals import session_completed
 
+from . import emergency
 from .services import sign_session_records
 
 
@@ -14,3 +19,15 @@ def sign_on_session_completed(sender, *, session, by=None, **kwargs) -> None:
     """A completed session's note and prescriptions are signed and locked in the
     completion's own transaction: if signing fails, the session stays open."""
     sign_session_records(session=session, by=by)
+
+
+@receiver(user_logged_in, dispatch_uid="records.emergency_access_ends_with_the_sign_in")
+def emergency_access_ends_with_the_sign_in(
+    sender: Any, request: HttpRequest | None, user: Any, **kwargs: Any
+) -> None:
+    """An emergency access lasts for one sign-in. Signing out empties the session,
+    but signing in again over a live session keeps its data (Django only changes
+    its key), so every sign-in drops the grants: the doctor states their reasons
+    again."""
+    if request is not None and hasattr(request, "session"):
+        emergency.forget_all(request.session)

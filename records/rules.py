@@ -6,10 +6,15 @@ from __future__ import annotations
 
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
+from django.utils.translation import gettext as _
 
 from sessions_app.models import Session, SessionStatus
 
-from .exceptions import Forbidden, RecordsError, SessionClosed
+from .exceptions import Forbidden, NotSigned, RecordsError, SessionClosed
+from .models import ClinicalNote
+
+# Held by the Managers role only (records migration 0003).
+ADDENDUM_TO_ANY_NOTE = "records.add_addendum_to_any_note"
 
 
 def session_write_refusal(
@@ -29,3 +34,33 @@ def session_write_refusal(
 
 def can_write_session_records(*, session: Session, user: AbstractBaseUser | AnonymousUser) -> bool:
     return session_write_refusal(session=session, user=user) is None
+
+
+def addendum_refusal(
+    *, note: ClinicalNote, user: AbstractBaseUser | AnonymousUser
+) -> RecordsError | None:
+    """Why `user` may not add an addendum to `note`, or None when they may.
+
+    An addendum is written by the note's author (still holding the Doctors role's
+    `records.add_addendum`) or by a manager (`records.add_addendum_to_any_note`),
+    and only to a signed note: an unsigned one is simply edited. Another doctor who
+    sees the patient later writes their own note in their own session, so each note
+    and its addenda stay one clinician's account. Asks no query: `note` carries its
+    author's id and signature, and permissions are cached on the user."""
+    if not (user.is_authenticated and user.is_active):
+        return Forbidden(_("Sign in to add an addendum."))
+    is_author = note.author_id == user.pk and user.has_perm("records.add_addendum")
+    if not (is_author or user.has_perm(ADDENDUM_TO_ANY_NOTE)):
+        return Forbidden(
+            _(
+                "Only the note's author or a manager can add an addendum to it; "
+                "write your own note in your own session instead."
+            )
+        )
+    if not note.is_signed:
+        return NotSigned("This note is not signed yet; edit it instead of adding an addendum.")
+    return None
+
+
+def can_add_addendum(*, note: ClinicalNote, user: AbstractBaseUser | AnonymousUser) -> bool:
+    return addendum_refusal(note=note, user=user) is None

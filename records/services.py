@@ -7,10 +7,13 @@ Who may write what:
   and Managers roles);
 - a session's note and prescriptions: only that session's doctor, until the
   session is completed; completion signs and locks them;
-- an addendum to a signed note: any doctor, that is a login linked to a Doctor
-  profile that holds `records.add_addendum` (the Doctors role). Colleagues who see
-  the patient later may need to correct or complete a note too; a manager, who is
-  no clinician, may not.
+- an addendum to a signed note: the note's author (who still holds the Doctors
+  role's `records.add_addendum`) or a manager (`records.add_addendum_to_any_note`),
+  as `records.rules.addendum_refusal` says; a colleague who sees the patient later
+  writes their own note in their own session.
+
+And who may read what is `records.selectors`'; `break_the_glass` is how a doctor
+states why they open a chart that is not their patient's.
 """
 
 from __future__ import annotations
@@ -22,16 +25,16 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
-from doctors.models import Doctor
 from patients.models import Patient
 from sessions_app.models import Session, SessionStatus
 
 from .audit import log_access
+from .emergency import EmergencyGrant, EmergencyReason
 from .exceptions import (
     Forbidden,
     InvalidClinicalData,
-    NotSigned,
     RecordLocked,
     SessionClosed,
 )
@@ -43,13 +46,17 @@ from .models import (
     Prescription,
     PrescriptionItem,
 )
-from .rules import session_write_refusal
+from .rules import addendum_refusal, session_write_refusal
+from .selectors import can_read_clinical_content
 
 RECORD_FIELDS = frozenset(
     {"allergies", "chronic_conditions", "current_medications", "blood_type", "notes"}
 )
 NOTE_FIELDS = frozenset(ClinicalNote.CONTENT_FIELDS)
 ITEM_FIELDS = frozenset(PrescriptionItem.CONTENT_FIELDS)
+# The details of an emergency access's reason, so that with the reason's name it
+# fits the access log's column.
+EMERGENCY_DETAILS_MAX_LENGTH = 200
 
 
 def get_or_create_medical_record(
@@ -185,21 +192,21 @@ def add_addendum(
     *, note: ClinicalNote, by: AbstractBaseUser, text: str, ip: str | None = None
 ) -> Addendum:
     """Add a correction or late entry to a signed note; the note itself never
-    changes. The author must be a doctor (see the module's docstring); the text is
-    required."""
+    changes. Only the note's author or a manager may (see the module's docstring),
+    and the text is required."""
     text = text.strip()
     if not text:
         raise InvalidClinicalData("Write the addendum's text.", errors={"text": ["Required."]})
-    if not (by.has_perm("records.add_addendum") and Doctor.objects.filter(user=by).exists()):
-        raise Forbidden("Only a doctor can add an addendum to a clinical note.")
     with transaction.atomic():
+        # The stored row decides, locked: it may have been signed since `note` was read.
         current = (
             ClinicalNote.objects.select_for_update(of=("self",))
             .select_related("session__patient")
             .get(pk=note.pk)
         )
-        if not current.is_signed:
-            raise NotSigned("This note is not signed yet; edit it instead of adding an addendum.")
+        refusal = addendum_refusal(note=current, user=by)
+        if refusal is not None:
+            raise refusal
         addendum = Addendum.objects.create(note=current, author=by, text=text)
         log_access(
             user=by,
@@ -209,6 +216,53 @@ def add_addendum(
             ip=ip,
         )
     return addendum
+
+
+def break_the_glass(
+    *,
+    patient: Patient,
+    by: AbstractBaseUser,
+    reason: str,
+    details: str = "",
+    ip: str | None = None,
+) -> EmergencyGrant:
+    """Record that `by` opens the chart of a patient who is not theirs, and why:
+    one of the common reasons (`EmergencyReason`), with details, which "Other"
+    requires. Only someone who may read clinical content may; the access log gets
+    an emergency access row with the reason and the address it came from, which the
+    manager reviews. Returns the grant the pages keep for the rest of the sign-in
+    (`records.emergency`)."""
+    if not can_read_clinical_content(by):
+        raise Forbidden(_("Only doctors and managers can read clinical records."))
+    details = " ".join(details.split())
+    if reason not in EmergencyReason.values:
+        raise InvalidClinicalData(
+            _("Choose why you need this chart."), errors={"reason": [_("Choose a reason.")]}
+        )
+    if reason == EmergencyReason.OTHER and not details:
+        raise InvalidClinicalData(
+            _("Say why you need this chart."), errors={"details": [_("Required for “Other”.")]}
+        )
+    if len(details) > EMERGENCY_DETAILS_MAX_LENGTH:
+        message = _("Keep the details under %(limit)d characters.") % {
+            "limit": EMERGENCY_DETAILS_MAX_LENGTH
+        }
+        raise InvalidClinicalData(message, errors={"details": [message]})
+    label = str(EmergencyReason(reason).label)
+    stated = label
+    if details:
+        stated = _("%(reason)s: %(details)s") % {"reason": label, "details": details}
+    with transaction.atomic():
+        entry = log_access(
+            user=by,
+            patient=patient,
+            obj=patient,
+            action=AccessAction.EMERGENCY,
+            ip=ip,
+            description="chart",
+            reason=stated,
+        )
+    return EmergencyGrant(user_id=by.pk, patient_id=patient.pk, reason=stated, at=entry.at)
 
 
 def _open_session_of(session: Session, by: AbstractBaseUser) -> Session:

@@ -1,6 +1,7 @@
 """The consulting room and the chart: the session page (note, prescription, services
 performed, "Complete and sign"), the printed prescription, the patient's chart and
-addenda, for doctors (and managers, read-only). Reads go through
+addenda, for doctors (and managers, read-only), and the page where a doctor states
+why they open the chart of a patient who is not theirs. Reads go through
 `records.selectors`, which check access and write the access log; writes through
 `records.services` and `sessions_app.services`, which own the rules."""
 
@@ -12,6 +13,7 @@ from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext_lazy as _
 from django.views import View
 
 from clinic.kernel.errors import DomainError
@@ -22,28 +24,111 @@ from sessions_app.forms import PerformedServiceFormSet, performed_services
 from sessions_app.models import Session
 from sessions_app.selectors import sessions_visible_to
 
-from . import services
-from .forms import ClinicalNoteForm, PrescriptionItemFormSet
+from . import emergency, services
+from .emergency import EmergencyGrant
+from .exceptions import InvalidClinicalData, ReasonRequired
+from .forms import ClinicalNoteForm, EmergencyAccessForm, PrescriptionItemFormSet
 from .models import ClinicalNote, Prescription
-from .rules import can_write_session_records
-from .selectors import SessionPage, patient_chart, session_page
+from .rules import can_add_addendum, can_write_session_records
+from .selectors import SessionPage, patient_chart, reads_as_of_right, session_page
 
 
 class AddendumForm(forms.Form):
-    text = forms.CharField(label="Addendum", widget=forms.Textarea(attrs={"rows": 2}))
+    text = forms.CharField(label=_("Addendum"), widget=forms.Textarea(attrs={"rows": 2}))
+
+
+def emergency_access_of(request: HttpRequest, patient_id: int) -> EmergencyGrant | None:
+    """The emergency access to the patient that this sign-in holds, if any."""
+    return emergency.granted(request.session, user_id=request.user.pk, patient_id=patient_id)
 
 
 class ChartView(PermissionRequiredMixin, View):
+    """The patient's chart. A doctor who is not the patient's own is sent to the
+    reason page first (`EmergencyAccessView`). The page offers an addendum form only
+    on the notes the user may add to, and a print link only for the prescriptions
+    the print page opens for them."""
+
     permission_required = "records.view_clinicalnote"
 
     def get(self, request: HttpRequest, patient_pk: int) -> HttpResponse:
         patient = get_object_or_404(Patient, pk=patient_pk)
         try:
-            chart = patient_chart(patient=patient, user=request.user, ip=client_ip(request))
+            chart = patient_chart(
+                patient=patient,
+                user=request.user,
+                ip=client_ip(request),
+                emergency=emergency_access_of(request, patient.pk),
+            )
+        except ReasonRequired:
+            return redirect("records:emergency_access", patient_pk=patient.pk)
         except DomainError as refusal:
             raise Http404(refusal.message) from refusal
+        notes = [getattr(visit, "clinical_note", None) for visit in chart.sessions]
+        context = {
+            "chart": chart,
+            "addendum_form": AddendumForm(),
+            "addable_notes": {
+                note.pk for note in notes if note and can_add_addendum(note=note, user=request.user)
+            },
+            # The print page opens the sessions this user may open, no others.
+            "printable_sessions": set(
+                sessions_visible_to(request.user)
+                .filter(patient=patient)
+                .values_list("pk", flat=True)
+            ),
+        }
+        return render(request, "records/chart.html", context)
+
+
+class EmergencyAccessView(PermissionRequiredMixin, View):
+    """ "Break the glass": the page that asks a doctor why they open the chart of a
+    patient who is not theirs, warns that the access is logged and reviewed, and on
+    a reason opens the chart for the rest of the sign-in. Those who need no reason
+    (the patient's own doctor, a manager, a doctor who gave one already) go straight
+    to the chart."""
+
+    permission_required = "records.view_clinicalnote"
+
+    def get(self, request: HttpRequest, patient_pk: int) -> HttpResponse:
+        patient = get_object_or_404(Patient, pk=patient_pk)
+        if self.needs_no_reason(request, patient):
+            return redirect("records:chart", patient_pk=patient.pk)
+        return self.render_page(request, patient, EmergencyAccessForm())
+
+    def post(self, request: HttpRequest, patient_pk: int) -> HttpResponse:
+        patient = get_object_or_404(Patient, pk=patient_pk)
+        if self.needs_no_reason(request, patient):
+            return redirect("records:chart", patient_pk=patient.pk)
+        form = EmergencyAccessForm(request.POST)
+        if form.is_valid():
+            try:
+                grant = services.break_the_glass(
+                    patient=patient, by=request.user, ip=client_ip(request), **form.cleaned_data
+                )
+            except InvalidClinicalData as refusal:
+                for field, errors in (refusal.errors or {None: [refusal.message]}).items():
+                    form.add_error(field if field in form.fields else None, errors)
+            except DomainError as refusal:
+                raise Http404(refusal.message) from refusal
+            else:
+                emergency.remember(request.session, grant)
+                return redirect("records:chart", patient_pk=patient.pk)
+        return self.render_page(request, patient, form, status=400)
+
+    def needs_no_reason(self, request: HttpRequest, patient: Patient) -> bool:
+        return (
+            reads_as_of_right(user=request.user, patient_id=patient.pk)
+            or emergency_access_of(request, patient.pk) is not None
+        )
+
+    def render_page(
+        self, request: HttpRequest, patient: Patient, form: EmergencyAccessForm, status: int = 200
+    ) -> HttpResponse:
         return render(
-            request, "records/chart.html", {"chart": chart, "addendum_form": AddendumForm()}
+            request,
+            "records/emergency_access.html",
+            {"patient": patient, "form": form},
+            status=status,
         )
 
 
@@ -72,9 +157,18 @@ class AddendumView(PermissionRequiredMixin, View):
 
 def load_session_page(request: HttpRequest, session: Session) -> SessionPage:
     """The session page's content, read (and logged) as this user; a user who may
-    not read clinical content finds nothing."""
+    not read it finds nothing.
+
+    Doctors reach only their own sessions (`sessions_visible_to`), whose patients
+    are theirs, so the session and print pages never need a reason; should a read
+    ever need one (`ReasonRequired`), it is refused here rather than asked."""
     try:
-        return session_page(session=session, user=request.user, ip=client_ip(request))
+        return session_page(
+            session=session,
+            user=request.user,
+            ip=client_ip(request),
+            emergency=emergency_access_of(request, session.patient_id),
+        )
     except DomainError as refusal:
         raise Http404(refusal.message) from refusal
 

@@ -10,7 +10,7 @@ import pytest
 from django.urls import reverse
 
 from doctors.models import Weekday
-from records.models import AccessLog, ClinicalNote, Prescription
+from records.models import AccessLog, Addendum, ClinicalNote, Prescription
 from scheduling.models import Status
 from scheduling.services import book_appointment, check_in, confirm_appointment
 from sessions_app.models import Session, SessionStatus
@@ -308,12 +308,19 @@ def test_reception_anonymous_and_other_doctors_are_refused_everywhere(
 
     assert anonymous.status_code == 302
     assert reception.status_code in (403, 404)
-    if name in {"chart", "addendum"}:
-        # Any doctor may read a chart and add an addendum (DESIGN.md section 6).
-        assert other_doctor.status_code in (200, 302)
+    if name == "chart":
+        # Not their patient: asked for a reason first (DESIGN.md section 6).
+        assert other_doctor["Location"] == reverse(
+            "records:emergency_access", args=[completed.patient_id]
+        )
+    elif name == "addendum":
+        # Refused (only the author or a manager), back to the chart with the reason.
+        assert other_doctor.status_code == 302
+        assert not Addendum.objects.exists()
     else:
         assert other_doctor.status_code in (403, 404)
     assert not AccessLog.objects.filter(user=receptionist).exists()
+    assert not AccessLog.objects.exclude(user=completed.doctor.user).exists()
 
 
 @pytest.mark.parametrize("name", ["session", "session_for_appointment", "print", "chart"])
