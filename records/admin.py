@@ -8,11 +8,15 @@ managers only."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 
 from clinic.kernel.admin import ReadOnlyAdminMixin
 from clinic.kernel.http import client_ip
+from clinic.kernel.users import staff_user
+from patients.models import Patient
 
 from .audit import log_access
 from .models import (
@@ -31,19 +35,25 @@ PATIENT_SEARCH = ["patient__family_name", "patient__given_name", "patient__phone
 SESSION_PATIENT_SEARCH = [f"session__{field}" for field in PATIENT_SEARCH]
 
 
-class LoggedReadsMixin:
+class LoggedReadsAdmin(admin.ModelAdmin):
     """A GET of an entry's page shows clinical content: log it as a read."""
 
-    def patient_of(self, obj):
+    def patient_of(self, obj: Any) -> Patient:
         return obj.session.patient
 
-    def change_view(self, request: HttpRequest, object_id, form_url="", extra_context=None):
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
         response = super().change_view(request, object_id, form_url, extra_context)
         if request.method == "GET" and response.status_code == 200:
             obj = self.get_object(request, object_id)
             if obj is not None:
                 log_access(
-                    user=request.user,
+                    user=staff_user(request),
                     patient=self.patient_of(obj),
                     obj=obj,
                     action=AccessAction.READ,
@@ -54,7 +64,7 @@ class LoggedReadsMixin:
 
 
 @admin.register(MedicalRecord)
-class MedicalRecordAdmin(LoggedReadsMixin, admin.ModelAdmin):
+class MedicalRecordAdmin(LoggedReadsAdmin):
     list_display = ["patient", "blood_type", "updated_at", "updated_by"]
     list_select_related = ["patient", "updated_by"]
     search_fields = PATIENT_SEARCH
@@ -76,7 +86,7 @@ class MedicalRecordAdmin(LoggedReadsMixin, admin.ModelAdmin):
         # Through the service: its rule, its validation and its audit entry.
         fields = {name: form.cleaned_data[name] for name in RECORD_FIELDS}
         record = update_medical_record(
-            patient=obj.patient, by=request.user, ip=client_ip(request), **fields
+            patient=obj.patient, by=staff_user(request), ip=client_ip(request), **fields
         )
         obj.pk = record.pk
         obj._state.adding = False
@@ -84,13 +94,12 @@ class MedicalRecordAdmin(LoggedReadsMixin, admin.ModelAdmin):
 
 class AddendumInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = Addendum
-    fields = ["created_at", "author", "text"]
-    readonly_fields = fields
+    fields = readonly_fields = ("created_at", "author", "text")
     extra = 0
 
 
 @admin.register(ClinicalNote)
-class ClinicalNoteAdmin(ReadOnlyAdminMixin, LoggedReadsMixin, admin.ModelAdmin):
+class ClinicalNoteAdmin(ReadOnlyAdminMixin, LoggedReadsAdmin):
     list_display = ["session", "author", "signed_at", "signed_by"]
     list_filter = [("signed_at", admin.EmptyFieldListFilter)]
     list_select_related = ["session__patient", "session__doctor", "author", "signed_by"]
@@ -100,13 +109,12 @@ class ClinicalNoteAdmin(ReadOnlyAdminMixin, LoggedReadsMixin, admin.ModelAdmin):
 
 class PrescriptionItemInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = PrescriptionItem
-    fields = list(PrescriptionItem.CONTENT_FIELDS)
-    readonly_fields = fields
+    fields = readonly_fields = PrescriptionItem.CONTENT_FIELDS
     extra = 0
 
 
 @admin.register(Prescription)
-class PrescriptionAdmin(ReadOnlyAdminMixin, LoggedReadsMixin, admin.ModelAdmin):
+class PrescriptionAdmin(ReadOnlyAdminMixin, LoggedReadsAdmin):
     list_display = ["__str__", "session", "created_by", "created_at", "signed_at"]
     list_filter = [("signed_at", admin.EmptyFieldListFilter)]
     list_select_related = ["session__patient", "session__doctor", "created_by"]

@@ -3,9 +3,10 @@ who, what, when and from where (DESIGN.md section 6)."""
 
 from __future__ import annotations
 
-from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser
 from django.db import models
 
+from clinic.kernel.users import User
 from patients.models import Patient
 
 from .models import AccessAction, AccessLog
@@ -13,7 +14,7 @@ from .models import AccessAction, AccessLog
 
 def log_access(
     *,
-    user: AbstractBaseUser | None,
+    user: User | AnonymousUser | None,
     patient: Patient,
     obj: models.Model | None,
     action: AccessAction | str,

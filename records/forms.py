@@ -36,7 +36,7 @@ class ClinicalNoteForm(forms.ModelForm):
         signed = _signed(ClinicalNote, self.instance)
         if signed is not None:
             raise ValidationError(signed.lock_message(), code="locked")
-        return super().clean()
+        return super().clean() or {}
 
 
 class PrescriptionItemForm(forms.ModelForm):

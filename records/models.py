@@ -8,6 +8,7 @@ the access log only grows.
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import cast
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -98,13 +99,13 @@ class Signable(models.Model):
         # The stored row decides, not this instance: a stale copy must not
         # overwrite a note signed since it was loaded.
         if not self._state.adding:
-            stored = type(self).objects.filter(pk=self.pk, signed_at__isnull=False).first()
+            stored = type(self)._default_manager.filter(pk=self.pk, signed_at__isnull=False).first()
             if stored is not None:
                 raise RecordLocked(stored.lock_message())
         super().save(*args, **kwargs)
 
     def delete(self, *args, **kwargs):
-        if type(self).objects.filter(pk=self.pk, signed_at__isnull=False).exists():
+        if type(self)._default_manager.filter(pk=self.pk, signed_at__isnull=False).exists():
             raise RecordLocked("Signed clinical records are kept; they cannot be deleted.")
         return super().delete(*args, **kwargs)
 
@@ -432,9 +433,11 @@ class AccessLog(models.Model):
         raise AppendOnly("The access log is append-only; entries cannot be deleted.")
 
 
-class EmergencyAccessManager(models.Manager.from_queryset(AccessLogQuerySet)):
-    def get_queryset(self) -> AccessLogQuerySet:
-        return super().get_queryset().filter(action=AccessAction.EMERGENCY)
+class EmergencyAccessManager(models.Manager["EmergencyAccess"]):
+    def get_queryset(self) -> models.QuerySet[EmergencyAccess]:
+        # The access log's own queryset, so these rows refuse changes as every row does.
+        rows = AccessLogQuerySet(self.model, using=self._db)
+        return cast("models.QuerySet[EmergencyAccess]", rows.filter(action=AccessAction.EMERGENCY))
 
 
 class EmergencyAccess(AccessLog):
@@ -443,7 +446,7 @@ class EmergencyAccess(AccessLog):
     model only for the manager's report and its permission (view only: the rows
     are the access log's, which nobody changes)."""
 
-    objects = EmergencyAccessManager()
+    objects = EmergencyAccessManager()  # type: ignore[assignment,misc]  # only the emergency rows
 
     class Meta:
         proxy = True

@@ -4,10 +4,10 @@ never disagree."""
 
 from __future__ import annotations
 
-from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
 from django.utils.translation import gettext as _
 
+from clinic.kernel.users import User
 from sessions_app.models import Session, SessionStatus
 
 from .exceptions import Forbidden, NotSigned, RecordsError, SessionClosed
@@ -17,9 +17,7 @@ from .models import ClinicalNote
 ADDENDUM_TO_ANY_NOTE = "records.add_addendum_to_any_note"
 
 
-def session_write_refusal(
-    *, session: Session, user: AbstractBaseUser | AnonymousUser
-) -> RecordsError | None:
+def session_write_refusal(*, session: Session, user: User | AnonymousUser) -> RecordsError | None:
     """Why `user` may not write the session's note and prescriptions, or None when
     they may: only the session's doctor, until the session is completed (completion
     signs and locks them)."""
@@ -32,13 +30,11 @@ def session_write_refusal(
     return None
 
 
-def can_write_session_records(*, session: Session, user: AbstractBaseUser | AnonymousUser) -> bool:
+def can_write_session_records(*, session: Session, user: User | AnonymousUser) -> bool:
     return session_write_refusal(session=session, user=user) is None
 
 
-def addendum_refusal(
-    *, note: ClinicalNote, user: AbstractBaseUser | AnonymousUser
-) -> RecordsError | None:
+def addendum_refusal(*, note: ClinicalNote, user: User | AnonymousUser) -> RecordsError | None:
     """Why `user` may not add an addendum to `note`, or None when they may.
 
     An addendum is written by the note's author (still holding the Doctors role's
@@ -62,5 +58,5 @@ def addendum_refusal(
     return None
 
 
-def can_add_addendum(*, note: ClinicalNote, user: AbstractBaseUser | AnonymousUser) -> bool:
+def can_add_addendum(*, note: ClinicalNote, user: User | AnonymousUser) -> bool:
     return addendum_refusal(note=note, user=user) is None

@@ -15,13 +15,13 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
 from django.conf import settings
-from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from clinic.kernel.dates import clinic_zone
+from clinic.kernel.users import User
 from patients.models import Patient
 from scheduling.models import Appointment
 from scheduling.models import Status as AppointmentStatus
@@ -61,13 +61,13 @@ class SessionRecords:
     prescriptions: list[Prescription]
 
 
-def can_read_clinical_content(user: AbstractBaseUser | AnonymousUser) -> bool:
+def can_read_clinical_content(user: User | AnonymousUser) -> bool:
     """Doctors and managers; never reception. For pages deciding what to show;
     the selectors check it themselves."""
     return bool(user.is_authenticated and user.is_active and user.has_perm(READ_PERMISSION))
 
 
-def is_own_patient(*, user: AbstractBaseUser | AnonymousUser, patient_id: int) -> bool:
+def is_own_patient(*, user: User | AnonymousUser, patient_id: int) -> bool:
     """Whether the patient is one of this doctor's (`user`'s) own, in one query.
 
     Theirs: an appointment with them that the patient came to (arrived, in session
@@ -92,7 +92,7 @@ def is_own_patient(*, user: AbstractBaseUser | AnonymousUser, patient_id: int) -
     )
 
 
-def reads_as_of_right(*, user: AbstractBaseUser | AnonymousUser, patient_id: int) -> bool:
+def reads_as_of_right(*, user: User | AnonymousUser, patient_id: int) -> bool:
     """Whether `user` reads the patient's clinical content without stating a reason:
     a manager always, a doctor for their own patients. Whether they may read clinical
     content at all is `can_read_clinical_content`."""
@@ -102,7 +102,7 @@ def reads_as_of_right(*, user: AbstractBaseUser | AnonymousUser, patient_id: int
 def patient_chart(
     *,
     patient: Patient,
-    user: AbstractBaseUser | AnonymousUser,
+    user: User | AnonymousUser,
     ip: str | None = None,
     emergency: EmergencyGrant | None = None,
 ) -> Chart:
@@ -131,7 +131,7 @@ def patient_chart(
 def session_clinical_content(
     *,
     session: Session,
-    user: AbstractBaseUser | AnonymousUser,
+    user: User | AnonymousUser,
     ip: str | None = None,
     emergency: EmergencyGrant | None = None,
 ) -> SessionRecords:
@@ -172,7 +172,7 @@ class SessionPage:
 def session_page(
     *,
     session: Session,
-    user: AbstractBaseUser | AnonymousUser,
+    user: User | AnonymousUser,
     ip: str | None,
     emergency: EmergencyGrant | None = None,
 ) -> SessionPage:
@@ -200,13 +200,13 @@ def _with_clinical_content(sessions: QuerySet[Session]) -> QuerySet[Session]:
     )
 
 
-def _require_reader(user: AbstractBaseUser | AnonymousUser) -> None:
+def _require_reader(user: User | AnonymousUser) -> None:
     if not can_read_clinical_content(user):
         raise Forbidden("Only doctors and managers can read clinical records.")
 
 
 def _require_access(
-    *, user: AbstractBaseUser | AnonymousUser, patient_id: int, emergency: EmergencyGrant | None
+    *, user: User | AnonymousUser, patient_id: int, emergency: EmergencyGrant | None
 ) -> EmergencyGrant | None:
     """None when `user` reads the patient's content as of right; the emergency
     access when they read it by one (theirs, for this patient); else ReasonRequired."""

@@ -21,12 +21,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from clinic.kernel.users import User
 from patients.models import Patient
 from sessions_app.models import Session, SessionStatus
 
@@ -60,7 +60,7 @@ EMERGENCY_DETAILS_MAX_LENGTH = 200
 
 
 def get_or_create_medical_record(
-    *, patient: Patient, by: AbstractBaseUser, ip: str | None = None
+    *, patient: Patient, by: User, ip: str | None = None
 ) -> MedicalRecord:
     """The patient's one medical record, created empty the first time. Creating it
     is a write: only those who may change records may, and it is logged."""
@@ -76,7 +76,7 @@ def get_or_create_medical_record(
 
 
 def update_medical_record(
-    *, patient: Patient, by: AbstractBaseUser, ip: str | None = None, **fields: Any
+    *, patient: Patient, by: User, ip: str | None = None, **fields: Any
 ) -> MedicalRecord:
     """Change the patient's medical record (allergies, chronic conditions, current
     medications, blood type, notes), creating it if needed. Doctors and managers
@@ -94,9 +94,7 @@ def update_medical_record(
     return record
 
 
-def write_note(
-    *, session: Session, by: AbstractBaseUser, ip: str | None = None, **fields: Any
-) -> ClinicalNote:
+def write_note(*, session: Session, by: User, ip: str | None = None, **fields: Any) -> ClinicalNote:
     """Write (create or change) the session's clinical note.
 
     Only the session's doctor may, only while the session is not completed, and
@@ -121,7 +119,7 @@ def write_note(
 def add_prescription(
     *,
     session: Session,
-    by: AbstractBaseUser,
+    by: User,
     items: Iterable[Mapping[str, Any]],
     ip: str | None = None,
 ) -> Prescription:
@@ -140,7 +138,7 @@ def add_prescription(
 def replace_prescription_items(
     *,
     prescription: Prescription,
-    by: AbstractBaseUser,
+    by: User,
     items: Iterable[Mapping[str, Any]],
     ip: str | None = None,
 ) -> Prescription:
@@ -159,7 +157,7 @@ def replace_prescription_items(
     return locked
 
 
-def sign_session_records(*, session: Session, by: AbstractBaseUser | None) -> int:
+def sign_session_records(*, session: Session, by: User | None) -> int:
     """Sign and lock the completed session's note and prescriptions, as `by` (the
     user who completed the session, else the session's doctor) at this moment.
 
@@ -188,9 +186,7 @@ def sign_session_records(*, session: Session, by: AbstractBaseUser | None) -> in
     return count
 
 
-def add_addendum(
-    *, note: ClinicalNote, by: AbstractBaseUser, text: str, ip: str | None = None
-) -> Addendum:
+def add_addendum(*, note: ClinicalNote, by: User, text: str, ip: str | None = None) -> Addendum:
     """Add a correction or late entry to a signed note; the note itself never
     changes. Only the note's author or a manager may (see the module's docstring),
     and the text is required."""
@@ -221,7 +217,7 @@ def add_addendum(
 def break_the_glass(
     *,
     patient: Patient,
-    by: AbstractBaseUser,
+    by: User,
     reason: str,
     details: str = "",
     ip: str | None = None,
@@ -265,7 +261,7 @@ def break_the_glass(
     return EmergencyGrant(user_id=by.pk, patient_id=patient.pk, reason=stated, at=entry.at)
 
 
-def _open_session_of(session: Session, by: AbstractBaseUser) -> Session:
+def _open_session_of(session: Session, by: User) -> Session:
     """The session's row, locked until the transaction ends, if `by` is its doctor
     and it is not completed. Completing takes the same lock, so a note cannot slip
     in after the signing."""
@@ -300,7 +296,7 @@ def _save_items(prescription: Prescription, items: Iterable[Mapping[str, Any]]) 
     PrescriptionItem.objects.bulk_create(rows)
 
 
-def _require_record_editor(by: AbstractBaseUser) -> None:
+def _require_record_editor(by: User) -> None:
     if not by.has_perm("records.change_medicalrecord"):
         raise Forbidden("Only doctors and managers can change a medical record.")
 

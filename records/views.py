@@ -18,6 +18,7 @@ from django.views import View
 
 from clinic.kernel.errors import DomainError
 from clinic.kernel.http import client_ip
+from clinic.kernel.users import staff_user
 from patients.models import Patient
 from sessions_app import services as sessions
 from sessions_app.forms import PerformedServiceFormSet, performed_services
@@ -39,7 +40,7 @@ class AddendumForm(forms.Form):
 
 def emergency_access_of(request: HttpRequest, patient_id: int) -> EmergencyGrant | None:
     """The emergency access to the patient that this sign-in holds, if any."""
-    return emergency.granted(request.session, user_id=request.user.pk, patient_id=patient_id)
+    return emergency.granted(request.session, user_id=staff_user(request).pk, patient_id=patient_id)
 
 
 class ChartView(PermissionRequiredMixin, View):
@@ -55,7 +56,7 @@ class ChartView(PermissionRequiredMixin, View):
         try:
             chart = patient_chart(
                 patient=patient,
-                user=request.user,
+                user=staff_user(request),
                 ip=client_ip(request),
                 emergency=emergency_access_of(request, patient.pk),
             )
@@ -68,11 +69,13 @@ class ChartView(PermissionRequiredMixin, View):
             "chart": chart,
             "addendum_form": AddendumForm(),
             "addable_notes": {
-                note.pk for note in notes if note and can_add_addendum(note=note, user=request.user)
+                note.pk
+                for note in notes
+                if note and can_add_addendum(note=note, user=staff_user(request))
             },
             # The print page opens the sessions this user may open, no others.
             "printable_sessions": set(
-                sessions_visible_to(request.user)
+                sessions_visible_to(staff_user(request))
                 .filter(patient=patient)
                 .values_list("pk", flat=True)
             ),
@@ -103,10 +106,13 @@ class EmergencyAccessView(PermissionRequiredMixin, View):
         if form.is_valid():
             try:
                 grant = services.break_the_glass(
-                    patient=patient, by=request.user, ip=client_ip(request), **form.cleaned_data
+                    patient=patient,
+                    by=staff_user(request),
+                    ip=client_ip(request),
+                    **form.cleaned_data,
                 )
             except InvalidClinicalData as refusal:
-                for field, errors in (refusal.errors or {None: [refusal.message]}).items():
+                for field, errors in (refusal.errors or {"": [refusal.message]}).items():
                     form.add_error(field if field in form.fields else None, errors)
             except DomainError as refusal:
                 raise Http404(refusal.message) from refusal
@@ -117,7 +123,7 @@ class EmergencyAccessView(PermissionRequiredMixin, View):
 
     def needs_no_reason(self, request: HttpRequest, patient: Patient) -> bool:
         return (
-            reads_as_of_right(user=request.user, patient_id=patient.pk)
+            reads_as_of_right(user=staff_user(request), patient_id=patient.pk)
             or emergency_access_of(request, patient.pk) is not None
         )
 
@@ -144,7 +150,7 @@ class AddendumView(PermissionRequiredMixin, View):
             try:
                 services.add_addendum(
                     note=note,
-                    by=request.user,
+                    by=staff_user(request),
                     text=form.cleaned_data["text"],
                     ip=client_ip(request),
                 )
@@ -165,7 +171,7 @@ def load_session_page(request: HttpRequest, session: Session) -> SessionPage:
     try:
         return session_page(
             session=session,
-            user=request.user,
+            user=staff_user(request),
             ip=client_ip(request),
             emergency=emergency_access_of(request, session.patient_id),
         )
@@ -195,7 +201,7 @@ class SessionView(PermissionRequiredMixin, View):
                 if completing:
                     sessions.complete_session(
                         session=page.session,
-                        by=request.user,
+                        by=staff_user(request),
                         performed=performed_services(performed),
                     )
         except DomainError as refusal:
@@ -209,7 +215,7 @@ class SessionView(PermissionRequiredMixin, View):
 
     def load(self, request: HttpRequest, pk: int) -> SessionPage:
         return load_session_page(
-            request, get_object_or_404(sessions_visible_to(request.user), pk=pk)
+            request, get_object_or_404(sessions_visible_to(staff_user(request)), pk=pk)
         )
 
     def forms(self, page, data=None):
@@ -229,15 +235,17 @@ class SessionView(PermissionRequiredMixin, View):
 
     def save(self, request, page, note_form, items) -> None:
         ip = client_ip(request)
-        services.write_note(session=page.session, by=request.user, ip=ip, **note_form.cleaned_data)
+        services.write_note(
+            session=page.session, by=staff_user(request), ip=ip, **note_form.cleaned_data
+        )
         prescribed = items.items()
         if items.instance.pk:
             services.replace_prescription_items(
-                prescription=items.instance, by=request.user, items=prescribed, ip=ip
+                prescription=items.instance, by=staff_user(request), items=prescribed, ip=ip
             )
         elif any(item.get("medication") for item in prescribed):
             services.add_prescription(
-                session=page.session, by=request.user, items=prescribed, ip=ip
+                session=page.session, by=staff_user(request), items=prescribed, ip=ip
             )
 
     def render_page(self, request, page, note_form, items, performed, status=200):
@@ -251,7 +259,7 @@ class SessionView(PermissionRequiredMixin, View):
                 "note_form": note_form,
                 "items": items,
                 "performed": performed,
-                "can_edit": can_write_session_records(session=session, user=request.user),
+                "can_edit": can_write_session_records(session=session, user=staff_user(request)),
             },
             status=status,
         )
@@ -262,7 +270,7 @@ class PrescriptionPrintView(PermissionRequiredMixin, View):
 
     def get(self, request: HttpRequest, pk: int) -> HttpResponse:
         prescription = get_object_or_404(
-            Prescription.objects.filter(session__in=sessions_visible_to(request.user)), pk=pk
+            Prescription.objects.filter(session__in=sessions_visible_to(staff_user(request))), pk=pk
         )
         page = load_session_page(request, prescription.session)
         printed = next(p for p in page.records.prescriptions if p.pk == prescription.pk)
