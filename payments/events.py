@@ -31,7 +31,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -66,8 +66,9 @@ MAX_RETRY_DELAY = timedelta(days=1)
 class Result:
     outcome: str
     detail: str
-    # The payment the event is about, once found: events waiting for it are retried.
-    payment_id: int | None = None
+    # The Stripe ids (checkout, payment intent) of the payment the event is about,
+    # once found: the events waiting for one of them are tried again.
+    found: tuple[str, ...] = ()
     # For a waiting event: the Stripe id no payment here knows yet.
     waiting_for: str = ""
 
@@ -78,32 +79,25 @@ def process_event(event_pk: int) -> str:
     failed one is tried again. Never raises, so a bad event cannot stop the worker.
     Once the event's payment is known, the events waiting for it are applied too."""
     result = _process(event_pk)
-    if result.payment_id is not None:
-        retry_waiting_events(payment_id=result.payment_id, skip={event_pk})
+    if result.found:
+        retry_waiting_events(stripe_ids=result.found, skip={event_pk})
     return result.outcome
 
 
-def retry_waiting_events(*, payment_id: int, skip: Iterable[int] = ()) -> list[str]:
-    """Process the events waiting for the payment's checkout or payment intent, and
-    in turn those waiting for a payment one of them made known. Returns a line per
-    event."""
-    seen, payments, lines = set(skip), [payment_id], []
-    while payments:
-        payment = Payment.objects.filter(pk=payments.pop())
-        waiting = StripeEvent.objects.filter(outcome__in=WAITING).filter(
-            Q(waiting_for__in=payment.exclude(payment_intent_id="").values("payment_intent_id"))
-            | Q(
-                waiting_for__in=payment.exclude(checkout_session_id="").values(
-                    "checkout_session_id"
-                )
-            )
-        )
+def retry_waiting_events(*, stripe_ids: Iterable[str], skip: Iterable[int] = ()) -> list[str]:
+    """Process the events waiting for one of a payment's Stripe ids (its checkout,
+    its payment intent), and in turn those waiting for a payment one of them made
+    known. Returns a line per event."""
+    seen, known, lines = set(skip), [tuple(stripe_ids)], []
+    while known:
+        ids = [stripe_id for stripe_id in known.pop() if stripe_id]
+        waiting = StripeEvent.objects.filter(outcome__in=WAITING, waiting_for__in=ids)
         for event in waiting.exclude(pk__in=seen).order_by("received_at", "pk"):
             seen.add(event.pk)
             result = _process(event.pk)
             lines.append(f"Stripe event {event.event_id} ({event.type}): {result.outcome}")
-            if result.payment_id is not None:
-                payments.append(result.payment_id)
+            if result.found:
+                known.append(result.found)
     return lines
 
 
@@ -182,7 +176,7 @@ def _record(event: StripeEvent, result: Result) -> Result:
         next_attempt_at=next_attempt_at,
         waiting_for=result.waiting_for if outcome in WAITING else "",
     )
-    return Result(outcome, detail, result.payment_id, result.waiting_for)
+    return Result(outcome, detail, result.found, result.waiting_for)
 
 
 def _next_try(
@@ -244,8 +238,10 @@ def checkout_completed(checkout: dict[str, Any]) -> Result:
         # Remembered so that the payment intent's own events find the payment.
         remembered = remember_payment_intent(payment=payment, payment_intent_id=intent_id)
         if remembered and payment.status == PaymentStatus.PENDING:
-            return _found(payment, f"Payment {payment.pk} awaits a delayed payment.")
-        return _found(payment, f"Payment {payment.pk} was updated already.", Outcome.IGNORED)
+            detail = f"Payment {payment.pk} awaits a delayed payment."
+            return _found(payment, detail, intent_id=intent_id)
+        detail = f"Payment {payment.pk} was updated already."
+        return _found(payment, detail, Outcome.IGNORED, intent_id=intent_id)
     return Result(Outcome.IGNORED, f"Payment {payment.pk}: checkout completed without money.")
 
 
@@ -266,11 +262,12 @@ def checkout_expired(checkout: dict[str, Any]) -> Result:
 
 def _settle(payment: Payment, intent_id: str) -> Result:
     if settle_online_payment(payment=payment, payment_intent_id=intent_id):
-        return _found(payment, f"Payment {payment.pk} settled.")
+        return _found(payment, f"Payment {payment.pk} settled.", intent_id=intent_id)
     if not payment.payment_intent_id:
         # Settled by a refund or dispute reported first, which knew no intent.
         remember_payment_intent(payment=payment, payment_intent_id=intent_id)
-    return _found(payment, f"Payment {payment.pk} was settled already.", Outcome.IGNORED)
+    detail = f"Payment {payment.pk} was settled already."
+    return _found(payment, detail, Outcome.IGNORED, intent_id=intent_id)
 
 
 def _close(checkout: dict[str, Any], status: str, reason: str) -> Result:
@@ -282,9 +279,13 @@ def _close(checkout: dict[str, Any], status: str, reason: str) -> Result:
     return Result(Outcome.IGNORED, f"Payment {payment.pk} was no longer pending.")
 
 
-def _found(payment: Payment, detail: str, outcome: str = Outcome.APPLIED) -> Result:
-    """An outcome that may have made the payment's intent known."""
-    return Result(outcome, detail, payment_id=payment.pk)
+def _found(
+    payment: Payment, detail: str, outcome: str = Outcome.APPLIED, *, intent_id: str = ""
+) -> Result:
+    """The outcome of an event whose payment was found, with the ids it is known by
+    now (`intent_id` may have just been saved on it)."""
+    found = (payment.checkout_session_id, payment.payment_intent_id, intent_id)
+    return Result(outcome, detail, found=found)
 
 
 # --- Payment intents, charges and disputes ---------------------------------------
@@ -306,11 +307,13 @@ def charge_refunded(charge: dict[str, Any]) -> Result:
     payment = _payment_of_charge_object(charge, amount=charge.get("amount"))
     if isinstance(payment, Unmatched):
         return _unmatched_charge_object(payment, "charge", charge)
+    intent_id = stripe_id(charge.get("payment_intent"))
     new = record_charge_refunds(payment, charge)
     if not new:
         detail = f"Payment {payment.pk}: its refunds are recorded already."
-        return _found(payment, detail, Outcome.IGNORED)
-    return _found(payment, f"Payment {payment.pk}: recorded refund {', '.join(new)}.")
+        return _found(payment, detail, Outcome.IGNORED, intent_id=intent_id)
+    detail = f"Payment {payment.pk}: recorded refund {', '.join(new)}."
+    return _found(payment, detail, intent_id=intent_id)
 
 
 def dispute_changed(dispute: dict[str, Any]) -> Result:
@@ -319,19 +322,19 @@ def dispute_changed(dispute: dict[str, Any]) -> Result:
     payment = _payment_of_charge_object(dispute, amount=None)
     if isinstance(payment, Unmatched):
         return _unmatched_charge_object(payment, "dispute", dispute)
-    status = dispute.get("status", "")
+    status, intent_id = dispute.get("status", ""), stripe_id(dispute.get("payment_intent"))
     if record_dispute(payment, dispute):
         detail = _("Payment %(payment)s: dispute %(dispute)s %(status)s.") % {
             "payment": payment.pk,
             "dispute": dispute["id"],
             "status": status,
         }
-        return _found(payment, detail)
+        return _found(payment, detail, intent_id=intent_id)
     detail = _("Payment %(payment)s: dispute %(dispute)s is recorded already.") % {
         "payment": payment.pk,
         "dispute": dispute["id"],
     }
-    return _found(payment, detail, Outcome.IGNORED)
+    return _found(payment, detail, Outcome.IGNORED, intent_id=intent_id)
 
 
 def _payment_of_charge_object(obj: dict[str, Any], *, amount: Any) -> Match:

@@ -96,13 +96,14 @@ def _reconcile(payment: Payment) -> list[str]:
     if checkout.status == "complete" and checkout.payment_status == "paid":
         if not settle_online_payment(payment=payment, payment_intent_id=intent_id):
             return []
-        return [_line(payment, "settled"), *retry_waiting_events(payment_id=payment.pk)]
+        waiting = retry_waiting_events(stripe_ids=(payment.checkout_session_id, intent_id))
+        return [_line(payment, "settled"), *waiting]
     if checkout.status == "complete" and remember_payment_intent(
         payment=payment, payment_intent_id=intent_id
     ):
         # A bank debit on its way, whose completion event was lost: the events of
         # its payment intent can find the payment now.
-        return retry_waiting_events(payment_id=payment.pk)
+        return retry_waiting_events(stripe_ids=(payment.checkout_session_id, intent_id))
     if checkout.status == "expired":
         reason = "The checkout expired unpaid."
         closed = close_online_payment(payment=payment, status=PaymentStatus.EXPIRED, reason=reason)
