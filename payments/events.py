@@ -78,10 +78,15 @@ def process_event(event_pk: int) -> str:
     run twice: an event applied or ignored before is left as it is; a waiting or
     failed one is tried again. Never raises, so a bad event cannot stop the worker.
     Once the event's payment is known, the events waiting for it are applied too."""
+    return process_event_reporting(event_pk)[0]
+
+
+def process_event_reporting(event_pk: int) -> tuple[str, list[str]]:
+    """`process_event`, with a line for each waiting event it applied in turn."""
     result = _process(event_pk)
-    if result.found:
-        retry_waiting_events(stripe_ids=result.found, skip={event_pk})
-    return result.outcome
+    if not result.found:
+        return result.outcome, []
+    return result.outcome, retry_waiting_events(stripe_ids=result.found, skip={event_pk})
 
 
 def retry_waiting_events(*, stripe_ids: Iterable[str], skip: Iterable[int] = ()) -> list[str]:

@@ -96,14 +96,14 @@ def record_provider_dispute(
                 payment=current,
                 provider_dispute_id=provider_dispute_id,
                 amount=amount,
-                status=status,
+                status=status[:30],
                 reason=reason[:100],
             )
             logger.warning(
                 "Stripe reports dispute %s on payment %s", provider_dispute_id, current.pk
             )
         elif dispute.payment_id == current.pk and _progress(status) > _progress(dispute.status):
-            dispute.status, dispute.amount = status, amount
+            dispute.status, dispute.amount = status[:30], amount
             dispute.save(update_fields=["status", "amount", "updated_at"])
         else:
             return False

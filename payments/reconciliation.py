@@ -25,10 +25,11 @@ from django.utils.translation import gettext as _
 
 from . import stripe_gateway
 from .events import (
+    RETRIED,
     WAITING,
     due_events,
     ignore_as_not_ours,
-    process_event,
+    process_event_reporting,
     process_stalled_events,
     retry_waiting_events,
 )
@@ -121,6 +122,8 @@ def _retry_due_events(*, ask_stripe: bool) -> list[str]:
     verdicts: dict[str, str] = {}
     lines = []
     for event in list(due_events(now=timezone.now())):
+        if not StripeEvent.objects.filter(pk=event.pk, outcome__in=RETRIED).exists():
+            continue  # Applied meanwhile, with an event tried before it.
         if ask_stripe and event.outcome in WAITING and event.waiting_for:
             if event.waiting_for not in verdicts:
                 verdicts[event.waiting_for] = _ask_stripe_about(event.waiting_for)
@@ -128,7 +131,8 @@ def _retry_due_events(*, ask_stripe: bool) -> list[str]:
                 ignore_as_not_ours(event_pk=event.pk, reason=reason)
                 lines.append(f"{_event(event)} ignored: not ours")
                 continue
-        lines.append(f"{_event(event)} tried again: {process_event(event.pk)}")
+        outcome, applied_in_turn = process_event_reporting(event.pk)
+        lines += [f"{_event(event)} tried again: {outcome}", *applied_in_turn]
     return lines
 
 

@@ -258,22 +258,26 @@ def test_stripe_names_the_payment_a_waiting_refund_is_for(client, fake_stripe, t
     payment = checkout()
     session = fake_stripe.complete(payment.checkout_session_id)
     close_online_payment(payment=payment, status=PaymentStatus.EXPIRED)
-    fake_stripe.refund(session["payment_intent"], 3000)
-    deliver(
-        client, fake_stripe.event("charge.refunded", fake_stripe.charge(session["payment_intent"]))
-    )
+    intent_id = session["payment_intent"]
+    for part in (3000, 2000):
+        fake_stripe.refund(intent_id, part)
+        deliver(client, fake_stripe.event("charge.refunded", fake_stripe.charge(intent_id)))
     process_all()
-    waiting = StripeEvent.objects.get()
+    first, second = StripeEvent.objects.order_by("pk")
     time_machine.move_to(NOW + timedelta(minutes=16), tick=False)
 
     report = reconcile_pending_payments()
 
-    assert report == [f"Stripe event {waiting.event_id} (charge.refunded) tried again: applied"]
-    assert refreshed(payment).payment_intent_id == session["payment_intent"]
+    assert report == [
+        f"Stripe event {first.event_id} (charge.refunded) tried again: applied",
+        f"Stripe event {second.event_id} (charge.refunded): applied",  # In turn, asked once.
+    ]
+    assert len(fake_stripe.sent("GET", f"/v1/payment_intents/{intent_id}")) == 1
+    assert refreshed(payment).payment_intent_id == intent_id
     assert figures(payment.invoice)[:3] == (
         InvoiceStatus.PARTIALLY_REFUNDED,
         D("80.00"),
-        D("30.00"),
+        D("50.00"),
     )
 
 
