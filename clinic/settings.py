@@ -404,6 +404,19 @@ PAYMENT_METHODS = [
 # An online payment still pending after this many minutes is checked with Stripe by
 # the reconciliation task, in case its webhook was lost.
 PAYMENTS_RECONCILE_AFTER_MINUTES = env.int("PAYMENTS_RECONCILE_AFTER_MINUTES", default=30)
+# Stripe payments settled in the last this many days are checked with Stripe by the
+# reconciliation for refunds and disputes made outside the clinic (its dashboard).
+PAYMENTS_RECONCILE_PAID_DAYS = env.int("PAYMENTS_RECONCILE_PAID_DAYS", default=14)
+# A Stripe event about a payment not known here yet (a refund processed before its
+# checkout) waits: it is applied when the payment becomes known, and tried again by
+# the reconciliation after this many minutes, then twice as long after each try (a
+# day at most); ...
+PAYMENTS_EVENT_RETRY_MINUTES = env.int("PAYMENTS_EVENT_RETRY_MINUTES", default=15)
+# ... after this many tries it shows in admin as needing attention; ...
+PAYMENTS_EVENT_ATTENTION_TRIES = env.int("PAYMENTS_EVENT_ATTENTION_TRIES", default=6)
+# ... and still unknown this many days after it came, it is ignored as not ours
+# (another site on the same Stripe account). A failed event is no longer retried then.
+PAYMENTS_EVENT_GIVE_UP_DAYS = env.int("PAYMENTS_EVENT_GIVE_UP_DAYS", default=7)
 # How long the link texted to a patient to pay online stays valid.
 PAYMENTS_PAY_LINK_DAYS = env.int("PAYMENTS_PAY_LINK_DAYS", default=30)
 

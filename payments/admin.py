@@ -1,4 +1,5 @@
-"""The manager's read-only view of invoices, payments, refunds and Stripe's events.
+"""The manager's read-only view of invoices, payments, refunds, disputes and Stripe's
+events (those that need attention under their own filter).
 Every change goes through the payments services (the invoice page), which keep an
 invoice's totals and status derived from its lines, payments and refunds."""
 
@@ -7,10 +8,13 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
 from clinic.kernel.admin import ReadOnlyAdminMixin
 
-from .models import Invoice, InvoiceLine, Payment, Refund, StripeEvent
+from .models import Dispute, Invoice, InvoiceLine, Payment, Refund, StripeEvent
 
 
 class InvoiceLineInline(ReadOnlyAdminMixin, admin.TabularInline):
@@ -67,9 +71,43 @@ class RefundAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_select_related = ["payment__invoice", "created_by"]
 
 
+@admin.register(Dispute)
+class DisputeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["created_at", "payment", "amount", "status", "reason", "updated_at"]
+    list_filter = ["status"]
+    search_fields = ["=payment__invoice__number", "provider_dispute_id"]
+    date_hierarchy = "created_at"
+    list_select_related = ["payment__invoice"]
+
+
+class NeedsAttentionFilter(admin.SimpleListFilter):
+    """The events someone should look at: still waiting for their payment after
+    many tries, or failing."""
+
+    title = _("needs attention")
+    parameter_name = "attention"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple]:
+        return [("yes", _("Needs attention"))]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        if self.value() == "yes":
+            outcomes = [StripeEvent.Outcome.ATTENTION, StripeEvent.Outcome.FAILED]
+            return queryset.filter(outcome__in=outcomes)
+        return queryset
+
+
 @admin.register(StripeEvent)
 class StripeEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["received_at", "type", "event_id", "outcome", "processed_at"]
-    list_filter = ["type", "outcome"]
-    search_fields = ["=event_id"]
+    list_display = [
+        "received_at",
+        "type",
+        "event_id",
+        "outcome",
+        "detail",
+        "attempts",
+        "next_attempt_at",
+    ]
+    list_filter = [NeedsAttentionFilter, "outcome", "type"]
+    search_fields = ["=event_id", "=waiting_for"]
     date_hierarchy = "received_at"

@@ -74,6 +74,9 @@ class InvoiceOut(Schema):
     total: Money
     amount_paid: Money
     amount_refunded: Money
+    amount_disputed: Money = Field(
+        ..., description="Taken back by Stripe for card disputes still open or lost."
+    )
     balance: Money = Field(..., description="What the patient still owes.")
 
     @staticmethod

@@ -7,6 +7,7 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 
 from patients.models import Patient
 from scheduling.models import Service
@@ -33,6 +34,8 @@ class InvoiceStatus(models.TextChoices):
     VOID = "void", "Void"
     PARTIALLY_REFUNDED = "partially_refunded", "Partially refunded"
     REFUNDED = "refunded", "Refunded"
+    # Some of the money is held or kept by Stripe in a card dispute (a chargeback).
+    DISPUTED = "disputed", _("Disputed")
 
 
 class Invoice(models.Model):
@@ -50,6 +53,12 @@ class Invoice(models.Model):
     total = models.DecimalField(**MONEY, default=ZERO)
     amount_paid = models.DecimalField(**MONEY, default=ZERO)
     amount_refunded = models.DecimalField(**MONEY, default=ZERO)
+    amount_disputed = models.DecimalField(
+        _("amount disputed"),
+        **MONEY,
+        default=ZERO,
+        help_text=_("Taken back by Stripe for card disputes still open or lost."),
+    )
     voided_at = models.DateTimeField(null=True, blank=True)
     voided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
@@ -63,6 +72,11 @@ class Invoice(models.Model):
                 condition=Q(total__gte=0, amount_paid__gte=0, amount_refunded__gte=0)
                 & Q(amount_refunded__lte=models.F("amount_paid")),
                 name="invoice_amounts_consistent",
+            ),
+            # Not bounded by what was paid: a cardholder may dispute a charge that was
+            # partly refunded, and Stripe then holds both.
+            models.CheckConstraint(
+                condition=Q(amount_disputed__gte=0), name="invoice_disputed_not_negative"
             ),
         ]
         indexes = [models.Index(fields=["status", "issued_at"], name="invoice_status_issued")]
@@ -79,7 +93,9 @@ class Invoice(models.Model):
 
     @property
     def net_paid(self) -> Decimal:
-        return self.amount_paid - self.amount_refunded
+        """What the clinic holds: paid, less refunds and less what Stripe took back
+        in disputes."""
+        return self.amount_paid - self.amount_refunded - self.amount_disputed
 
     @property
     def balance(self) -> Decimal:
@@ -96,6 +112,8 @@ class Invoice(models.Model):
     def derived_status(self) -> str:
         if self.voided_at is not None:
             return InvoiceStatus.VOID
+        if self.amount_disputed > 0:
+            return InvoiceStatus.DISPUTED
         if self.amount_refunded > 0:
             if self.net_paid > 0:
                 return InvoiceStatus.PARTIALLY_REFUNDED
@@ -191,9 +209,19 @@ class Payment(models.Model):
         return self.amount - self.amount_refunded
 
 
+# The id of a refund recorded from a charge's `amount_refunded` total, when Stripe
+# sent the charge without its list of refunds: "<charge id>:refunded:<total>". Real
+# refund ids ("re_...") have no colon.
+TOTAL_STAND_IN = ":refunded:"
+
+
 class Refund(models.Model):
     """Money given back on a payment: through Stripe for a Stripe payment, recorded
-    by staff for the others."""
+    by staff for the others.
+
+    A refund recorded from a charge's refunded total (a stand-in) stands for refunds
+    Stripe has not itemised yet: when one of them is reported with its own id, it
+    takes its amount out of the stand-in rather than adding to it."""
 
     payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds")
     amount = models.DecimalField(**MONEY, validators=[MinValueValidator(Decimal("0.01"))])
@@ -219,15 +247,101 @@ class Refund(models.Model):
     def __str__(self) -> str:
         return f"Refund {self.amount} of {self.payment}"
 
+    @property
+    def is_stand_in(self) -> bool:
+        return TOTAL_STAND_IN in self.provider_refund_id
+
+
+class DisputeStatus(models.TextChoices):
+    """Stripe's statuses of a dispute; "warning_" ones are inquiries, which take no
+    money."""
+
+    WARNING_NEEDS_RESPONSE = "warning_needs_response", _("Inquiry: needs a response")
+    WARNING_UNDER_REVIEW = "warning_under_review", _("Inquiry: under review")
+    WARNING_CLOSED = "warning_closed", _("Inquiry closed")
+    NEEDS_RESPONSE = "needs_response", _("Needs a response")
+    UNDER_REVIEW = "under_review", _("Under review")
+    WON = "won", _("Won")
+    LOST = "lost", _("Lost")
+    PREVENTED = "prevented", _("Prevented")
+
+
+# How far along a dispute is. Its status here only moves forward, so the events of
+# a dispute end in the same status whatever order they come in. An inquiry the bank
+# escalates becomes a dispute (needs_response); the last four are final.
+DISPUTE_PROGRESS = {
+    DisputeStatus.WARNING_NEEDS_RESPONSE: 1,
+    DisputeStatus.WARNING_UNDER_REVIEW: 2,
+    DisputeStatus.NEEDS_RESPONSE: 3,
+    DisputeStatus.UNDER_REVIEW: 4,
+    DisputeStatus.WARNING_CLOSED: 5,
+    DisputeStatus.WON: 5,
+    DisputeStatus.LOST: 5,
+    DisputeStatus.PREVENTED: 5,
+}
+FINAL_PROGRESS = 5
+# Stripe takes the disputed amount from the clinic's balance when the dispute opens,
+# gives it back if the clinic wins, and keeps it if the clinic loses.
+DISPUTE_TAKES_MONEY = (
+    DisputeStatus.NEEDS_RESPONSE,
+    DisputeStatus.UNDER_REVIEW,
+    DisputeStatus.LOST,
+)
+
+
+class Dispute(models.Model):
+    """A card dispute (chargeback) on a Stripe payment, as Stripe reports it. While
+    it is open or once lost its amount is not the clinic's: `refresh_totals` counts
+    it in the invoice's `amount_disputed`."""
+
+    payment = models.ForeignKey(
+        Payment, on_delete=models.PROTECT, related_name="disputes", verbose_name=_("payment")
+    )
+    provider_dispute_id = models.CharField(_("Stripe dispute id"), max_length=255, unique=True)
+    amount = models.DecimalField(
+        _("amount"), **MONEY, validators=[MinValueValidator(Decimal("0.01"))]
+    )
+    status = models.CharField(_("status"), max_length=30, choices=DisputeStatus.choices)
+    # Stripe's reason code: "fraudulent", "product_not_received", ...
+    reason = models.CharField(_("reason"), max_length=100, blank=True)
+    created_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        verbose_name = _("dispute")
+        verbose_name_plural = _("disputes")
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="dispute_amount_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Dispute {self.amount} of {self.payment}"
+
+    @property
+    def takes_money(self) -> bool:
+        return self.status in DISPUTE_TAKES_MONEY
+
+    @property
+    def is_final(self) -> bool:
+        return DISPUTE_PROGRESS.get(self.status, 0) == FINAL_PROGRESS
+
 
 class StripeEvent(models.Model):
     """A webhook event from Stripe, stored once (by its id) when it arrives and
-    processed by the worker."""
+    processed by the worker.
+
+    An event about a payment not known here yet waits (see payments/events.py): it
+    is tried again when its payment becomes known and by the reconciliation, needs
+    attention after PAYMENTS_EVENT_ATTENTION_TRIES tries, and is ignored as not ours
+    after PAYMENTS_EVENT_GIVE_UP_DAYS."""
 
     class Outcome(models.TextChoices):
         PENDING = "", "Not processed yet"
         APPLIED = "applied", "Applied"
         IGNORED = "ignored", "Nothing to do"
+        WAITING = "waiting", _("Waiting for its payment")
+        ATTENTION = "attention", _("Needs attention")
         FAILED = "failed", "Failed"
 
     event_id = models.CharField(max_length=255, unique=True)
@@ -237,9 +351,36 @@ class StripeEvent(models.Model):
     processed_at = models.DateTimeField(null=True, blank=True)
     outcome = models.CharField(max_length=20, choices=Outcome.choices, blank=True)
     detail = models.CharField(max_length=500, blank=True)
+    attempts = models.PositiveIntegerField(
+        _("attempts"), default=0, help_text=_("How many times the worker has processed it.")
+    )
+    next_attempt_at = models.DateTimeField(
+        _("next attempt"),
+        null=True,
+        blank=True,
+        help_text=_("When the reconciliation tries a waiting or failed event again."),
+    )
+    waiting_for = models.CharField(
+        _("waiting for"),
+        max_length=255,
+        blank=True,
+        help_text=_("The Stripe payment intent (or other object) no payment here knows yet."),
+    )
 
     class Meta:
         ordering = ["-received_at", "-pk"]
+        indexes = [
+            models.Index(
+                fields=["waiting_for"],
+                condition=Q(outcome__in=["waiting", "attention"]),
+                name="stripe_event_waiting",
+            ),
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=Q(next_attempt_at__isnull=False),
+                name="stripe_event_retry",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.type} {self.event_id}"

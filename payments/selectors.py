@@ -4,6 +4,7 @@ invoice with everything its page and receipt show."""
 from __future__ import annotations
 
 from django.db.models import F, Prefetch, Q, QuerySet
+from django.utils.translation import gettext_lazy as _
 
 from .methods import StripeCheckout
 from .models import Invoice, InvoiceStatus, Payment, PaymentStatus, Refund
@@ -15,6 +16,7 @@ SHOW_CHOICES = [
     (SHOW_DUE, "Balance due"),
     ("paid", "Paid"),
     ("refunded", "Refunded"),
+    (InvoiceStatus.DISPUTED, _("Disputed")),
     ("void", "Void"),
     ("all", "All"),
 ]
@@ -25,14 +27,19 @@ def invoices(*, show: str = SHOW_DUE, query: str = "") -> QuerySet[Invoice]:
     those of one status, or all; narrowed by invoice number or patient name."""
     found = Invoice.objects.select_related("patient").order_by("-issued_at", "-number")
     if show == SHOW_DUE:
-        # The `balance` property, in SQL: the total less what was paid and kept.
+        # The `balance` property, in SQL: the total less what was paid and kept. A
+        # dispute's money is not kept: the patient owes it again.
         found = found.filter(
-            status__in=[InvoiceStatus.OPEN, InvoiceStatus.PARTIALLY_REFUNDED],
-            total__gt=F("amount_paid") - F("amount_refunded"),
+            status__in=[
+                InvoiceStatus.OPEN,
+                InvoiceStatus.PARTIALLY_REFUNDED,
+                InvoiceStatus.DISPUTED,
+            ],
+            total__gt=F("amount_paid") - F("amount_refunded") - F("amount_disputed"),
         )
     elif show == "refunded":
         found = found.filter(status__in=[InvoiceStatus.PARTIALLY_REFUNDED, InvoiceStatus.REFUNDED])
-    elif show in (InvoiceStatus.PAID, InvoiceStatus.VOID):
+    elif show in (InvoiceStatus.PAID, InvoiceStatus.VOID, InvoiceStatus.DISPUTED):
         found = found.filter(status=show)
     return _matching(found, query.strip())
 
@@ -52,11 +59,11 @@ def _matching(found: QuerySet[Invoice], query: str) -> QuerySet[Invoice]:
 
 def invoice_page(*, pk: int) -> Invoice:
     """One invoice with its patient, session, lines, and payments with their
-    refunds and who took them: what the invoice page and the receipt show, in a
-    fixed number of queries. Raises Invoice.DoesNotExist."""
+    refunds (and who took them) and disputes: what the invoice page and the receipt
+    show, in a fixed number of queries. Raises Invoice.DoesNotExist."""
     refunds = Refund.objects.select_related("created_by")
     payments = Payment.objects.select_related("created_by").prefetch_related(
-        Prefetch("refunds", queryset=refunds)
+        Prefetch("refunds", queryset=refunds), "disputes"
     )
     return (
         Invoice.objects.select_related("patient", "session__doctor", "voided_by")

@@ -28,7 +28,9 @@ from . import stripe_gateway
 from .exceptions import PaymentError, ProviderUnavailable
 from .methods import StripeCheckout, all_methods, get_method
 from .models import (
+    DISPUTE_TAKES_MONEY,
     ZERO,
+    Dispute,
     Invoice,
     InvoiceCounter,
     InvoiceLine,
@@ -86,17 +88,22 @@ def _next_invoice_number() -> int:
 
 
 def refresh_totals(invoice: Invoice) -> Invoice:
-    """Derive the invoice's total, amounts paid and refunded, and status from its
-    lines, payments and refunds. The one place these are set; call it inside the
-    transaction that changed them, with the invoice locked."""
+    """Derive the invoice's total, amounts paid, refunded and disputed, and status
+    from its lines, payments, refunds and disputes. The one place these are set; call
+    it inside the transaction that changed them, with the invoice locked."""
     lines = invoice.lines.all()
     invoice.total = sum((line.amount for line in lines), ZERO)
     succeeded = Payment.objects.filter(invoice=invoice, status=PaymentStatus.SUCCEEDED)
     invoice.amount_paid = succeeded.aggregate(total=Sum("amount"))["total"] or ZERO
     refunds = Refund.objects.filter(payment__invoice=invoice)
     invoice.amount_refunded = refunds.aggregate(total=Sum("amount"))["total"] or ZERO
+    # Money Stripe took back for a dispute still open, or lost.
+    disputes = Dispute.objects.filter(payment__invoice=invoice, status__in=DISPUTE_TAKES_MONEY)
+    invoice.amount_disputed = disputes.aggregate(total=Sum("amount"))["total"] or ZERO
     invoice.status = invoice.derived_status()
-    invoice.save(update_fields=["total", "amount_paid", "amount_refunded", "status"])
+    invoice.save(
+        update_fields=["total", "amount_paid", "amount_refunded", "amount_disputed", "status"]
+    )
     return invoice
 
 
@@ -368,42 +375,23 @@ def close_online_payment(*, payment: Payment, status: str, reason: str = "") -> 
     return bool(changed)
 
 
+def remember_payment_intent(*, payment: Payment, payment_intent_id: str) -> bool:
+    """Note the Stripe payment intent that pays an online payment, when the payment
+    has none yet: the intent's charges, refunds and disputes name only the intent.
+    Returns whether it was new."""
+    if not payment_intent_id:
+        return False
+    remembered = Payment.objects.filter(
+        pk=payment.pk, method=ONLINE.key, payment_intent_id=""
+    ).update(payment_intent_id=payment_intent_id)
+    return bool(remembered)
+
+
 def note_online_payment_error(*, payment: Payment, reason: str) -> None:
     """A card was declined: the checkout stays open for another try; staff see why."""
     Payment.objects.filter(pk=payment.pk, status=PaymentStatus.PENDING).update(
         last_error=reason[:500]
     )
-
-
-def record_provider_refund(*, payment: Payment, provider_refund_id: str, amount: Decimal) -> bool:
-    """A refund Stripe reports (made here or in Stripe's dashboard), recorded once
-    by its id. Returns whether it was new."""
-    with transaction.atomic():
-        invoice = _lock(payment.invoice)
-        if Refund.objects.filter(provider_refund_id=provider_refund_id).exists():
-            return False
-        if payment.status != PaymentStatus.SUCCEEDED:
-            # A refunded charge was paid first: its success event is late or lost.
-            settle_online_payment(payment=payment)
-        current = Payment.objects.prefetch_related("refunds").get(pk=payment.pk)
-        if amount > current.refundable:
-            logger.warning(
-                "Stripe refunded %s on payment %s, more than the %s left here",
-                amount,
-                current.pk,
-                current.refundable,
-            )
-            amount = current.refundable
-        if amount <= 0:
-            return False
-        Refund.objects.create(
-            payment=current,
-            amount=amount,
-            reason="Refunded in Stripe",
-            provider_refund_id=provider_refund_id,
-        )
-        refresh_totals(invoice)
-    return True
 
 
 # --- Refunds ------------------------------------------------------------------------

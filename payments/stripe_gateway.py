@@ -5,7 +5,9 @@ a second checkout or refund."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from decimal import Decimal
+from typing import Any
 
 import stripe
 from django.conf import settings
@@ -74,6 +76,34 @@ def expire_checkout_session(session_id: str) -> stripe.checkout.Session:
     return _call("close a checkout", client().v1.checkout.sessions.expire, session_id)
 
 
+def retrieve_payment_intent(intent_id: str) -> dict[str, Any]:
+    intent = _call("look up a payment", client().v1.payment_intents.retrieve, intent_id)
+    return intent.to_dict()
+
+
+def charges_of(intent_id: str) -> list[dict[str, Any]]:
+    """The charges of a payment intent (usually one), without their refunds."""
+    return _listed("look up a payment's charges", client().v1.charges.list, intent_id)
+
+
+def refunds_of(intent_id: str) -> list[dict[str, Any]]:
+    return _listed("look up a payment's refunds", client().v1.refunds.list, intent_id)
+
+
+def disputes_of(intent_id: str) -> list[dict[str, Any]]:
+    return _listed("look up a payment's disputes", client().v1.disputes.list, intent_id)
+
+
+def _listed(what: str, method: Callable[..., Any], intent_id: str) -> list[dict[str, Any]]:
+    """Every object of a list, page after page, as plain dicts."""
+
+    def every_page() -> list[dict[str, Any]]:
+        first = method({"payment_intent": intent_id, "limit": 100})
+        return [obj.to_dict() for obj in first.auto_paging_iter()]
+
+    return _call(what, every_page)
+
+
 def create_refund(payment: Payment, amount: Decimal, *, idempotency_key: str) -> str:
     refund = _call(
         "refund",
@@ -88,7 +118,7 @@ def create_refund(payment: Payment, amount: Decimal, *, idempotency_key: str) ->
     return refund.id
 
 
-def _call(what: str, method, *args):
+def _call(what: str, method: Callable[..., Any], *args: Any) -> Any:
     try:
         return method(*args)
     except stripe.StripeError as error:

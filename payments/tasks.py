@@ -17,5 +17,6 @@ def process_stripe_event(event_pk: int) -> str:
 
 def reconcile_pending_payments() -> list[str]:
     """Run by the periodic schedule (migration 0003): settle or close the online
-    payments whose webhook never came; the result lists what changed."""
+    payments whose webhook never came, retry the events waiting for their payment,
+    and record refunds and disputes made in Stripe; the result lists what changed."""
     return _reconcile_pending_payments()

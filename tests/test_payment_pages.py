@@ -17,12 +17,15 @@ from django.utils import timezone
 
 from notifications.models import Notification
 from payments.models import Invoice, InvoiceStatus, Payment, PaymentStatus, Refund
+from payments.provider_services import record_provider_dispute
 from payments.services import (
     invoice_from_pay_link,
     new_payment_token,
     pay_link_token,
     record_desk_payment,
     refund_payment,
+    settle_online_payment,
+    start_online_payment,
     void_invoice,
 )
 from tests.factories import InvoiceFactory, PatientFactory, SessionFactory
@@ -620,6 +623,67 @@ def test_receipt_shows_the_bill_payments_and_balance(reception_client, invoice):
     assert "<script>" not in page  # No inline script: the print button is wired in print.js.
 
 
+# --- Disputes -----------------------------------------------------------------------
+
+
+@pytest.fixture
+def disputed(invoice, fake_stripe) -> Invoice:
+    """Anna paid online; her bank then took the money back in a card dispute."""
+    payment = start_online_payment(invoice=invoice, by=None, base_url="https://clinic.test")
+    settle_online_payment(payment=payment, payment_intent_id="pi_anna")
+    record_provider_dispute(
+        payment=payment,
+        provider_dispute_id="dp_anna",
+        amount=D("80.00"),
+        status="needs_response",
+        reason="fraudulent",
+    )
+    return reloaded(invoice)
+
+
+def test_a_disputed_invoice_shows_the_money_taken_back(reception_client, disputed):
+    page = text(reception_client.get(invoice_url(disputed)))
+
+    assert (disputed.status, disputed.amount_disputed, disputed.balance) == (
+        InvoiceStatus.DISPUTED,
+        D("80.00"),
+        D("80.00"),
+    )
+    for shown in [
+        "Disputed",
+        "Taken back in disputes",
+        "Card dispute (fraudulent): Needs a response",
+        "−80.00 USD",
+    ]:
+        assert shown in page, shown
+    receipt = text(reception_client.get(reverse("payments:receipt", args=[disputed.pk])))
+    assert "Taken back in a card dispute" in receipt
+    assert "−80.00 USD" in receipt
+
+
+def test_a_won_dispute_gives_the_money_back_to_the_invoice(reception_client, disputed):
+    payment = disputed.payments.get()
+    record_provider_dispute(
+        payment=payment,
+        provider_dispute_id="dp_anna",
+        amount=D("80.00"),
+        status="won",
+        reason="fraudulent",
+    )
+
+    invoice = reloaded(disputed)
+    assert (invoice.status, invoice.amount_disputed, invoice.balance) == (InvoiceStatus.PAID, 0, 0)
+    assert "Card dispute (fraudulent): Won" in text(reception_client.get(invoice_url(invoice)))
+
+
+def test_a_disputed_invoice_is_due_again_and_listed_as_disputed(reception_client, disputed):
+    InvoiceFactory()
+    url = reverse("payments:invoices")
+
+    assert disputed in listed(reception_client.get(url))
+    assert listed(reception_client.get(url, {"show": "disputed"})) == [disputed]
+
+
 # --- The invoice list ---------------------------------------------------------------
 
 
@@ -755,6 +819,8 @@ def test_manager_reads_payments_in_the_admin(manager_client, invoices_of_each_ki
         reverse("admin:payments_payment_changelist"),
         reverse("admin:payments_refund_changelist"),
         reverse("admin:payments_stripeevent_changelist"),
+        reverse("admin:payments_stripeevent_changelist") + "?attention=yes",
+        reverse("admin:payments_dispute_changelist"),
     ]
 
     for url in pages:

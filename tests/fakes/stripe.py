@@ -1,8 +1,10 @@
 """A fake of the parts of Stripe's API the clinic uses, for the real `stripe` client
-(through the STRIPE_API_BASE_URL setting): Checkout Sessions, PaymentIntents and
-refunds. It keeps what it made in memory, so a test can play the patient (pay or
-let a checkout expire), build the webhook events Stripe would send, and check what
-the client sent (form bodies and Idempotency-Key headers).
+(through the STRIPE_API_BASE_URL setting): Checkout Sessions, PaymentIntents, their
+charges, refunds and disputes. It keeps what it made in memory, so a test can play
+the patient (pay, let a checkout expire, dispute a charge), play staff in Stripe's
+dashboard (refund), build the webhook events Stripe would send, and check what the
+client sent (form bodies and Idempotency-Key headers). Charges carry no metadata,
+as real ones made by Checkout often do not.
 
 Like Stripe, a POST repeated with the same Idempotency-Key gets the first answer.
 """
@@ -26,6 +28,8 @@ CHECKOUT_HOST = "https://checkout.stripe.test"
 SESSION = re.compile(r"^/v1/checkout/sessions/(?P<id>[^/]+)$")
 EXPIRE = re.compile(r"^/v1/checkout/sessions/(?P<id>[^/]+)/expire$")
 PAYMENT_INTENT = re.compile(r"^/v1/payment_intents/(?P<id>[^/]+)$")
+# The lists the clinic reads, of one payment intent's objects (?payment_intent=pi_...).
+LISTS = ("/v1/charges", "/v1/refunds", "/v1/disputes")
 
 
 def error(status: int, type_: str, message: str, code: str = "") -> Reply:
@@ -69,6 +73,7 @@ class FakeStripe(FakeServer):
         self.sessions: dict[str, dict[str, Any]] = {}
         self.payment_intents: dict[str, dict[str, Any]] = {}
         self.refunds: dict[str, dict[str, Any]] = {}
+        self.disputes: dict[str, dict[str, Any]] = {}
         self._replies_by_key: dict[str, Reply] = {}
 
     # --- What the client sent ------------------------------------------------------
@@ -132,6 +137,41 @@ class FakeStripe(FakeServer):
         assert reply.status == 200, reply.payload
         return reply.payload
 
+    def dispute(
+        self,
+        payment_intent_id: str,
+        *,
+        status: str = "needs_response",
+        reason: str = "fraudulent",
+        amount: int | None = None,
+    ) -> dict[str, Any]:
+        """The cardholder disputes the charge of a payment intent (all of it unless
+        `amount` says otherwise); Stripe takes the money back while it is open."""
+        with self._lock:
+            intent = self.payment_intents[payment_intent_id]
+            dispute = {
+                "id": f"dp_{self._next():024d}",
+                "object": "dispute",
+                "amount": intent["amount"] if amount is None else amount,
+                "currency": intent["currency"],
+                "charge": intent["latest_charge"],
+                "payment_intent": payment_intent_id,
+                "status": status,
+                "reason": reason,
+                "metadata": {},
+                "is_charge_refundable": False,
+                "created": int(time.time()),
+                "livemode": False,
+            }
+            self.disputes[dispute["id"]] = dispute
+            return copy.deepcopy(dispute)
+
+    def update_dispute(self, dispute_id: str, *, status: str) -> dict[str, Any]:
+        """The dispute moves on (under_review) or closes (won, lost)."""
+        with self._lock:
+            self.disputes[dispute_id]["status"] = status
+            return copy.deepcopy(self.disputes[dispute_id])
+
     def session(self, session_id: str) -> dict[str, Any]:
         with self._lock:
             return _public(self.sessions[session_id])
@@ -140,26 +180,32 @@ class FakeStripe(FakeServer):
         """The charge of a payment intent, as in a `charge.refunded` event. Newer API
         versions leave out the `refunds` list (with_refunds=False)."""
         with self._lock:
-            intent = self.payment_intents[payment_intent_id]
-            refunds = [
-                copy.deepcopy(refund)
-                for refund in self.refunds.values()
-                if refund["payment_intent"] == payment_intent_id
-            ]
-            charge = {
-                "id": intent["latest_charge"],
-                "object": "charge",
-                "amount": intent["amount"],
-                "amount_refunded": sum(refund["amount"] for refund in refunds),
-                "currency": intent["currency"],
-                "payment_intent": payment_intent_id,
-                "metadata": {},
-                "paid": True,
-                "refunded": sum(refund["amount"] for refund in refunds) >= intent["amount"],
-            }
-            if with_refunds:
-                charge["refunds"] = {"object": "list", "data": refunds, "has_more": False}
-            return charge
+            return self._charge(payment_intent_id, with_refunds=with_refunds)
+
+    def _charge(self, payment_intent_id: str, *, with_refunds: bool) -> dict[str, Any]:
+        intent = self.payment_intents[payment_intent_id]
+        refunds = [
+            copy.deepcopy(refund)
+            for refund in self.refunds.values()
+            if refund["payment_intent"] == payment_intent_id
+        ]
+        charge = {
+            "id": intent["latest_charge"],
+            "object": "charge",
+            "amount": intent["amount"],
+            "amount_refunded": sum(refund["amount"] for refund in refunds),
+            "currency": intent["currency"],
+            "payment_intent": payment_intent_id,
+            "metadata": {},
+            "paid": True,
+            "refunded": sum(refund["amount"] for refund in refunds) >= intent["amount"],
+            "disputed": any(
+                dispute["payment_intent"] == payment_intent_id for dispute in self.disputes.values()
+            ),
+        }
+        if with_refunds:
+            charge["refunds"] = {"object": "list", "data": refunds, "has_more": False}
+        return charge
 
     def event(self, type_: str, data_object: dict[str, Any], *, event_id: str = "") -> dict:
         """A webhook event as Stripe sends it (a snapshot of `data_object`)."""
@@ -200,6 +246,8 @@ class FakeStripe(FakeServer):
                 return self._found(self.sessions, match["id"], "checkout.session")
             if request.method == "GET" and (match := PAYMENT_INTENT.match(path)):
                 return self._found(self.payment_intents, match["id"], "payment_intent")
+            if request.method == "GET" and path in LISTS:
+                return self._list(path, request.query.get("payment_intent", ""))
             if request.method == "POST" and (match := EXPIRE.match(path)):
                 return self._expire_session(match["id"])
         return error(404, "invalid_request_error", f"Unrecognized request URL ({path}).")
@@ -279,6 +327,22 @@ class FakeStripe(FakeServer):
         }
         self.refunds[refund["id"]] = refund
         return Reply(200, copy.deepcopy(refund))
+
+    def _list(self, path: str, payment_intent_id: str) -> Reply:
+        """One payment intent's charges (without their refunds, as newer API versions
+        answer), refunds or disputes, on one page."""
+        if path == "/v1/charges":
+            intent = self.payment_intents.get(payment_intent_id)
+            paid = intent is not None and intent["status"] == "succeeded"
+            data = [self._charge(payment_intent_id, with_refunds=False)] if paid else []
+        else:
+            objects = self.refunds if path == "/v1/refunds" else self.disputes
+            data = [
+                copy.deepcopy(obj)
+                for obj in objects.values()
+                if obj["payment_intent"] == payment_intent_id
+            ]
+        return Reply(200, {"object": "list", "url": path, "has_more": False, "data": data})
 
     def _found(self, objects: dict[str, dict], object_id: str, kind: str) -> Reply:
         if object_id not in objects:

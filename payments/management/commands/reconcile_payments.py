@@ -1,5 +1,6 @@
-"""Check the online payments still pending with Stripe now, rather than at the
-worker's next round: `manage.py reconcile_payments [--older-than MINUTES]`."""
+"""Reconcile with Stripe now, rather than at the worker's next round (pending
+payments, waiting events, refunds and disputes made in Stripe's dashboard; see
+payments/reconciliation.py): `manage.py reconcile_payments [--older-than MINUTES]`."""
 
 from __future__ import annotations
 
@@ -12,7 +13,10 @@ MAX_MINUTES = 366 * 24 * 60
 
 
 class Command(BaseCommand):
-    help = "Settle or close the online payments still pending, as Stripe reports them."
+    help = (
+        "Settle or close the online payments still pending, retry the Stripe events "
+        "waiting for their payment, and record refunds and disputes made in Stripe."
+    )
 
     def add_arguments(self, parser) -> None:
         parser.add_argument(
