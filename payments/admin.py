@@ -19,15 +19,21 @@ from .models import Dispute, Invoice, InvoiceLine, Payment, Refund, StripeEvent
 
 class InvoiceLineInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = InvoiceLine
-    fields = ["description", "quantity", "unit_price", "amount"]
-    readonly_fields = fields
+    fields = readonly_fields = ("description", "quantity", "unit_price", "amount")
     extra = 0
 
 
 class PaymentInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = Payment
-    fields = ["created_at", "method", "amount", "status", "created_by", "settled_at", "last_error"]
-    readonly_fields = fields
+    fields = readonly_fields = (
+        "created_at",
+        "method",
+        "amount",
+        "status",
+        "created_by",
+        "settled_at",
+        "last_error",
+    )
     extra = 0
     show_change_link = True
 

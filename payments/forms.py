@@ -52,7 +52,9 @@ class DeskPaymentForm(forms.Form):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["method"].choices = [(method.key, method.label) for method in desk_methods()]
+        field = self.fields["method"]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = [(method.key, method.label) for method in desk_methods()]
 
 
 class RefundForm(forms.Form):

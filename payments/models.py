@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.validators import MinValueValidator
@@ -13,8 +14,15 @@ from patients.models import Patient
 from scheduling.models import Service
 from sessions_app.models import Session
 
+if TYPE_CHECKING:  # Type checking only: django-stubs is a development tool.
+    from django_stubs_ext import StrOrPromise
+
 ZERO = Decimal("0.00")
-MONEY = {"max_digits": 12, "decimal_places": 2}
+
+
+def money_field(verbose_name: StrOrPromise | None = None, **kwargs: Any) -> models.DecimalField:
+    """An amount of the clinic's currency: up to 9,999,999,999.99."""
+    return models.DecimalField(verbose_name, max_digits=12, decimal_places=2, **kwargs)
 
 
 class InvoiceCounter(models.Model):
@@ -50,12 +58,11 @@ class Invoice(models.Model):
     status = models.CharField(
         max_length=20, choices=InvoiceStatus.choices, default=InvoiceStatus.OPEN
     )
-    total = models.DecimalField(**MONEY, default=ZERO)
-    amount_paid = models.DecimalField(**MONEY, default=ZERO)
-    amount_refunded = models.DecimalField(**MONEY, default=ZERO)
-    amount_disputed = models.DecimalField(
+    total = money_field(default=ZERO)
+    amount_paid = money_field(default=ZERO)
+    amount_refunded = money_field(default=ZERO)
+    amount_disputed = money_field(
         _("amount disputed"),
-        **MONEY,
         default=ZERO,
         help_text=_("Taken back by Stripe for card disputes still open or lost."),
     )
@@ -128,7 +135,7 @@ class InvoiceLine(models.Model):
     service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="+")
     description = models.CharField(max_length=200)
     quantity = models.PositiveIntegerField(validators=[MinValueValidator(1)])
-    unit_price = models.DecimalField(**MONEY, validators=[MinValueValidator(ZERO)])
+    unit_price = money_field(validators=[MinValueValidator(ZERO)])
 
     class Meta:
         ordering = ["pk"]
@@ -154,7 +161,7 @@ class Payment(models.Model):
 
     invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="payments")
     method = models.CharField(max_length=30)
-    amount = models.DecimalField(**MONEY, validators=[MinValueValidator(Decimal("0.01"))])
+    amount = money_field(validators=[MinValueValidator(Decimal("0.01"))])
     status = models.CharField(
         max_length=20, choices=PaymentStatus.choices, default=PaymentStatus.PENDING
     )
@@ -224,7 +231,7 @@ class Refund(models.Model):
     takes its amount out of the stand-in rather than adding to it."""
 
     payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds")
-    amount = models.DecimalField(**MONEY, validators=[MinValueValidator(Decimal("0.01"))])
+    amount = money_field(validators=[MinValueValidator(Decimal("0.01"))])
     reason = models.CharField(max_length=300)
     # Stripe's refund id; several refunds of one charge each have their own.
     provider_refund_id = models.CharField(max_length=255, blank=True)
@@ -269,7 +276,7 @@ class DisputeStatus(models.TextChoices):
 # How far along a dispute is. Its status here only moves forward, so the events of
 # a dispute end in the same status whatever order they come in. An inquiry the bank
 # escalates becomes a dispute (needs_response); the last four are final.
-DISPUTE_PROGRESS = {
+DISPUTE_PROGRESS: dict[str, int] = {
     DisputeStatus.WARNING_NEEDS_RESPONSE: 1,
     DisputeStatus.WARNING_UNDER_REVIEW: 2,
     DisputeStatus.NEEDS_RESPONSE: 3,
@@ -298,9 +305,7 @@ class Dispute(models.Model):
         Payment, on_delete=models.PROTECT, related_name="disputes", verbose_name=_("payment")
     )
     provider_dispute_id = models.CharField(_("Stripe dispute id"), max_length=255, unique=True)
-    amount = models.DecimalField(
-        _("amount"), **MONEY, validators=[MinValueValidator(Decimal("0.01"))]
-    )
+    amount = money_field(_("amount"), validators=[MinValueValidator(Decimal("0.01"))])
     status = models.CharField(_("status"), max_length=30, choices=DisputeStatus.choices)
     # Stripe's reason code: "fraudulent", "product_not_received", ...
     reason = models.CharField(_("reason"), max_length=100, blank=True)

@@ -217,8 +217,9 @@ def _refunds_differ(payment: Payment, charges: list[dict]) -> bool:
     """Stripe refunded more than is recorded here, or some refunds here stand in for
     a charge's total and can be itemised."""
     refunds = payment.refunds.all()
-    recorded = sum((refund.amount for refund in refunds), ZERO)
-    recorded = to_minor_units(recorded, payment.invoice.currency)
+    recorded = to_minor_units(
+        sum((refund.amount for refund in refunds), ZERO), payment.invoice.currency
+    )
     refunded = sum(int(charge.get("amount_refunded") or 0) for charge in charges)
     return refunded > recorded or any(refund.is_stand_in for refund in refunds)
 

@@ -12,13 +12,13 @@ import uuid
 from decimal import Decimal
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
 from django.core import signing
 from django.db import transaction
 from django.db.models import Sum
 from django.urls import reverse
 from django.utils import timezone
 
+from clinic.kernel.users import User
 from notifications.messages import appointment_context
 from notifications.models import Channel, Notification
 from notifications.services import queue_message
@@ -107,7 +107,7 @@ def refresh_totals(invoice: Invoice) -> Invoice:
     return invoice
 
 
-def void_invoice(*, invoice: Invoice, reason: str, by: AbstractBaseUser | None) -> Invoice:
+def void_invoice(*, invoice: Invoice, reason: str, by: User | None) -> Invoice:
     """Cancel an invoice nobody has paid anything on; its open online checkouts
     are closed first, so no one can pay it after."""
     reason = reason.strip()
@@ -157,7 +157,7 @@ def record_desk_payment(
     method: str,
     amount: Decimal,
     idempotency_key: str,
-    by: AbstractBaseUser | None,
+    by: User | None,
 ) -> Payment:
     """Money taken at the desk (cash, card terminal). The same token twice (a double
     click, a resent form) returns the payment made the first time."""
@@ -191,9 +191,7 @@ def record_desk_payment(
 # --- Online payment (Stripe Checkout) ---------------------------------------------
 
 
-def start_online_payment(
-    *, invoice: Invoice, by: AbstractBaseUser | None, base_url: str
-) -> Payment:
+def start_online_payment(*, invoice: Invoice, by: User | None, base_url: str) -> Payment:
     """A Stripe Checkout for the balance. An open checkout for the same amount is
     reused rather than a second one made. `base_url` is the site's address for
     Stripe's success and cancel pages."""
@@ -302,7 +300,7 @@ def pay_link_url(invoice: Invoice) -> str:
     return settings.PUBLIC_BASE_URL + reverse("payments:pay", args=[pay_link_token(invoice)])
 
 
-def send_payment_link(*, invoice: Invoice, by: AbstractBaseUser | None) -> Notification:
+def send_payment_link(*, invoice: Invoice, by: User | None) -> Notification:
     """Text the patient the link to pay the balance online, through the outbox."""
     if not online_payment_available():
         raise PaymentError("Online payment is not set up (no Stripe keys).")
@@ -397,9 +395,7 @@ def note_online_payment_error(*, payment: Payment, reason: str) -> None:
 # --- Refunds ------------------------------------------------------------------------
 
 
-def refund_payment(
-    *, payment: Payment, amount: Decimal, reason: str, by: AbstractBaseUser | None
-) -> Refund:
+def refund_payment(*, payment: Payment, amount: Decimal, reason: str, by: User | None) -> Refund:
     """Give money back on a payment: through Stripe for an online payment, recorded
     for the others. Never more than what is left of the payment."""
     reason = reason.strip()

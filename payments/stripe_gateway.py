@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import stripe
 from django.conf import settings
@@ -15,6 +15,9 @@ from django.conf import settings
 from .exceptions import ProviderUnavailable
 from .models import Payment
 from .money import to_minor_units
+
+if TYPE_CHECKING:  # The client's type for its base addresses (not exported).
+    from stripe._base_address import BaseAddresses
 
 logger = logging.getLogger(__name__)
 
@@ -24,7 +27,9 @@ def is_configured() -> bool:
 
 
 def client() -> stripe.StripeClient:
-    base_addresses = {"api": settings.STRIPE_API_BASE_URL} if settings.STRIPE_API_BASE_URL else {}
+    base_addresses: BaseAddresses = (
+        {"api": settings.STRIPE_API_BASE_URL} if settings.STRIPE_API_BASE_URL else {}
+    )
     return stripe.StripeClient(
         settings.STRIPE_SECRET_KEY,
         base_addresses=base_addresses,

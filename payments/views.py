@@ -19,6 +19,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 from django.views.generic import ListView
 
+from clinic.kernel.users import staff_user
+
 from . import selectors, services
 from .exceptions import PaymentError
 from .forms import DeskPaymentForm, InvoiceFilterForm, RefundForm, VoidForm
@@ -150,7 +152,7 @@ class DeskPaymentView(InvoiceActionView):
                     method=data["method"],
                     amount=data["amount"],
                     idempotency_key=data["token"],
-                    by=request.user,
+                    by=staff_user(request),
                 )
             except PaymentError as refusal:
                 form.add_error(None, refusal.message)
@@ -170,7 +172,7 @@ class OnlinePaymentView(InvoiceActionView):
         invoice = self.invoice(pk)
         try:
             payment = services.start_online_payment(
-                invoice=invoice, by=request.user, base_url=site_address(request)
+                invoice=invoice, by=staff_user(request), base_url=site_address(request)
             )
         except PaymentError as refusal:
             messages.error(request, refusal.message)
@@ -191,7 +193,7 @@ class SendPayLinkView(InvoiceActionView):
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         invoice = get_object_or_404(Invoice.objects.select_related("patient", "session"), pk=pk)
         try:
-            services.send_payment_link(invoice=invoice, by=request.user)
+            services.send_payment_link(invoice=invoice, by=staff_user(request))
         except PaymentError as refusal:
             messages.error(request, refusal.message)
             return redirect(invoice)
@@ -214,7 +216,7 @@ class RefundView(InvoiceActionView):
                     payment=payment,
                     amount=form.cleaned_data["amount"],
                     reason=form.cleaned_data["reason"],
-                    by=request.user,
+                    by=staff_user(request),
                 )
             except PaymentError as refusal:
                 form.add_error(None, refusal.message)
@@ -236,7 +238,7 @@ class VoidView(InvoiceActionView):
         if form.is_valid():
             try:
                 services.void_invoice(
-                    invoice=invoice, reason=form.cleaned_data["reason"], by=request.user
+                    invoice=invoice, reason=form.cleaned_data["reason"], by=staff_user(request)
                 )
             except PaymentError as refusal:
                 form.add_error(None, refusal.message)
@@ -275,7 +277,7 @@ def pay(request: HttpRequest, token: str) -> HttpResponse:
     invoice = services.invoice_from_pay_link(token)
     if invoice is None:
         raise Http404("This link is not valid any more.")
-    context = {"invoice": invoice}
+    context: dict[str, object] = {"invoice": invoice}
     if invoice.balance <= 0:
         return render(request, "payments/pay_nothing_due.html", context)
     if not services.online_payment_available():

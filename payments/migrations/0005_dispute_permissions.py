@@ -1,6 +1,6 @@
 from django.db import migrations
 
-from clinic.roles import MANAGERS, RECEPTION, grant_operation
+from clinic.kernel.roles import MANAGERS, RECEPTION, grant_operation
 
 GRANTS = {
     # Disputes show on the invoice page; managers read them in admin too.
