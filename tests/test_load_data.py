@@ -16,7 +16,7 @@ from django.core.management.base import CommandError
 from django.db import transaction
 from django.db.models import Count
 
-from clinic.load_data import NotEmpty, generate
+from bench.generator import NotEmpty, generate
 from doctors.models import Doctor, TimeOff
 from notifications.messages import appointment_context, render_message
 from notifications.models import Channel, Notification

@@ -18,7 +18,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
-from clinic.load_data import NotEmpty, generate
+from bench.generator import NotEmpty, generate
 
 MAX_DOCTORS = 200
 MAX_YEARS = 20
