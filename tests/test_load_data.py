@@ -1,4 +1,4 @@
-"""The load-test generator (clinic/load_data.py, `manage.py generate_load_data`):
+"""The load-test generator (bench/generator/, `manage.py generate_load_data`):
 its data obeys every rule the services keep, and it is repeatable and careful."""
 
 from __future__ import annotations
