@@ -4,7 +4,7 @@ bulk inserts."""
 
 from __future__ import annotations
 
-# Rows buffered before a bulk insert, and between two progress reports.
+# Rows buffered before a bulk insert; each step reports its progress every as many items.
 BATCH_SIZE = 5000
 # About 250,000 appointments for 20 doctors over 5 years.
 APPOINTMENTS_PER_DOCTOR_YEAR = 2500

@@ -1,6 +1,6 @@
-"""The words the generated clinic is written in: people's names, addresses,
-medications, and the reasons given for cancellations, voided invoices and refunds.
-Data only."""
+"""The words the generated clinic is written in: people's names and addresses,
+allergies and conditions, medications, how complaints began, and the reasons given
+for cancellations, voided invoices and refunds. Data only."""
 
 from __future__ import annotations
 
