@@ -105,7 +105,7 @@ def main() -> None:
 def prepare_small_database() -> None:
     from django.core.management import call_command
 
-    from clinic.load_data import generate
+    from bench.generator import generate
 
     with step("migrate and generate the small data"):
         call_command("migrate", verbosity=0, interactive=False)

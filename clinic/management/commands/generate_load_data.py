@@ -2,10 +2,11 @@
 `manage.py generate_load_data --doctors 20 --years 5 [--seed 1] [--patients N]
 [--until YYYY-MM-DD]`.
 
-A thin wrapper around `clinic.load_data.generate` (which the benchmark calls
-directly). It refuses a database that already has patients or appointments, and a
-server with DEBUG off unless told `--yes-i-know`: load data in production would be
-thousands of invented patients among the real ones.
+A thin wrapper around `bench.generator.generate` (which the benchmark calls
+directly): bench/ is not an installed package, it is imported from the repository's
+root, where manage.py runs. It refuses a database that already has patients or
+appointments, and a server with DEBUG off unless told `--yes-i-know`: load data in
+production would be thousands of invented patients among the real ones.
 """
 
 from __future__ import annotations
@@ -13,12 +14,13 @@ from __future__ import annotations
 import argparse
 import time
 from datetime import date
+from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
-from clinic.load_data import NotEmpty, generate
+from bench.generator import NotEmpty, generate
 
 MAX_DOCTORS = 200
 MAX_YEARS = 20
@@ -38,7 +40,7 @@ class Command(BaseCommand):
         "patients, years of appointments, sessions, notes, invoices, payments, SMS."
     )
 
-    def add_arguments(self, parser) -> None:
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--doctors", type=int, default=20, help="Default 20.")
         parser.add_argument(
             "--years", type=float, default=5, help="Years of history up to --until (default 5)."
@@ -57,7 +59,7 @@ class Command(BaseCommand):
             help="Run even with DEBUG off: this is not a production database.",
         )
 
-    def handle(self, *args, **options) -> None:
+    def handle(self, *args: str, **options: Any) -> None:
         if not settings.DEBUG and not options["yes_i_know"]:
             raise CommandError(
                 "DEBUG is off: this may be a production database, and load data would put "
