@@ -67,6 +67,7 @@ lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
+	SECRET_KEY=$${SECRET_KEY:-insecure-lint-only-key} $(VENV)/bin/mypy
 
 clean:
 	rm -rf $(VENV) staticfiles
