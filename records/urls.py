@@ -1,20 +1,20 @@
 from django.urls import path
 
-from . import views
+from .views import chart, session
 
 app_name = "records"
 urlpatterns = [
-    path("patients/<id:patient_pk>/chart/", views.ChartView.as_view(), name="chart"),
+    path("patients/<id:patient_pk>/chart/", chart.ChartView.as_view(), name="chart"),
     path(
         "patients/<id:patient_pk>/chart/emergency-access/",
-        views.EmergencyAccessView.as_view(),
+        chart.EmergencyAccessView.as_view(),
         name="emergency_access",
     ),
-    path("notes/<id:note_pk>/addenda/", views.AddendumView.as_view(), name="add_addendum"),
-    path("sessions/<id:pk>/", views.SessionView.as_view(), name="session"),
+    path("notes/<id:note_pk>/addenda/", chart.AddendumView.as_view(), name="add_addendum"),
+    path("sessions/<id:pk>/", session.SessionView.as_view(), name="session"),
     path(
         "prescriptions/<id:pk>/print/",
-        views.PrescriptionPrintView.as_view(),
+        session.PrescriptionPrintView.as_view(),
         name="print_prescription",
     ),
 ]

@@ -1,14 +1,10 @@
-"""The medical record, the clinical content of sessions and the access audit log.
-
-Rules live in `records.services`; the models keep the invariants a write from any
-path must obey: vitals in range, a signed note or prescription never changes, and
-the access log only grows.
-"""
+"""The clinical content of sessions: notes (with vitals), prescriptions and their
+items, addenda. Signed at the session's completion, then locked: a signed row refuses
+every change, whichever path tries it."""
 
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import cast
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -17,56 +13,9 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from patients.models import Patient
 from sessions_app.models import Session
 
-from .exceptions import AppendOnly, RecordLocked
-
-
-class BloodType(models.TextChoices):
-    UNKNOWN = "", "Unknown"
-    A_POS = "A+", "A+"
-    A_NEG = "A-", "A−"
-    B_POS = "B+", "B+"
-    B_NEG = "B-", "B−"
-    AB_POS = "AB+", "AB+"
-    AB_NEG = "AB-", "AB−"
-    O_POS = "O+", "O+"
-    O_NEG = "O-", "O−"
-
-
-class MedicalRecord(models.Model):
-    """What every clinician should know about a patient, whatever the visit."""
-
-    patient = models.OneToOneField(Patient, on_delete=models.PROTECT, related_name="medical_record")
-    allergies = models.TextField(blank=True)
-    chronic_conditions = models.TextField(blank=True)
-    current_medications = models.TextField(blank=True)
-    blood_type = models.CharField(
-        max_length=3, choices=BloodType.choices, blank=True, default=BloodType.UNKNOWN
-    )
-    notes = models.TextField(blank=True)
-    updated_at = models.DateTimeField(auto_now=True)
-    updated_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
-
-    class Meta:
-        permissions = [
-            # The manager's: a doctor reads the charts of their own patients, and any
-            # other only after stating a reason (records.selectors).
-            ("read_any_chart", _("Can read any patient's chart without stating a reason")),
-        ]
-        constraints = [
-            models.CheckConstraint(
-                condition=Q(blood_type__in=BloodType.values),
-                name="medicalrecord_blood_type_valid",
-                violation_error_message="Choose a blood type from the list.",
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"Medical record of {self.patient}"
+from ..exceptions import RecordLocked
 
 
 def _signature_constraint(prefix: str) -> models.CheckConstraint:
@@ -347,109 +296,3 @@ class Addendum(models.Model):
 
     def __str__(self) -> str:
         return f"Addendum #{self.pk} to note #{self.note_id}"
-
-
-class AccessAction(models.TextChoices):
-    READ = "read", "Read"
-    WRITE = "write", "Write"
-    SIGN = "sign", "Sign"
-    ADDENDUM = "addendum", "Addendum"
-    # A doctor opened the chart of a patient who is not theirs, giving `reason`.
-    EMERGENCY = "emergency", _("Emergency access")
-
-
-class AccessLogQuerySet(models.QuerySet["AccessLog"]):
-    def update(self, **kwargs):
-        raise AppendOnly("The access log is append-only; entries cannot be changed.")
-
-    def delete(self):
-        raise AppendOnly("The access log is append-only; entries cannot be deleted.")
-
-
-class AccessLog(models.Model):
-    """Who read or wrote which clinical content of which patient, when and from
-    where. Append-only: rows are written by `records.audit.log_access` and refuse
-    every change; the users and patients they name cannot be deleted (PROTECT)."""
-
-    Action = AccessAction
-
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        null=True,
-        related_name="+",
-        help_text="Empty for the system acting on its own.",
-    )
-    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="+")
-    action = models.CharField(max_length=10, choices=Action.choices)
-    object_type = models.CharField(max_length=100, help_text="e.g. records.clinicalnote")
-    object_id = models.PositiveBigIntegerField(null=True, blank=True)
-    description = models.CharField(max_length=200, blank=True)
-    at = models.DateTimeField(default=timezone.now)
-    ip_address = models.GenericIPAddressField("IP address", null=True, blank=True)
-    reason = models.CharField(
-        _("reason"),
-        max_length=300,
-        blank=True,
-        help_text=_("Why the chart was opened, for an emergency access."),
-    )
-
-    objects = AccessLogQuerySet.as_manager()
-
-    class Meta:
-        ordering = ["-at", "-pk"]
-        indexes = [
-            models.Index(fields=["patient", "-at"], name="accesslog_patient_recent"),
-            models.Index(fields=["user", "-at"], name="accesslog_user_recent"),
-            models.Index(fields=["-at"], name="accesslog_recent"),
-            # The manager's report of emergency accesses, a sliver of a long log.
-            models.Index(
-                fields=["-at"],
-                condition=Q(action=AccessAction.EMERGENCY),
-                name="accesslog_emergency_recent",
-            ),
-        ]
-        constraints = [
-            models.CheckConstraint(
-                condition=Q(action__in=AccessAction.values),
-                name="accesslog_action_valid",
-            ),
-            models.CheckConstraint(
-                condition=~Q(action=AccessAction.EMERGENCY) | ~Q(reason=""),
-                name="accesslog_emergency_has_reason",
-                violation_error_message=_("An emergency access needs its reason."),
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.user} {self.action} {self.object_type} #{self.object_id}"
-
-    def save(self, *args, **kwargs) -> None:
-        if not self._state.adding:
-            raise AppendOnly("The access log is append-only; entries cannot be changed.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise AppendOnly("The access log is append-only; entries cannot be deleted.")
-
-
-class EmergencyAccessManager(models.Manager["EmergencyAccess"]):
-    def get_queryset(self) -> models.QuerySet[EmergencyAccess]:
-        # The access log's own queryset, so these rows refuse changes as every row does.
-        rows = AccessLogQuerySet(self.model, using=self._db)
-        return cast("models.QuerySet[EmergencyAccess]", rows.filter(action=AccessAction.EMERGENCY))
-
-
-class EmergencyAccess(AccessLog):
-    """The access log's emergency accesses ("break the glass"): who opened which
-    patient's chart without being their doctor, when, from where and why. Its own
-    model only for the manager's report and its permission (view only: the rows
-    are the access log's, which nobody changes)."""
-
-    objects = EmergencyAccessManager()  # type: ignore[assignment,misc]  # only the emergency rows
-
-    class Meta:
-        proxy = True
-        default_permissions = ("view",)
-        verbose_name = _("emergency access")
-        verbose_name_plural = _("emergency accesses")

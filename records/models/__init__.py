@@ -1,0 +1,26 @@
+"""The medical record, the clinical content of sessions and the access audit log, a
+module each; Django finds the models here.
+
+Rules live in `records.services`; the models keep the invariants a write from any
+path must obey: vitals in range, a signed note or prescription never changes, and
+the access log only grows.
+"""
+
+from .audit import AccessAction, AccessLog, AccessLogQuerySet, EmergencyAccess
+from .clinical import Addendum, ClinicalNote, Prescription, PrescriptionItem, Route, Signable
+from .record import BloodType, MedicalRecord
+
+__all__ = [
+    "AccessAction",
+    "AccessLog",
+    "AccessLogQuerySet",
+    "Addendum",
+    "BloodType",
+    "ClinicalNote",
+    "EmergencyAccess",
+    "MedicalRecord",
+    "Prescription",
+    "PrescriptionItem",
+    "Route",
+    "Signable",
+]

@@ -1,0 +1,1 @@
+"""The records pages: the chart (chart.py) and the consulting room (session.py)."""
