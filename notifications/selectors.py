@@ -23,9 +23,11 @@ def outbox(
     date_to: date | None = None,
 ) -> QuerySet[Notification]:
     """Every message, newest first, narrowed by status, channel and the clinic-time
-    days of `send_after` (both ends included). Loads the recipients with the rows, so
-    a page of them costs one query."""
-    messages = Notification.objects.select_related("patient", "user").order_by("-send_after", "-pk")
+    days of `send_after` (both ends included). Loads the recipients and appointments
+    with the rows, so a page of them costs one query."""
+    messages = Notification.objects.select_related("patient", "user", "appointment").order_by(
+        "-send_after", "-pk"
+    )
     if status:
         messages = messages.filter(status=status)
     if channel:

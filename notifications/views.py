@@ -4,6 +4,8 @@ Views parse input and call one selector or service; the rules live in services.p
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.http import HttpRequest, HttpResponse
@@ -16,6 +18,7 @@ from django.views.generic import ListView
 from clinic.kernel.users import staff_user
 
 from . import selectors, services
+from .describe import outbox_rows
 from .exceptions import OutboxError
 from .forms import OutboxFilterForm
 from .models import Notification
@@ -42,8 +45,10 @@ class OutboxView(PermissionRequiredMixin, ListView):
         self.form = OutboxFilterForm(self.request.GET)
         return selectors.outbox(**self.form.filters())
 
-    def get_context_data(self, **kwargs):
-        return super().get_context_data(form=self.form, **kwargs)
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(form=self.form, **kwargs)
+        context["rows"] = outbox_rows(list(context["notifications"]))
+        return context
 
 
 class OutboxActionView(PermissionRequiredMixin, View):
