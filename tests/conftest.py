@@ -7,9 +7,20 @@ from django.core.management import call_command
 from django.db import connections
 from django.test import Client
 
-from tests.factories import DoctorFactory, ManagerFactory, ReceptionistFactory
+from doctors.models import Doctor, Weekday
+from patients.models import Patient
+from scheduling.models import Service
+from tests.factories import (
+    DoctorFactory,
+    ManagerFactory,
+    PatientFactory,
+    ReceptionistFactory,
+    ServiceFactory,
+    with_working_hours,
+)
 from tests.fakes import twilio as twilio_fake
 from tests.fakes.twilio import FakeTwilio
+from tests.helpers import signed_in
 
 
 @pytest.fixture(autouse=True)
@@ -34,25 +45,54 @@ def manager(db):
     return ManagerFactory(first_name="Maria", last_name="Lopez")
 
 
-def _client_for(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
 @pytest.fixture
 def reception_client(receptionist) -> Client:
-    return _client_for(receptionist)
+    return signed_in(receptionist)
 
 
 @pytest.fixture
 def doctor_client(doctor) -> Client:
-    return _client_for(doctor.user)
+    return signed_in(doctor.user)
 
 
 @pytest.fixture
 def manager_client(manager) -> Client:
-    return _client_for(manager)
+    return signed_in(manager)
+
+
+# The people and the service of most scenes. A module whose scene differs (other
+# hours for Dr Smith, a phone number Jane's texts go to) defines its own fixture of
+# the same name, which pytest uses instead.
+
+
+@pytest.fixture
+def smith(doctor) -> Doctor:
+    """Dr Alan Smith (the `doctor`), working Mondays 09:00–17:00."""
+    return with_working_hours(doctor, Weekday.MONDAY)
+
+
+@pytest.fixture
+def jones(db) -> Doctor:
+    """Dr Grace Jones, working Mondays 09:00–17:00."""
+    return with_working_hours(
+        DoctorFactory(given_name="Grace", family_name="Jones"), Weekday.MONDAY
+    )
+
+
+@pytest.fixture
+def jane(db) -> Patient:
+    return PatientFactory(given_name="Jane", family_name="Doe")
+
+
+@pytest.fixture
+def bob(db) -> Patient:
+    return PatientFactory(given_name="Bob", family_name="Brown")
+
+
+@pytest.fixture
+def consultation(db) -> Service:
+    """A 30-minute consultation at 80.00."""
+    return ServiceFactory(code="consult", name="Consultation", duration_minutes=30)
 
 
 @pytest.fixture(scope="module")
