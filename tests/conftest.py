@@ -67,13 +67,13 @@ def manager_client(manager) -> Client:
 
 @pytest.fixture
 def smith(doctor) -> Doctor:
-    """Dr Alan Smith (the `doctor`), working Mondays 09:00–17:00."""
+    """Dr Alan Smith (the `doctor`), working Mondays 09:00 to 17:00."""
     return with_working_hours(doctor, Weekday.MONDAY)
 
 
 @pytest.fixture
 def jones(db) -> Doctor:
-    """Dr Grace Jones, working Mondays 09:00–17:00."""
+    """Dr Grace Jones, working Mondays 09:00 to 17:00."""
     return with_working_hours(
         DoctorFactory(given_name="Grace", family_name="Jones"), Weekday.MONDAY
     )

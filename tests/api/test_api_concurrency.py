@@ -13,8 +13,6 @@ import http.client
 import json
 from datetime import datetime, time, timedelta
 
-import pytest
-from django.db import connection
 from django.utils import timezone
 
 from clinic.tokens import issue_token
@@ -23,16 +21,12 @@ from scheduling.availability import clinic_zone
 from scheduling.models import Appointment, AppointmentChange
 from tests.concurrency import all_at_once
 from tests.factories import PatientFactory, ServiceFactory, WorkingHoursFactory
+from tests.helpers import COMMITTED_DATA, postgresql_only
 
+# The server's threads need committed data (tests/helpers.py).
 pytestmark = [
-    pytest.mark.skipif(
-        connection.vendor != "postgresql",
-        reason="the race is settled by PostgreSQL's locks and exclusion constraints",
-    ),
-    # The server's threads need committed data: transactional tests, with the roles'
-    # groups put back after each one (see tests/conftest.py).
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
-    pytest.mark.usefixtures("migrated_data_restored"),
+    postgresql_only("the race is settled by PostgreSQL's locks and exclusion constraints"),
+    *COMMITTED_DATA,
 ]
 
 CLIENTS = 50

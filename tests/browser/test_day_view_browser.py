@@ -11,8 +11,8 @@ from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from doctors.models import Weekday
-from scheduling.availability import clinic_zone
 from scheduling.models import Appointment, Status
+from tests.clock import at
 from tests.factories import (
     AppointmentFactory,
     DoctorFactory,
@@ -34,10 +34,6 @@ def status_of(page: Page, appointment: Appointment):
 
 def open_day(page: Page, moment: datetime) -> None:
     page.goto(f"{reverse('scheduling:day')}?date={timezone.localdate(moment).isoformat()}")
-
-
-def at(day, hour: int) -> datetime:
-    return datetime.combine(day, time(hour), clinic_zone())
 
 
 def test_quick_actions_confirm_check_in_and_cancel_in_place(log_in):
