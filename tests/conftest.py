@@ -6,6 +6,7 @@ import pytest
 from django.core.management import call_command
 from django.db import connections
 from django.test import Client
+from pytest_django.plugin import blocking_manager_key, validate_django_db
 
 from doctors.models import Doctor, Weekday
 from patients.models import Patient
@@ -107,19 +108,58 @@ def migrated_data_restored(django_db_setup, django_db_blocker) -> Iterator[None]
     that its flush recreated, under other ids. The tests after this module find the
     migrations' data again.
     """
-    serialized = {
+    with django_db_blocker.unblock():
+        for alias in _serialized_contents():
+            _flush(alias)
+    yield
+    with django_db_blocker.unblock():
+        _restore_migrated_data()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    """After a transactional test without `serialized_rollback`, which ends by
+    emptying every table (and recreating only the content types and permissions),
+    the migrations' data goes back at once. Under pytest-xdist a worker may run any
+    module after it, and no test may depend on which ran before."""
+    result = yield
+    if nextitem is not None and _empties_the_tables_for_good(item):
+        with item.config.stash[blocking_manager_key].unblock():
+            _restore_migrated_data()
+    return result
+
+
+def _empties_the_tables_for_good(item: pytest.Item) -> bool:
+    """The test is transactional, and without a serialized rollback (pytest-django's
+    own reading of the marker and fixtures)."""
+    transaction = reset_sequences = serialized_rollback = False
+    if marker := item.get_closest_marker("django_db"):
+        transaction, reset_sequences, _, serialized_rollback, _ = validate_django_db(marker)
+    fixtures = getattr(item, "fixturenames", ())
+    transactional = (
+        transaction
+        or reset_sequences
+        or not {"transactional_db", "live_server", "django_db_reset_sequences"}.isdisjoint(fixtures)
+    )
+    return transactional and not (
+        serialized_rollback or "django_db_serialized_rollback" in fixtures
+    )
+
+
+def _serialized_contents() -> dict[str, str]:
+    """The migrations' data of each test database, as Django serialized it after
+    migrating (only when some test of the run uses `serialized_rollback`)."""
+    return {
         connection.alias: connection._test_serialized_contents
         for connection in connections.all()
         if hasattr(connection, "_test_serialized_contents")
     }
-    with django_db_blocker.unblock():
-        for alias in serialized:
-            _flush(alias)
-    yield
-    with django_db_blocker.unblock():
-        for alias, contents in serialized.items():
-            _flush(alias)
-            connections[alias].creation.deserialize_db_from_string(contents)
+
+
+def _restore_migrated_data() -> None:
+    for alias, contents in _serialized_contents().items():
+        _flush(alias)
+        connections[alias].creation.deserialize_db_from_string(contents)
 
 
 def _flush(alias: str) -> None:
