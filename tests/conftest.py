@@ -23,6 +23,43 @@ from tests.fakes import twilio as twilio_fake
 from tests.fakes.twilio import FakeTwilio
 from tests.helpers import signed_in
 
+# The modules that take longest, longest first (measured with --durations). Under
+# pytest-xdist each worker takes whole modules off one queue (make test); starting
+# with these keeps a worker from running a long one alone at the end. Only an order:
+# a module missing here runs all the same, after them.
+LONGEST_FIRST = [
+    "tests/test_load_data.py",
+    "tests/browser/test_csp_browser.py",
+    "tests/test_security.py",
+    "tests/test_payment_pages.py",
+    "tests/test_stripe_webhooks.py",
+    "tests/test_settings.py",
+    "tests/test_architecture.py",
+    "tests/api/test_api_appointments.py",
+    "tests/test_notification_worker.py",
+    "tests/test_booking_concurrency.py",
+]
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On a pytest-xdist worker: each module's tests together, in the order above,
+    then the other modules by their number of tests (as pytest-xdist orders them
+    itself). Within a module the order stays pytest-django's (transactional tests
+    last)."""
+    if not hasattr(config, "workerinput"):
+        return
+    modules: dict[str, list[pytest.Item]] = {}
+    for item in items:
+        modules.setdefault(item.nodeid.split("::")[0], []).append(item)
+
+    def rank(module: str) -> tuple[int, int]:
+        if module in LONGEST_FIRST:
+            return LONGEST_FIRST.index(module), 0
+        return len(LONGEST_FIRST), -len(modules[module])
+
+    items[:] = [item for module in sorted(modules, key=rank) for item in modules[module]]
+
 
 @pytest.fixture(autouse=True)
 def fast_password_hashing(settings) -> None:
