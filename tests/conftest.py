@@ -133,42 +133,38 @@ def consultation(db) -> Service:
     return ServiceFactory(code="consult", name="Consultation", duration_minutes=30)
 
 
-@pytest.fixture(scope="module")
-def migrated_data_restored(django_db_setup, django_db_blocker) -> Iterator[None]:
-    """For a module of transactional tests that use `serialized_rollback`: empty
-    tables before it, and the migrations' data (the roles) back after it.
-
-    A transactional test empties every table when it ends, the roles' groups
-    included. The serialized rollback loads the data the test database had after its
-    migrations at the start of each test, and needs empty tables for that: an
-    earlier transactional test without it leaves the content types and permissions
-    that its flush recreated, under other ids. The tests after this module find the
-    migrations' data again.
-    """
-    with django_db_blocker.unblock():
-        for alias in _serialized_contents():
-            _flush(alias)
-    yield
-    with django_db_blocker.unblock():
-        _restore_migrated_data()
+# --- The migrations' data around transactional tests ---------------------------
+#
+# A transactional test commits for real and ends by emptying every table, the
+# roles' groups and the dispatch schedule that the migrations wrote included. With a
+# serialized rollback it empties them without recreating anything, and the next such
+# test loads the migrations' data back at its start; without one, Django recreates
+# the content types and permissions (under other ids) and nothing else. Under
+# pytest-xdist a worker may run any module after any other, so after a transactional
+# test the migrations' data goes back at once: unless both it and the next test have
+# a serialized rollback, as Django's own runner would have them follow each other.
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
-    """After a transactional test without `serialized_rollback`, which ends by
-    emptying every table (and recreating only the content types and permissions),
-    the migrations' data goes back at once. Under pytest-xdist a worker may run any
-    module after it, and no test may depend on which ran before."""
     result = yield
-    if nextitem is not None and _empties_the_tables_for_good(item):
-        with item.config.stash[blocking_manager_key].unblock():
-            _restore_migrated_data()
+    if nextitem is not None and _database_use(item)[0]:
+        reloads_it_itself = _database_use(item) == _database_use(nextitem) == (True, True)
+        if not reloads_it_itself:
+            with item.config.stash[blocking_manager_key].unblock():
+                _restore_migrated_data()
     return result
 
 
-def _empties_the_tables_for_good(item: pytest.Item) -> bool:
-    """The test is transactional, and without a serialized rollback (pytest-django's
-    own reading of the marker and fixtures)."""
+@pytest.fixture(scope="module")
+def migrated_data_restored() -> None:
+    """Asked for by modules written before the hook above, which now does what this
+    fixture did (the migrations' data back after their transactional tests)."""
+
+
+def _database_use(item: pytest.Item) -> tuple[bool, bool]:
+    """Whether the test is transactional, and whether it has a serialized rollback:
+    pytest-django's own reading of its marker and fixtures."""
     transaction = reset_sequences = serialized_rollback = False
     if marker := item.get_closest_marker("django_db"):
         transaction, reset_sequences, _, serialized_rollback, _ = validate_django_db(marker)
@@ -178,9 +174,8 @@ def _empties_the_tables_for_good(item: pytest.Item) -> bool:
         or reset_sequences
         or not {"transactional_db", "live_server", "django_db_reset_sequences"}.isdisjoint(fixtures)
     )
-    return transactional and not (
-        serialized_rollback or "django_db_serialized_rollback" in fixtures
-    )
+    serialized_rollback = serialized_rollback or "django_db_serialized_rollback" in fixtures
+    return transactional, transactional and serialized_rollback
 
 
 def _serialized_contents() -> dict[str, str]:

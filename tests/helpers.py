@@ -10,11 +10,8 @@ from django.test import Client
 # For tests whose data other threads, processes or a live server must see: each test
 # commits for real and ends by emptying the tables; the serialized rollback puts the
 # migrations' data (the roles' groups that the factories use) back before the next,
-# and `migrated_data_restored` (tests/conftest.py) after the module.
-COMMITTED_DATA = [
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
-    pytest.mark.usefixtures("migrated_data_restored"),
-]
+# and tests/conftest.py after the last.
+COMMITTED_DATA = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 
 def postgresql_only(reason: str) -> pytest.MarkDecorator:

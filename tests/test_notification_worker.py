@@ -40,7 +40,7 @@ from tests.helpers import COMMITTED_DATA, postgresql_only
 
 pytestmark = [
     postgresql_only("The workers run in other processes; CI runs them against PostgreSQL"),
-    *COMMITTED_DATA,
+    COMMITTED_DATA,
 ]
 
 BASE_DIR = Path(settings.BASE_DIR)

@@ -26,7 +26,7 @@ from tests.helpers import COMMITTED_DATA, postgresql_only
 # The server's threads need committed data (tests/helpers.py).
 pytestmark = [
     postgresql_only("the race is settled by PostgreSQL's locks and exclusion constraints"),
-    *COMMITTED_DATA,
+    COMMITTED_DATA,
 ]
 
 CLIENTS = 50

@@ -396,7 +396,6 @@ def test_a_national_id_of_another_patient_is_a_field_error(reception_api):
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
-@pytest.mark.usefixtures("migrated_data_restored")
 def test_one_national_id_registered_at_once_by_many_clerks_is_one_patient(api_client, receptionist):
     clerks = [api_client(receptionist) for _ in range(8)]
 

@@ -100,7 +100,7 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
 
 
 @pytest.fixture(autouse=True)
-def _live_database(migrated_data_restored, live_server, django_db_serialized_rollback) -> None:
+def _live_database(live_server, django_db_serialized_rollback) -> None:
     """Every browser test talks to the live server, on a transactional database
     (the server's thread cannot see data inside the test's transaction) that holds
     the migrations' data."""
