@@ -23,13 +23,14 @@ from tests.fakes import twilio as twilio_fake
 from tests.fakes.twilio import FakeTwilio
 from tests.helpers import signed_in
 
-# The modules that take longest, longest first (measured with --durations). Under
-# pytest-xdist each worker takes whole modules off one queue (make test); starting
-# with these keeps a worker from running a long one alone at the end. Only an order:
-# a module missing here runs all the same, after them.
+# The modules that take longest, longest first (measured with --durations); a
+# folder stands for all its modules, kept together so that a worker starts the
+# browser once. Under pytest-xdist each worker takes whole modules off one queue
+# (make test); starting with these keeps a worker from running a long one alone at
+# the end. Only an order: a module missing here runs all the same, after them.
 LONGEST_FIRST = [
     "tests/test_load_data.py",
-    "tests/browser/test_csp_browser.py",
+    "tests/browser/",
     "tests/test_security.py",
     "tests/test_payment_pages.py",
     "tests/test_stripe_webhooks.py",
@@ -44,9 +45,9 @@ LONGEST_FIRST = [
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """On a pytest-xdist worker: each module's tests together, in the order above,
-    then the other modules by their number of tests (as pytest-xdist orders them
-    itself). Within a module the order stays pytest-django's (transactional tests
-    last)."""
+    then the other modules; among equals, the one with most tests first (as
+    pytest-xdist orders them itself). Within a module the order stays pytest-django's
+    (transactional tests last)."""
     if not hasattr(config, "workerinput"):
         return
     modules: dict[str, list[pytest.Item]] = {}
@@ -54,9 +55,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         modules.setdefault(item.nodeid.split("::")[0], []).append(item)
 
     def rank(module: str) -> tuple[int, int]:
-        if module in LONGEST_FIRST:
-            return LONGEST_FIRST.index(module), 0
-        return len(LONGEST_FIRST), -len(modules[module])
+        first = next(
+            (place for place, path in enumerate(LONGEST_FIRST) if module.startswith(path)),
+            len(LONGEST_FIRST),
+        )
+        return first, -len(modules[module])
 
     items[:] = [item for module in sorted(modules, key=rank) for item in modules[module]]
 
