@@ -24,3 +24,20 @@ def signed_in(user: AbstractBaseUser) -> Client:
     client = Client()
     client.force_login(user)
     return client
+
+
+def new_patient(**overrides: object) -> dict[str, object]:
+    """What reception fills in to register Anna Smith: the page's form fields, or the
+    API's body. `overrides` change fields or add others."""
+    data = {
+        "given_name": "Anna",
+        "family_name": "Smith",
+        "date_of_birth": "1984-03-12",
+        "sex": "female",
+        "phone": "(202) 555-0161",
+        "email": "anna@example.com",
+        "address": "12 River Road",
+        "national_id": "",
+        "notes": "",
+    }
+    return {**data, **overrides}

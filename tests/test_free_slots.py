@@ -212,8 +212,7 @@ def test_slots_keep_local_times_across_a_daylight_saving_change(
 ):
     settings.CLINIC_TIME_ZONE = settings.TIME_ZONE = zone
     time_machine.move_to(datetime(2026, 1, 1, tzinfo=UTC), tick=False)
-    for weekday in Weekday:
-        WorkingHoursFactory(doctor=doctor, weekday=weekday, starts=time(9), ends=time(10))
+    with_working_hours(doctor, *Weekday, starts=time(9), ends=time(10))
     week = [change_day + timedelta(days=offset) for offset in range(-3, 4)]
 
     slots = free_slots(service=consultation, date_from=week[0], date_to=week[-1])

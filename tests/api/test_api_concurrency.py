@@ -20,7 +20,7 @@ from doctors.models import Weekday
 from scheduling.availability import clinic_zone
 from scheduling.models import Appointment, AppointmentChange
 from tests.concurrency import all_at_once
-from tests.factories import PatientFactory, ServiceFactory, WorkingHoursFactory
+from tests.factories import PatientFactory, ServiceFactory, with_working_hours
 from tests.helpers import COMMITTED_DATA, postgresql_only
 
 # The server's threads need committed data (tests/helpers.py).
@@ -70,8 +70,7 @@ def send(client: http.client.HTTPConnection, token: str, body: dict) -> tuple[in
 def test_fifty_clients_booking_one_doctor_at_once_over_http_leave_one_appointment(
     live_server, receptionist, doctor
 ):
-    for weekday in Weekday:
-        WorkingHoursFactory(doctor=doctor, weekday=weekday, starts=time(0), ends=time(23, 59))
+    with_working_hours(doctor, *Weekday, starts=time(0), ends=time(23, 59))
     consultation = ServiceFactory(duration_minutes=30)
     patients = PatientFactory.create_batch(CLIENTS)
     _, token = issue_token(user=receptionist, name="Load test")

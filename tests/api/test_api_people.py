@@ -31,6 +31,7 @@ from tests.factories import (
     WorkingHoursFactory,
     with_working_hours,
 )
+from tests.helpers import new_patient
 
 pytestmark = pytest.mark.django_db
 
@@ -116,7 +117,7 @@ def test_slots_are_for_those_who_book(request, role, status, smith, consultation
 @pytest.mark.parametrize(("role", "status"), [*zip(ROLES, [201, 403, 201], strict=True)])
 def test_reception_and_managers_register_patients_doctors_do_not(request, role, status):
     response = client_of(request, role).post(
-        f"{API}/patients", patient_body(), content_type="application/json"
+        f"{API}/patients", new_patient(), content_type="application/json"
     )
 
     assert response.status_code == status
@@ -288,23 +289,8 @@ def test_the_catalogue_lists_active_services_with_prices_as_decimal_strings(
 # --- Patients: registering, reading, changing -----------------------------------------------
 
 
-def patient_body(**overrides) -> dict:
-    data = {
-        "given_name": "Anna",
-        "family_name": "Smith",
-        "date_of_birth": "1984-03-12",
-        "sex": "female",
-        "phone": "(202) 555-0161",
-        "email": "anna@example.com",
-        "address": "12 River Road",
-        "national_id": "",
-        "notes": "",
-    }
-    return {**data, **overrides}
-
-
 def register(api: Client, **overrides):
-    return api.post(f"{API}/patients", patient_body(**overrides), content_type="application/json")
+    return api.post(f"{API}/patients", new_patient(**overrides), content_type="application/json")
 
 
 def test_a_patient_is_registered_read_and_changed(reception_api):
@@ -351,7 +337,7 @@ def test_a_patch_without_fields_changes_nothing(reception_api):
 
 
 def test_missing_names_are_field_errors(reception_api):
-    body = patient_body()
+    body = new_patient()
     del body["given_name"]
 
     fields = fields_of(

@@ -19,7 +19,7 @@ from tests.factories import (
     PatientFactory,
     ReceptionistFactory,
     ServiceFactory,
-    WorkingHoursFactory,
+    with_working_hours,
 )
 
 
@@ -79,8 +79,7 @@ def test_no_show_after_the_start_time_asks_first(log_in):
 
 def test_receptionist_moves_an_appointment_to_a_free_slot(log_in):
     doctor = DoctorFactory(family_name="Smith")
-    for weekday in Weekday:
-        WorkingHoursFactory(doctor=doctor, weekday=weekday, starts=time(9), ends=time(12))
+    with_working_hours(doctor, *Weekday, starts=time(9), ends=time(12))
     day = timezone.localdate() + timedelta(days=3)
     appointment = AppointmentFactory(
         doctor=doctor,

@@ -19,14 +19,13 @@ from tests.factories import (
     DoctorFactory,
     PatientFactory,
     ReceptionistFactory,
-    WorkingHoursFactory,
+    with_working_hours,
 )
 
 
 def doctor_available_all_week():
     doctor = DoctorFactory(given_name="Alan", family_name="Smith")
-    for weekday in Weekday:
-        WorkingHoursFactory(doctor=doctor, weekday=weekday, starts=time(0), ends=time(23, 59))
+    with_working_hours(doctor, *Weekday, starts=time(0), ends=time(23, 59))
     return doctor
 
 
