@@ -38,6 +38,15 @@ CHROMIUM_ARGS = [
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
+    # Nor the background work of a person's browser, which no test looks at.
+    "--disable-extensions",
+    "--disable-default-apps",
+    "--disable-component-extensions-with-background-pages",
+    "--disable-software-rasterizer",
+    "--disable-breakpad",
+    "--mute-audio",
+    "--disable-features=Translate,MediaRouter,OptimizationHints,"
+    "AutofillServerCommunication,CertificateTransparencyComponentUpdater",
 ]
 # Milliseconds. A page of this app renders in far less; a wait this long is a bug.
 TIMEOUT_MS = 10_000
