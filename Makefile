@@ -44,12 +44,12 @@ serve: install
 
 # The whole suite: SQLite by default, PostgreSQL when DATABASE_URL points at one, on
 # every core (pytest-xdist; a test module stays on one worker, so its module fixtures
-# are built once). The key is for tests only; settings refuse to start without one
-# when DEBUG is off.
+# are built once, and the longest modules go first: tests/conftest.py). The key is
+# for tests only; settings refuse to start without one when DEBUG is off.
 TEST_WORKERS ?= auto
 test: install
 	SECRET_KEY=$${SECRET_KEY:-insecure-test-only-key} $(VENV)/bin/pytest \
-		--numprocesses=$(TEST_WORKERS) --dist=loadfile $(PYTEST_ARGS)
+		--numprocesses=$(TEST_WORKERS) --dist=loadfile --no-loadscope-reorder $(PYTEST_ARGS)
 
 # The benchmark (README.md, "Benchmark"): the 1-year and 5-year databases made by
 # `manage.py generate_load_data`, side by side, into bench/results.md.

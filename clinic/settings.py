@@ -315,6 +315,10 @@ Q_CLUSTER = {
     "catch_up": False,
     "max_attempts": 1,
     "ack_failures": True,
+    # Seconds between the guard's rounds (it watches the workers). django-q2 runs the
+    # schedules on the round by which 30 seconds of rounds have added up; the tests'
+    # clusters set 30, so their first round, right after start, runs them.
+    "guard_cycle": env.float("Q_GUARD_CYCLE", default=0.5),
 }
 if Q_BROKER == "orm":
     Q_CLUSTER["orm"] = "default"

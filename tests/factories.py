@@ -85,6 +85,15 @@ class WorkingHoursFactory(factory.django.DjangoModelFactory):
     ends = time(17)
 
 
+def with_working_hours(
+    doctor: Doctor, *weekdays: Weekday, starts: time = time(9), ends: time = time(17)
+) -> Doctor:
+    """Gives `doctor` the same hours on each of `weekdays` (09:00 to 17:00 unless told)."""
+    for weekday in weekdays:
+        WorkingHoursFactory(doctor=doctor, weekday=weekday, starts=starts, ends=ends)
+    return doctor
+
+
 class TimeOffFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = TimeOff

@@ -12,35 +12,23 @@ from __future__ import annotations
 import queue
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 from typing import TypeVar
-from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import IntegrityError, OperationalError, connection, transaction
 
-from doctors.models import Weekday
 from scheduling.exceptions import Overlap
 from scheduling.models import Appointment, AppointmentChange, Status
 from scheduling.services import book_appointment
+from tests.clock import MONDAY, at
 from tests.concurrency import all_at_once
-from tests.factories import (
-    AppointmentFactory,
-    DoctorFactory,
-    PatientFactory,
-    ServiceFactory,
-    WorkingHoursFactory,
-)
+from tests.factories import AppointmentFactory, PatientFactory
+from tests.helpers import COMMITTED_DATA
 
-# Real threads need committed data, so these tests are transactional; each one ends
-# by emptying the tables, and the serialized rollback puts the migrations' data (the
-# roles' groups that the factories use) back before the next.
-pytestmark = [
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
-    pytest.mark.usefixtures("migrated_data_restored"),
-]
+# Real threads need committed data (tests/helpers.py).
+pytestmark = COMMITTED_DATA
 
-NEW_YORK = ZoneInfo("America/New_York")
 CLERKS = 50
 
 postgresql_only = pytest.mark.skipif(
@@ -52,49 +40,14 @@ postgresql_only = pytest.mark.skipif(
 T = TypeVar("T")
 
 
-def monday(hour: int, minute: int = 0) -> datetime:
-    """A time on Monday 30 November 2026, in the clinic's zone."""
-    return datetime(2026, 11, 30, hour, minute, tzinfo=NEW_YORK)
-
-
 def overlapping_start(attempt: int) -> datetime:
     """Starts between 10:00 and 10:14: any two 30-minute visits overlap."""
-    return monday(10) + timedelta(minutes=attempt % 15)
+    return at(MONDAY, 10) + timedelta(minutes=attempt % 15)
 
 
 @pytest.fixture(autouse=True)
 def monday_early(time_machine) -> None:
-    time_machine.move_to(monday(7), tick=False)
-
-
-def working_on_mondays(doctor):
-    WorkingHoursFactory(doctor=doctor, weekday=Weekday.MONDAY, starts=time(9), ends=time(17))
-    return doctor
-
-
-@pytest.fixture
-def smith(doctor):
-    return working_on_mondays(doctor)
-
-
-@pytest.fixture
-def jones(db):
-    return working_on_mondays(DoctorFactory(given_name="Grace", family_name="Jones"))
-
-
-@pytest.fixture
-def jane(db):
-    return PatientFactory(given_name="Jane", family_name="Doe")
-
-
-@pytest.fixture
-def bob(db):
-    return PatientFactory(given_name="Bob", family_name="Brown")
-
-
-@pytest.fixture
-def consultation(db):
-    return ServiceFactory(code="consult", name="Consultation", duration_minutes=30)
+    time_machine.move_to(at(MONDAY, 7), tick=False)
 
 
 def booking(**arguments) -> Callable[[], Appointment]:
@@ -159,7 +112,7 @@ def test_fifty_clerks_booking_one_patient_with_two_doctors_leave_one_appointment
 def test_database_refuses_an_overlap_that_skips_the_service(
     smith, jones, jane, bob, consultation, same, constraint
 ):
-    AppointmentFactory(doctor=smith, patient=jane, service=consultation, starts_at=monday(10))
+    AppointmentFactory(doctor=smith, patient=jane, service=consultation, starts_at=at(MONDAY, 10))
     rival = (
         {"doctor": smith, "patient": bob}
         if same == "doctor"
@@ -167,7 +120,7 @@ def test_database_refuses_an_overlap_that_skips_the_service(
     )
 
     with pytest.raises(IntegrityError) as refusal, transaction.atomic():
-        AppointmentFactory(service=consultation, starts_at=monday(10, 15), **rival)
+        AppointmentFactory(service=consultation, starts_at=at(MONDAY, 10, 15), **rival)
 
     assert refusal.value.__cause__.diag.constraint_name == constraint
     assert Appointment.objects.count() == 1
@@ -176,10 +129,14 @@ def test_database_refuses_an_overlap_that_skips_the_service(
 @postgresql_only
 def test_database_lets_a_cancelled_appointment_share_the_time(smith, jane, bob, consultation):
     AppointmentFactory(
-        doctor=smith, patient=jane, service=consultation, starts_at=monday(10), status="cancelled"
+        doctor=smith,
+        patient=jane,
+        service=consultation,
+        starts_at=at(MONDAY, 10),
+        status="cancelled",
     )
 
-    AppointmentFactory(doctor=smith, patient=bob, service=consultation, starts_at=monday(10))
+    AppointmentFactory(doctor=smith, patient=bob, service=consultation, starts_at=at(MONDAY, 10))
 
     assert Appointment.objects.filter(status=Status.BOOKED).count() == 1
 
@@ -219,10 +176,10 @@ def test_a_race_lost_at_the_database_is_reported_as_an_overlap(smith, jane, bob,
             # Bob's visit is written but not committed: Jane's booking checks, sees
             # nothing in the way, inserts, and waits at the exclusion constraint.
             AppointmentFactory(
-                doctor=smith, patient=bob, service=consultation, starts_at=monday(10)
+                doctor=smith, patient=bob, service=consultation, starts_at=at(MONDAY, 10)
             )
             janes_booking = book_in_another_session(
-                pool, patient=jane, doctor=smith, service=consultation, starts_at=monday(10, 15)
+                pool, patient=jane, doctor=smith, service=consultation, starts_at=at(MONDAY, 10, 15)
             )
         # Bob's visit is committed now; Jane's insert is refused by the database.
         with pytest.raises(Overlap) as refusal:
@@ -242,15 +199,15 @@ def test_a_booking_aborted_in_a_deadlock_is_reported_as_an_overlap(
             # Smith takes its place in the doctors' constraint, then waits for this
             # transaction at the patients' one.
             AppointmentFactory(
-                doctor=jones, patient=jane, service=consultation, starts_at=monday(10)
+                doctor=jones, patient=jane, service=consultation, starts_at=at(MONDAY, 10)
             )
             janes_booking = book_in_another_session(
-                pool, patient=jane, doctor=smith, service=consultation, starts_at=monday(10, 15)
+                pool, patient=jane, doctor=smith, service=consultation, starts_at=at(MONDAY, 10, 15)
             )
             # Bob with Dr Smith now waits for Jane's booking: each waits for the
             # other, and PostgreSQL aborts the one that has waited longer, Jane's.
             AppointmentFactory(
-                doctor=smith, patient=bob, service=consultation, starts_at=monday(10)
+                doctor=smith, patient=bob, service=consultation, starts_at=at(MONDAY, 10)
             )
         with pytest.raises(Overlap) as refusal:
             janes_booking.result(timeout=30)

@@ -1,16 +1,14 @@
 from __future__ import annotations
 
-from datetime import datetime, time
-from zoneinfo import ZoneInfo
+from datetime import date, time
 
 import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from doctors.models import Doctor, TimeOff, Weekday, WorkingHours
+from tests.clock import at
 from tests.factories import DoctorFactory, TimeOffFactory, WorkingHoursFactory
-
-NEW_YORK = ZoneInfo("America/New_York")
 
 
 def test_doctor_is_named_to_patients_by_family_name(db):
@@ -88,8 +86,8 @@ def test_database_refuses_hours_ending_before_they_start(db):
 def test_time_off_must_end_after_it_starts(db):
     leave = TimeOff(
         doctor=DoctorFactory(),
-        starts_at=datetime(2026, 12, 24, tzinfo=NEW_YORK),
-        ends_at=datetime(2026, 12, 20, tzinfo=NEW_YORK),
+        starts_at=at(date(2026, 12, 24), 0),
+        ends_at=at(date(2026, 12, 20), 0),
     )
 
     with pytest.raises(ValidationError, match="Time off must end after it starts"):
@@ -154,8 +152,8 @@ def test_admin_refuses_two_new_overlapping_ranges_together(manager_client, docto
 
 def test_admin_lists_time_off(manager_client):
     TimeOffFactory(
-        starts_at=datetime(2026, 12, 24, 0, 0, tzinfo=NEW_YORK),
-        ends_at=datetime(2026, 12, 27, 0, 0, tzinfo=NEW_YORK),
+        starts_at=at(date(2026, 12, 24), 0),
+        ends_at=at(date(2026, 12, 27), 0),
     )
 
     response = manager_client.get(reverse("admin:doctors_timeoff_changelist"))

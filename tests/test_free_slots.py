@@ -18,22 +18,15 @@ from doctors.models import Weekday
 from scheduling.exceptions import InvalidTimes
 from scheduling.models import Status
 from scheduling.selectors import Slot, day_schedule, free_slots
+from tests.clock import MONDAY, at
 from tests.factories import (
     AppointmentFactory,
     DoctorFactory,
-    PatientFactory,
     ServiceFactory,
     TimeOffFactory,
     WorkingHoursFactory,
+    with_working_hours,
 )
-
-NEW_YORK = ZoneInfo("America/New_York")
-MONDAY = date(2026, 11, 30)
-
-
-def monday(hour: int, minute: int = 0) -> datetime:
-    """A time on Monday 30 November 2026, in the clinic's zone."""
-    return datetime(2026, 11, 30, hour, minute, tzinfo=NEW_YORK)
 
 
 def local_times(slots: list[Slot]) -> list[str]:
@@ -44,23 +37,12 @@ def local_times(slots: list[Slot]) -> list[str]:
 
 @pytest.fixture(autouse=True)
 def monday_early(time_machine) -> None:
-    time_machine.move_to(monday(7), tick=False)
+    time_machine.move_to(at(MONDAY, 7), tick=False)
 
 
 @pytest.fixture
 def smith(doctor):
-    WorkingHoursFactory(doctor=doctor, weekday=Weekday.MONDAY, starts=time(9), ends=time(11))
-    return doctor
-
-
-@pytest.fixture
-def consultation(db):
-    return ServiceFactory(code="consult", name="Consultation", duration_minutes=30)
-
-
-@pytest.fixture
-def jane(db):
-    return PatientFactory(given_name="Jane", family_name="Doe")
+    return with_working_hours(doctor, Weekday.MONDAY, ends=time(11))
 
 
 def mondays_slots(service, **filters) -> list[Slot]:
@@ -101,7 +83,9 @@ def test_no_slots_on_a_day_the_doctor_does_not_work(smith, consultation):
 
 
 def test_booked_appointments_take_their_slots(smith, consultation, jane):
-    AppointmentFactory(doctor=smith, patient=jane, service=consultation, starts_at=monday(9, 30))
+    AppointmentFactory(
+        doctor=smith, patient=jane, service=consultation, starts_at=at(MONDAY, 9, 30)
+    )
 
     slots = mondays_slots(consultation, doctor=smith)
 
@@ -109,7 +93,7 @@ def test_booked_appointments_take_their_slots(smith, consultation, jane):
 
 
 def test_time_off_takes_its_slots(smith, consultation):
-    TimeOffFactory(doctor=smith, starts_at=monday(10), ends_at=monday(12))
+    TimeOffFactory(doctor=smith, starts_at=at(MONDAY, 10), ends_at=at(MONDAY, 12))
 
     slots = mondays_slots(consultation, doctor=smith)
 
@@ -121,7 +105,7 @@ def test_cancelled_and_no_show_appointments_leave_their_slots_free(
     smith, consultation, jane, status
 ):
     AppointmentFactory(
-        doctor=smith, patient=jane, service=consultation, starts_at=monday(9, 30), status=status
+        doctor=smith, patient=jane, service=consultation, starts_at=at(MONDAY, 9, 30), status=status
     )
 
     slots = mondays_slots(consultation, doctor=smith)
@@ -132,7 +116,7 @@ def test_cancelled_and_no_show_appointments_leave_their_slots_free(
 
 def test_patients_appointments_with_other_doctors_take_their_slots(smith, consultation, jane):
     dentist = DoctorFactory(family_name="Jones")
-    AppointmentFactory(doctor=dentist, patient=jane, service=consultation, starts_at=monday(10))
+    AppointmentFactory(doctor=dentist, patient=jane, service=consultation, starts_at=at(MONDAY, 10))
 
     for_jane = mondays_slots(consultation, doctor=smith, patient=jane)
     for_anyone = mondays_slots(consultation, doctor=smith)
@@ -171,7 +155,7 @@ def test_an_inactive_doctor_has_no_slots(smith, consultation):
 
 def test_slots_in_the_past_are_not_offered(smith, consultation, settings, time_machine):
     settings.SCHEDULING_WALK_IN_GRACE_MINUTES = 0
-    time_machine.move_to(monday(10, 5), tick=False)
+    time_machine.move_to(at(MONDAY, 10, 5), tick=False)
 
     slots = mondays_slots(consultation, doctor=smith)
 
@@ -179,7 +163,7 @@ def test_slots_in_the_past_are_not_offered(smith, consultation, settings, time_m
 
 
 def test_a_slot_begun_within_the_walk_in_grace_is_still_offered(smith, consultation, time_machine):
-    time_machine.move_to(monday(10, 5), tick=False)
+    time_machine.move_to(at(MONDAY, 10, 5), tick=False)
 
     slots = mondays_slots(consultation, doctor=smith)
 
@@ -228,8 +212,7 @@ def test_slots_keep_local_times_across_a_daylight_saving_change(
 ):
     settings.CLINIC_TIME_ZONE = settings.TIME_ZONE = zone
     time_machine.move_to(datetime(2026, 1, 1, tzinfo=UTC), tick=False)
-    for weekday in Weekday:
-        WorkingHoursFactory(doctor=doctor, weekday=weekday, starts=time(9), ends=time(10))
+    with_working_hours(doctor, *Weekday, starts=time(9), ends=time(10))
     week = [change_day + timedelta(days=offset) for offset in range(-3, 4)]
 
     slots = free_slots(service=consultation, date_from=week[0], date_to=week[-1])
@@ -258,7 +241,7 @@ def fill_the_diary(doctors: list, service, count: int, days: int) -> None:
         AppointmentFactory(
             doctor=doctor,
             service=service,
-            starts_at=monday(9) + timedelta(days=day, minutes=30 * half_hours),
+            starts_at=at(MONDAY, 9) + timedelta(days=day, minutes=30 * half_hours),
         )
 
 
@@ -270,8 +253,8 @@ def four_doctors(db) -> list:
             WorkingHoursFactory(doctor=doctor, weekday=weekday, starts=time(9), ends=time(17))
         TimeOffFactory(
             doctor=doctor,
-            starts_at=monday(12) + timedelta(days=2),
-            ends_at=monday(13) + timedelta(days=2),
+            starts_at=at(MONDAY, 12) + timedelta(days=2),
+            ends_at=at(MONDAY, 13) + timedelta(days=2),
         )
     return doctors
 

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import importlib
 import socket
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import timedelta
 
 import pytest
 from django.apps import apps
@@ -20,10 +19,10 @@ from django_q.tasks import async_task
 
 from clinic.models import WorkerHeartbeat
 from notifications.models import Status
+from tests.clock import MONDAY, at
 from tests.factories import NotificationFactory
 
-NEW_YORK = ZoneInfo("America/New_York")
-NOON = datetime(2026, 11, 30, 12, tzinfo=NEW_YORK)
+NOON = at(MONDAY, 12)
 
 pytestmark = pytest.mark.django_db
 

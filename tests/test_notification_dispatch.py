@@ -8,8 +8,7 @@ The clock stands at Monday 30 November 2026, 12:00 in New York, outside quiet ho
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import timedelta
 
 import pytest
 from django.core import mail
@@ -19,6 +18,7 @@ from django_q.tasks import async_task
 from notifications.dispatch import claim_due, deliver, dispatch_due
 from notifications.models import Channel, Notification, Status
 from scheduling.models import Status as AppointmentStatus
+from tests.clock import MONDAY, at
 from tests.factories import (
     AppointmentFactory,
     NotificationFactory,
@@ -27,8 +27,7 @@ from tests.factories import (
 )
 from tests.fakes import twilio as fake
 
-NEW_YORK = ZoneInfo("America/New_York")
-NOON = datetime(2026, 11, 30, 12, tzinfo=NEW_YORK)
+NOON = at(MONDAY, 12)
 
 pytestmark = pytest.mark.django_db
 
@@ -185,7 +184,7 @@ def test_a_patient_who_opted_out_is_never_texted(fake_twilio):
 
 
 def test_sms_due_in_quiet_hours_waits_for_the_morning(fake_twilio, time_machine):
-    late = datetime(2026, 11, 30, 22, tzinfo=NEW_YORK)
+    late = at(MONDAY, 22)
     time_machine.move_to(late, tick=False)
     message = sms(next_attempt_at=late)
     staff_alert = NotificationFactory(
@@ -197,7 +196,7 @@ def test_sms_due_in_quiet_hours_waits_for_the_morning(fake_twilio, time_machine)
     assert fake_twilio.messages == []
     message = refreshed(message)
     assert (message.status, message.attempts) == (Status.PENDING, 0)
-    assert message.next_attempt_at == datetime(2026, 12, 1, 8, tzinfo=NEW_YORK)
+    assert message.next_attempt_at == at(MONDAY + timedelta(days=1), 8)
     assert refreshed(staff_alert).status == Status.SENT
 
 

@@ -4,19 +4,18 @@ the doctor's live alerts, and the manager's admin."""
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from django.contrib.auth.models import Permission
 from django.db import connection
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from notifications.dispatch import dispatch_due
 from notifications.models import Notification, Status
 from scheduling.models import Status as AppointmentStatus
+from tests.clock import at
 from tests.factories import (
     AppointmentFactory,
     DoctorUserFactory,
@@ -25,8 +24,8 @@ from tests.factories import (
     ReceptionistFactory,
     UserFactory,
 )
+from tests.helpers import signed_in
 
-NEW_YORK = ZoneInfo("America/New_York")
 NOW = datetime(2026, 3, 10, 15, 0, tzinfo=UTC)  # 11:00 in the clinic (EDT)
 
 
@@ -43,12 +42,6 @@ def alert(user, **fields) -> Notification:
     """An in-app message the worker has put in `user`'s inbox."""
     fields.setdefault("status", Status.SENT)
     return NotificationFactory(user=user, patient=None, channel="in_app", **fields)
-
-
-def signed_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def listed(response) -> list[Notification]:
@@ -194,8 +187,8 @@ def test_outbox_filters_by_channel(reception_client, receptionist):
 def test_outbox_filters_by_the_clinic_day_the_message_was_due(reception_client):
     # 01:30 UTC on the 10th is still the evening of the 9th in New York.
     late_on_the_ninth = sms(send_after=datetime(2026, 3, 10, 1, 30, tzinfo=UTC))
-    sms(send_after=datetime(2026, 3, 8, 12, 0, tzinfo=NEW_YORK))
-    sms(send_after=datetime(2026, 3, 10, 9, 0, tzinfo=NEW_YORK))
+    sms(send_after=at(date(2026, 3, 8), 12))
+    sms(send_after=at(date(2026, 3, 10), 9))
 
     response = reception_client.get(
         reverse("notifications:outbox"), {"date_from": "2026-03-09", "date_to": "2026-03-09"}

@@ -7,8 +7,7 @@ Monday to Wednesday; Jane Doe books a consultation for Tuesday 1 December at 10:
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, datetime, timedelta
 
 import pytest
 from django.db import transaction
@@ -29,34 +28,27 @@ from scheduling.services import (
     reschedule_appointment,
 )
 from sessions_app.services import complete_session, open_and_start_session
+from tests.clock import MONDAY, at
 from tests.factories import (
     PatientFactory,
     ReceptionistFactory,
     ServiceFactory,
-    WorkingHoursFactory,
+    with_working_hours,
 )
 
-NEW_YORK = ZoneInfo("America/New_York")
-
-
-def at(day: int, hour: int, minute: int = 0, month: int = 11) -> datetime:
-    """A time in November (or `month`) 2026, in the clinic's zone."""
-    return datetime(2026, month, day, hour, minute, tzinfo=NEW_YORK)
-
-
-TUESDAY_10 = at(1, 10, month=12)
+TUESDAY = MONDAY + timedelta(days=1)
+WEDNESDAY = MONDAY + timedelta(days=2)
+TUESDAY_10 = at(TUESDAY, 10)
 
 
 @pytest.fixture(autouse=True)
 def monday_morning(time_machine) -> None:
-    time_machine.move_to(at(30, 8), tick=False)
+    time_machine.move_to(at(MONDAY, 8), tick=False)
 
 
 @pytest.fixture
 def smith(doctor):
-    for weekday in (Weekday.MONDAY, Weekday.TUESDAY, Weekday.WEDNESDAY):
-        WorkingHoursFactory(doctor=doctor, weekday=weekday, starts=time(9), ends=time(17))
-    return doctor
+    return with_working_hours(doctor, Weekday.MONDAY, Weekday.TUESDAY, Weekday.WEDNESDAY)
 
 
 @pytest.fixture
@@ -106,7 +98,7 @@ def test_booking_texts_the_patient_who_when_and_where(booked, jane):
         "Tue 1 Dec at 10:00 AM. Reply C to confirm or X to cancel."
     )
     assert message.status == Status.PENDING
-    assert message.send_after == message.next_attempt_at == at(30, 8)
+    assert message.send_after == message.next_attempt_at == at(MONDAY, 8)
     assert message.idempotency_key == f"booked:{booked.pk}"
 
 
@@ -131,7 +123,7 @@ def test_confirming_texts_the_patient_and_schedules_both_reminders(confirmed):
         "appointment_booked",
         "appointment_confirmed",
     ]
-    assert reminder_times(confirmed) == [at(30, 10), at(1, 8, month=12)]
+    assert reminder_times(confirmed) == [at(MONDAY, 10), at(TUESDAY, 8)]
     reminder = messages(confirmed, "appointment_reminder")[0]
     assert reminder.next_attempt_at == reminder.send_after
     assert "Reminder, Jane: you see Dr Smith on Tue 1 Dec at 10:00 AM." in reminder.body
@@ -142,12 +134,12 @@ def test_reminders_whose_time_has_passed_are_not_queued(smith, jane, receptionis
         patient=jane,
         doctor=smith,
         service=ServiceFactory(),
-        starts_at=at(30, 11),
+        starts_at=at(MONDAY, 11),
         booked_by=receptionist,
     )
     confirm_appointment(appointment=soon, by=receptionist)
 
-    assert reminder_times(soon) == [at(30, 9)]
+    assert reminder_times(soon) == [at(MONDAY, 9)]
 
 
 def test_reminder_hours_come_from_settings(settings, booked, receptionist):
@@ -155,7 +147,7 @@ def test_reminder_hours_come_from_settings(settings, booked, receptionist):
 
     confirm_appointment(appointment=booked, by=receptionist)
 
-    assert reminder_times(booked) == [at(30, 14), at(1, 9, month=12)]
+    assert reminder_times(booked) == [at(MONDAY, 14), at(TUESDAY, 9)]
 
 
 def test_a_reminder_in_quiet_hours_waits_for_the_morning(settings, booked, receptionist):
@@ -164,39 +156,39 @@ def test_a_reminder_in_quiet_hours_waits_for_the_morning(settings, booked, recep
     confirm_appointment(appointment=booked, by=receptionist)
 
     [reminder] = messages(booked, "appointment_reminder")
-    assert reminder.send_after == at(30, 22)
-    assert reminder.next_attempt_at == at(1, 8, month=12)
+    assert reminder.send_after == at(MONDAY, 22)
+    assert reminder.next_attempt_at == at(TUESDAY, 8)
 
 
 def test_rescheduling_moves_the_reminders(confirmed, receptionist):
-    wednesday_15 = at(2, 15, month=12)
+    wednesday_15 = at(WEDNESDAY, 15)
 
     reschedule_appointment(appointment=confirmed, starts_at=wednesday_15, by=receptionist)
 
-    assert reminder_times(confirmed, Status.CANCELLED) == [at(30, 10), at(1, 8, month=12)]
-    assert reminder_times(confirmed) == [at(1, 15, month=12), at(2, 13, month=12)]
+    assert reminder_times(confirmed, Status.CANCELLED) == [at(MONDAY, 10), at(TUESDAY, 8)]
+    assert reminder_times(confirmed) == [at(TUESDAY, 15), at(WEDNESDAY, 13)]
     [moved] = messages(confirmed, "appointment_rescheduled")
     assert "has moved to Wed 2 Dec at 3:00 PM" in moved.body
 
 
 def test_moving_back_to_the_first_time_queues_the_first_reminders_again(confirmed, receptionist):
-    reschedule_appointment(appointment=confirmed, starts_at=at(2, 15, month=12), by=receptionist)
+    reschedule_appointment(appointment=confirmed, starts_at=at(WEDNESDAY, 15), by=receptionist)
     reschedule_appointment(appointment=confirmed, starts_at=TUESDAY_10, by=receptionist)
 
-    assert reminder_times(confirmed) == [at(30, 10), at(1, 8, month=12)]
-    assert reminder_times(confirmed, Status.CANCELLED) == [at(1, 15, month=12), at(2, 13, month=12)]
+    assert reminder_times(confirmed) == [at(MONDAY, 10), at(TUESDAY, 8)]
+    assert reminder_times(confirmed, Status.CANCELLED) == [at(TUESDAY, 15), at(WEDNESDAY, 13)]
     # Each move is its own event: two "moved" texts, one per move.
     assert len(messages(confirmed, "appointment_rescheduled")) == 2
 
 
 def test_rescheduling_an_unconfirmed_appointment_schedules_no_reminders(booked, receptionist):
-    reschedule_appointment(appointment=booked, starts_at=at(2, 15, month=12), by=receptionist)
+    reschedule_appointment(appointment=booked, starts_at=at(WEDNESDAY, 15), by=receptionist)
 
     assert reminder_times(booked) == []
 
 
 def test_rescheduling_tells_the_doctor_in_the_app(confirmed, smith, receptionist):
-    reschedule_appointment(appointment=confirmed, starts_at=at(2, 15, month=12), by=receptionist)
+    reschedule_appointment(appointment=confirmed, starts_at=at(WEDNESDAY, 15), by=receptionist)
 
     [notice] = messages(confirmed, "doctor_appointment_rescheduled")
     assert (notice.channel, notice.user) == (Channel.IN_APP, smith.user)
@@ -239,7 +231,7 @@ def test_a_no_show_offers_to_rebook(settings, confirmed, receptionist, time_mach
 def test_arrival_tells_the_doctor_and_drops_pending_reminders(
     confirmed, smith, receptionist, time_machine
 ):
-    time_machine.move_to(at(1, 9, month=12), tick=False)
+    time_machine.move_to(at(TUESDAY, 9), tick=False)
 
     check_in(appointment=confirmed, by=receptionist)
 
@@ -255,7 +247,7 @@ def test_arrival_tells_the_doctor_and_drops_pending_reminders(
 
 def test_arrival_channels_come_from_settings(settings, confirmed, receptionist, time_machine):
     settings.NOTIFICATIONS_ARRIVAL_CHANNELS = ["in_app", "email"]
-    time_machine.move_to(at(1, 9, month=12), tick=False)
+    time_machine.move_to(at(TUESDAY, 9), tick=False)
 
     check_in(appointment=confirmed, by=receptionist)
 
@@ -268,7 +260,7 @@ def test_sessions_tell_every_active_receptionist_and_thank_the_patient(
 ):
     colleague = ReceptionistFactory()
     ReceptionistFactory(is_active=False)
-    time_machine.move_to(at(1, 9, month=12), tick=False)
+    time_machine.move_to(at(TUESDAY, 9), tick=False)
     check_in(appointment=confirmed, by=receptionist)
     time_machine.move_to(TUESDAY_10, tick=False)
 
@@ -355,7 +347,7 @@ def test_a_committed_change_wakes_the_worker_once_per_message_due_now(
 
 def test_patient_texts_carry_nothing_clinical(confirmed, smith, receptionist, time_machine):
     """The service ("HIV test") and the doctor's note never reach the patient's phone."""
-    time_machine.move_to(at(1, 9, month=12), tick=False)
+    time_machine.move_to(at(TUESDAY, 9), tick=False)
     check_in(appointment=confirmed, by=receptionist)
     time_machine.move_to(TUESDAY_10, tick=False)
     session = open_and_start_session(appointment=confirmed, by=smith.user)
@@ -375,14 +367,14 @@ def test_patient_texts_carry_nothing_clinical(confirmed, smith, receptionist, ti
 @pytest.mark.parametrize(
     ("moment", "expected"),
     [
-        (at(30, 12), at(30, 12)),
-        (at(30, 20, 59), at(30, 20, 59)),
-        (at(30, 21), at(1, 8, month=12)),
-        (at(30, 23, 30), at(1, 8, month=12)),
-        (at(1, 7, 59, month=12), at(1, 8, month=12)),
-        (at(1, 8, month=12), at(1, 8, month=12)),
+        (at(MONDAY, 12), at(MONDAY, 12)),
+        (at(MONDAY, 20, 59), at(MONDAY, 20, 59)),
+        (at(MONDAY, 21), at(TUESDAY, 8)),
+        (at(MONDAY, 23, 30), at(TUESDAY, 8)),
+        (at(TUESDAY, 7, 59), at(TUESDAY, 8)),
+        (at(TUESDAY, 8), at(TUESDAY, 8)),
         # The night the clocks go back (1 November 2026): the morning is 08:00 EST.
-        (at(31, 22, month=10), at(1, 8)),
+        (at(date(2026, 10, 31), 22), at(date(2026, 11, 1), 8)),
     ],
 )
 def test_quiet_hours_defer_to_the_morning_in_clinic_time(moment, expected):
@@ -392,17 +384,17 @@ def test_quiet_hours_defer_to_the_morning_in_clinic_time(moment, expected):
 
 def test_quiet_hours_can_be_turned_off_or_not_wrap_midnight(settings):
     settings.NOTIFICATIONS_QUIET_HOURS = ""
-    assert outside_quiet_hours(at(30, 23)) == at(30, 23)
+    assert outside_quiet_hours(at(MONDAY, 23)) == at(MONDAY, 23)
 
     settings.NOTIFICATIONS_QUIET_HOURS = "12:00-13:30"
-    assert outside_quiet_hours(at(30, 12, 15)) == at(30, 13, 30)
-    assert outside_quiet_hours(at(30, 13, 30)) == at(30, 13, 30)
+    assert outside_quiet_hours(at(MONDAY, 12, 15)) == at(MONDAY, 13, 30)
+    assert outside_quiet_hours(at(MONDAY, 13, 30)) == at(MONDAY, 13, 30)
 
 
 def test_a_booking_late_in_the_evening_texts_the_next_morning(
     smith, jane, receptionist, time_machine
 ):
-    time_machine.move_to(at(30, 22, 30), tick=False)
+    time_machine.move_to(at(MONDAY, 22, 30), tick=False)
 
     appointment = book_appointment(
         patient=jane,
@@ -413,4 +405,4 @@ def test_a_booking_late_in_the_evening_texts_the_next_morning(
     )
 
     [text] = messages(appointment)
-    assert (text.send_after, text.next_attempt_at) == (at(30, 22, 30), at(1, 8, month=12))
+    assert (text.send_after, text.next_attempt_at) == (at(MONDAY, 22, 30), at(TUESDAY, 8))

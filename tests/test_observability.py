@@ -16,9 +16,8 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
-from datetime import date, datetime, time, timedelta
+from datetime import time, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
 from django.urls import reverse
@@ -29,21 +28,16 @@ from doctors.models import Weekday
 from notifications.models import Notification
 from notifications.models import Status as NotificationStatus
 from scheduling.models import Appointment
-from tests.factories import PatientFactory, ServiceFactory, WorkingHoursFactory
+from tests.clock import MONDAY, at
+from tests.factories import PatientFactory, ServiceFactory, with_working_hours
 
-NEW_YORK = ZoneInfo("America/New_York")
-MONDAY = date(2026, 11, 30)
 # What the patient and the visit must never leave in a log.
 PATIENT_DATA = ["Zelda", "Quixote", "2025550123", "+1 202", "202-555-0123", "Persistent cough"]
 
 
-def at(hour: int, minute: int = 0, day: date = MONDAY) -> datetime:
-    return datetime.combine(day, time(hour, minute), tzinfo=NEW_YORK)
-
-
 @pytest.fixture(autouse=True)
 def sunday_evening(time_machine, settings):
-    time_machine.move_to(at(18, 0, MONDAY - timedelta(days=1)), tick=False)
+    time_machine.move_to(at(MONDAY - timedelta(days=1), 18), tick=False)
     settings.SESSION_COOKIE_AGE = 24 * 60 * 60
 
 
@@ -91,8 +85,7 @@ def zelda(db):
 
 @pytest.fixture
 def working_doctor(doctor):
-    WorkingHoursFactory(doctor=doctor, weekday=Weekday.MONDAY, starts=time(9), ends=time(12))
-    return doctor
+    return with_working_hours(doctor, Weekday.MONDAY, ends=time(12))
 
 
 def book_through_the_page(client, doctor, patient):
@@ -103,7 +96,7 @@ def book_through_the_page(client, doctor, patient):
             "patient": patient.pk,
             "service": service.pk,
             "date": MONDAY.isoformat(),
-            "slot": f"{doctor.pk}@{at(9, 30).isoformat()}",
+            "slot": f"{doctor.pk}@{at(MONDAY, 9, 30).isoformat()}",
             "reason": "Persistent cough for two weeks",
         },
         follow=True,

@@ -11,28 +11,13 @@ from patients.models import Patient
 from patients.selectors import search_patients
 from patients.services import save_patient
 from tests.factories import PatientFactory
-
-
-def patient_form(**overrides) -> dict[str, str]:
-    data = {
-        "given_name": "Anna",
-        "family_name": "Smith",
-        "date_of_birth": "1984-03-12",
-        "sex": "female",
-        "phone": "(202) 555-0161",
-        "email": "anna@example.com",
-        "address": "12 River Road",
-        "national_id": "",
-        "notes": "",
-    }
-    return {**data, **overrides}
-
+from tests.helpers import new_patient
 
 # --- Registering and editing at the desk ---------------------------------------
 
 
 def test_receptionist_registers_a_patient_with_a_local_phone_number(reception_client):
-    response = reception_client.post(reverse("patients:create"), patient_form(), follow=True)
+    response = reception_client.post(reverse("patients:create"), new_patient(), follow=True)
 
     patient = Patient.objects.get()
     assert patient.full_name == "Anna Smith"
@@ -46,7 +31,7 @@ def test_receptionist_edits_a_patient(reception_client):
 
     response = reception_client.post(
         reverse("patients:edit", args=[patient.pk]),
-        patient_form(family_name="Smith-Jones", phone="+44 20 7946 0958"),
+        new_patient(family_name="Smith-Jones", phone="+44 20 7946 0958"),
         follow=True,
     )
 
@@ -58,7 +43,7 @@ def test_receptionist_edits_a_patient(reception_client):
 
 @pytest.mark.parametrize("phone", ["12345", "not a phone", "+1 202 555 01", ""])
 def test_invalid_phone_is_refused_and_nothing_is_saved(reception_client, phone):
-    response = reception_client.post(reverse("patients:create"), patient_form(phone=phone))
+    response = reception_client.post(reverse("patients:create"), new_patient(phone=phone))
 
     assert response.status_code == 200
     assert response.context["form"].errors["phone"]
@@ -69,7 +54,7 @@ def test_date_of_birth_in_the_future_is_refused(reception_client):
     tomorrow = timezone.localdate() + timedelta(days=1)
 
     response = reception_client.post(
-        reverse("patients:create"), patient_form(date_of_birth=tomorrow.isoformat())
+        reverse("patients:create"), new_patient(date_of_birth=tomorrow.isoformat())
     )
 
     assert response.context["form"].errors["date_of_birth"] == [
@@ -82,7 +67,7 @@ def test_national_id_must_be_unique_when_given(reception_client):
     PatientFactory(national_id="NID-77")
 
     response = reception_client.post(
-        reverse("patients:create"), patient_form(national_id=" NID-77 ")
+        reverse("patients:create"), new_patient(national_id=" NID-77 ")
     )
 
     assert "Another patient already has this national ID." in response.content.decode()
@@ -92,7 +77,7 @@ def test_national_id_must_be_unique_when_given(reception_client):
 def test_many_patients_may_have_no_national_id(reception_client):
     PatientFactory(national_id="")
 
-    reception_client.post(reverse("patients:create"), patient_form(national_id=""))
+    reception_client.post(reverse("patients:create"), new_patient(national_id=""))
 
     assert Patient.objects.filter(national_id="").count() == 2
 
@@ -104,7 +89,7 @@ def test_unknown_patient_id_is_404(reception_client):
 def test_garbage_form_values_get_errors_not_a_500(reception_client):
     response = reception_client.post(
         reverse("patients:create"),
-        patient_form(date_of_birth="31/31/1999", sex="dragon", email="nope", given_name="x" * 500),
+        new_patient(date_of_birth="31/31/1999", sex="dragon", email="nope", given_name="x" * 500),
     )
 
     errors = response.context["form"].errors
@@ -121,7 +106,7 @@ def test_opting_out_of_sms_records_when(reception_client, time_machine):
     patient = PatientFactory()
 
     reception_client.post(
-        reverse("patients:edit", args=[patient.pk]), patient_form(sms_opt_out="on")
+        reverse("patients:edit", args=[patient.pk]), new_patient(sms_opt_out="on")
     )
 
     patient.refresh_from_db()

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, time, timedelta
 
 import pytest
 from django.urls import reverse
@@ -12,27 +11,22 @@ from doctors.models import Weekday
 from scheduling.cards import card_of
 from scheduling.models import Appointment, AppointmentChange, Status
 from scheduling.services import book_appointment, check_in, confirm_appointment
+from tests.clock import MONDAY, at
 from tests.factories import (
     AppointmentFactory,
     DoctorFactory,
     PatientFactory,
     ServiceFactory,
     WorkingHoursFactory,
+    with_working_hours,
 )
-
-NEW_YORK = ZoneInfo("America/New_York")
-MONDAY = date(2026, 11, 30)
-
-
-def at(hour: int, minute: int = 0, day: date = MONDAY) -> datetime:
-    return datetime.combine(day, time(hour, minute), tzinfo=NEW_YORK)
 
 
 @pytest.fixture(autouse=True)
 def sunday_evening(time_machine, settings):
     """The clinic's clock stands on the Sunday evening before MONDAY. Tests move it
     on by hours, so logins last a day instead of the usual idle timeout."""
-    time_machine.move_to(at(18, 0, MONDAY - timedelta(days=1)), tick=False)
+    time_machine.move_to(at(MONDAY - timedelta(days=1), 18), tick=False)
     settings.SESSION_COOKIE_AGE = 24 * 60 * 60
 
 
@@ -43,8 +37,7 @@ def service(db):
 
 @pytest.fixture
 def working_doctor(doctor):
-    WorkingHoursFactory(doctor=doctor, weekday=Weekday.MONDAY, starts=time(9), ends=time(12))
-    return doctor
+    return with_working_hours(doctor, Weekday.MONDAY, ends=time(12))
 
 
 @pytest.fixture
@@ -64,7 +57,7 @@ def book(doctor, patient, service, starts_at) -> Appointment:
 def test_booking_page_lists_free_times_for_the_chosen_patient(
     reception_client, working_doctor, anna, service
 ):
-    book(working_doctor, PatientFactory(), service, at(10))
+    book(working_doctor, PatientFactory(), service, at(MONDAY, 10))
 
     response = reception_client.get(
         reverse("scheduling:book"),
@@ -92,7 +85,7 @@ def test_htmx_asks_only_for_the_slots_fragment(reception_client, working_doctor,
 def test_receptionist_books_a_free_slot(
     reception_client, receptionist, working_doctor, anna, service
 ):
-    slot = f"{working_doctor.pk}@{at(9, 30).isoformat()}"
+    slot = f"{working_doctor.pk}@{at(MONDAY, 9, 30).isoformat()}"
 
     response = reception_client.post(
         reverse("scheduling:book"),
@@ -108,8 +101,8 @@ def test_receptionist_books_a_free_slot(
 
     appointment = Appointment.objects.get()
     assert (appointment.patient, appointment.doctor) == (anna, working_doctor)
-    assert appointment.starts_at == at(9, 30)
-    assert appointment.ends_at == at(10)
+    assert appointment.starts_at == at(MONDAY, 9, 30)
+    assert appointment.ends_at == at(MONDAY, 10)
     assert appointment.reason == "Cough for two weeks"
     assert appointment.created_by == receptionist
     assert response.redirect_chain[-1][0] == reverse("scheduling:detail", args=[appointment.pk])
@@ -121,7 +114,7 @@ def test_receptionist_books_a_free_slot(
 def test_booking_a_taken_time_shows_the_conflict_and_books_nothing(
     reception_client, working_doctor, anna, service
 ):
-    book(working_doctor, PatientFactory(), service, at(10))
+    book(working_doctor, PatientFactory(), service, at(MONDAY, 10))
 
     response = reception_client.post(
         reverse("scheduling:book"),
@@ -156,7 +149,7 @@ def test_reception_may_book_a_longer_visit_at_a_typed_time(
         },
     )
 
-    assert Appointment.objects.get().ends_at == at(10, 45)
+    assert Appointment.objects.get().ends_at == at(MONDAY, 10, 45)
 
 
 @pytest.mark.parametrize(
@@ -227,7 +220,7 @@ def test_registering_from_the_booking_page_returns_to_it(reception_client):
 def test_day_view_shows_every_doctor_side_by_side(reception_client, working_doctor, anna, service):
     other = DoctorFactory(family_name="Jones")
     WorkingHoursFactory(doctor=other, weekday=Weekday.MONDAY, starts=time(13), ends=time(17))
-    book(working_doctor, anna, service, at(9, 30))
+    book(working_doctor, anna, service, at(MONDAY, 9, 30))
 
     response = reception_client.get(reverse("scheduling:day"), {"date": "2026-11-30"})
 
@@ -242,7 +235,7 @@ def test_day_view_shows_every_doctor_side_by_side(reception_client, working_doct
 def test_a_card_shows_the_time_in_the_clinics_zone_and_links_to_the_appointment(
     reception_client, working_doctor, anna, service
 ):
-    appointment = book(working_doctor, anna, service, at(9, 30))
+    appointment = book(working_doctor, anna, service, at(MONDAY, 9, 30))
 
     response = reception_client.get(reverse("scheduling:day"), {"date": "2026-11-30"})
 
@@ -254,9 +247,11 @@ def test_a_card_shows_the_time_in_the_clinics_zone_and_links_to_the_appointment(
 @pytest.mark.parametrize("status", [Status.BOOKED, Status.CONFIRMED])
 def test_a_cards_links_are_those_of_their_views(working_doctor, service, status, time_machine):
     appointment = AppointmentFactory(
-        doctor=working_doctor, service=service, starts_at=at(9), status=status
+        doctor=working_doctor, service=service, starts_at=at(MONDAY, 9), status=status
     )
-    time_machine.move_to(at(9, 30), tick=False)  # Started: a confirmed one may be a no-show.
+    time_machine.move_to(
+        at(MONDAY, 9, 30), tick=False
+    )  # Started: a confirmed one may be a no-show.
 
     card = card_of(appointment)
 
@@ -275,10 +270,10 @@ def test_day_view_keeps_a_column_for_a_departed_doctors_appointments(
     reception_client, working_doctor, anna, service
 ):
     departed = DoctorFactory(family_name="Abbott", is_active=False)
-    AppointmentFactory(doctor=departed, patient=anna, service=service, starts_at=at(9))
+    AppointmentFactory(doctor=departed, patient=anna, service=service, starts_at=at(MONDAY, 9))
     gone_that_day = DoctorFactory(family_name="Baker", is_active=False)
     AppointmentFactory(
-        doctor=gone_that_day, service=service, starts_at=at(9, 0, MONDAY + timedelta(days=1))
+        doctor=gone_that_day, service=service, starts_at=at(MONDAY + timedelta(days=1), 9)
     )
 
     response = reception_client.get(reverse("scheduling:day"), {"date": "2026-11-30"})
@@ -292,7 +287,7 @@ def test_day_view_runs_a_fixed_number_of_queries(
     reception_client, working_doctor, service, django_assert_num_queries
 ):
     for hour in (9, 10, 11):
-        AppointmentFactory(doctor=working_doctor, service=service, starts_at=at(hour))
+        AppointmentFactory(doctor=working_doctor, service=service, starts_at=at(MONDAY, hour))
 
     def queries_for_the_day() -> int:
         from django.db import connection
@@ -305,7 +300,9 @@ def test_day_view_runs_a_fixed_number_of_queries(
     few = queries_for_the_day()
     for minute in range(0, 180, 15):
         AppointmentFactory(
-            doctor=DoctorFactory(), service=service, starts_at=at(13) + timedelta(minutes=minute)
+            doctor=DoctorFactory(),
+            service=service,
+            starts_at=at(MONDAY, 13) + timedelta(minutes=minute),
         )
     assert queries_for_the_day() == few
     # session, user, permissions (2), appointments, doctors, working hours, the
@@ -335,7 +332,7 @@ def test_booking_page_refuses_a_date_years_away(reception_client, service):
 def test_confirm_from_the_day_view_refreshes_the_card(
     reception_client, working_doctor, anna, service
 ):
-    appointment = book(working_doctor, anna, service, at(9))
+    appointment = book(working_doctor, anna, service, at(MONDAY, 9))
 
     response = reception_client.post(
         reverse("scheduling:action", args=[appointment.pk, "confirm"]),
@@ -354,7 +351,7 @@ def test_confirm_from_the_day_view_refreshes_the_card(
 def test_refused_quick_action_shows_why_in_the_card(
     reception_client, working_doctor, anna, service
 ):
-    appointment = book(working_doctor, anna, service, at(9))
+    appointment = book(working_doctor, anna, service, at(MONDAY, 9))
 
     response = reception_client.post(
         reverse("scheduling:action", args=[appointment.pk, "check-in"]),
@@ -371,7 +368,7 @@ def test_refused_quick_action_shows_why_in_the_card(
 def test_cancel_from_the_day_view_takes_the_reason_from_the_prompt(
     reception_client, working_doctor, anna, service
 ):
-    appointment = book(working_doctor, anna, service, at(9))
+    appointment = book(working_doctor, anna, service, at(MONDAY, 9))
 
     reception_client.post(
         reverse("scheduling:action", args=[appointment.pk, "cancel"]),
@@ -384,7 +381,7 @@ def test_cancel_from_the_day_view_takes_the_reason_from_the_prompt(
 
 
 def test_cancel_without_a_reason_is_refused(reception_client, working_doctor, anna, service):
-    appointment = book(working_doctor, anna, service, at(9))
+    appointment = book(working_doctor, anna, service, at(MONDAY, 9))
 
     response = reception_client.post(
         reverse("scheduling:action", args=[appointment.pk, "cancel"]), {"reason": "  "}, follow=True
@@ -399,9 +396,9 @@ def test_check_in_without_javascript_redirects_with_a_message(
     reception_client, working_doctor, anna, service, time_machine
 ):
     appointment = confirm_appointment(
-        appointment=book(working_doctor, anna, service, at(9)), by=None
+        appointment=book(working_doctor, anna, service, at(MONDAY, 9)), by=None
     )
-    time_machine.move_to(at(8, 50), tick=False)
+    time_machine.move_to(at(MONDAY, 8, 50), tick=False)
 
     response = reception_client.post(
         reverse("scheduling:action", args=[appointment.pk, "check-in"]), follow=True
@@ -418,9 +415,9 @@ def test_no_show_after_the_start_time(
     reception_client, working_doctor, anna, service, time_machine
 ):
     appointment = confirm_appointment(
-        appointment=book(working_doctor, anna, service, at(9)), by=None
+        appointment=book(working_doctor, anna, service, at(MONDAY, 9)), by=None
     )
-    time_machine.move_to(at(9, 20), tick=False)
+    time_machine.move_to(at(MONDAY, 9, 20), tick=False)
 
     reception_client.post(reverse("scheduling:action", args=[appointment.pk, "no-show"]))
 
@@ -429,7 +426,7 @@ def test_no_show_after_the_start_time(
 
 
 def test_unknown_action_or_appointment_is_404(reception_client, working_doctor, anna, service):
-    appointment = book(working_doctor, anna, service, at(9))
+    appointment = book(working_doctor, anna, service, at(MONDAY, 9))
 
     assert (
         reception_client.post(
@@ -444,7 +441,7 @@ def test_unknown_action_or_appointment_is_404(reception_client, working_doctor, 
 
 
 def test_quick_actions_need_post(reception_client, working_doctor, anna, service):
-    appointment = book(working_doctor, anna, service, at(9))
+    appointment = book(working_doctor, anna, service, at(MONDAY, 9))
 
     response = reception_client.get(reverse("scheduling:action", args=[appointment.pk, "confirm"]))
 
@@ -457,16 +454,16 @@ def test_quick_actions_need_post(reception_client, working_doctor, anna, service
 def test_receptionist_moves_an_appointment_keeping_its_history(
     reception_client, working_doctor, anna, service
 ):
-    appointment = book(working_doctor, anna, service, at(9))
+    appointment = book(working_doctor, anna, service, at(MONDAY, 9))
 
     response = reception_client.post(
         reverse("scheduling:reschedule", args=[appointment.pk]),
-        {"date": "2026-11-30", "slot": f"{working_doctor.pk}@{at(11).isoformat()}"},
+        {"date": "2026-11-30", "slot": f"{working_doctor.pk}@{at(MONDAY, 11).isoformat()}"},
         follow=True,
     )
 
     appointment.refresh_from_db()
-    assert appointment.starts_at == at(11)
+    assert appointment.starts_at == at(MONDAY, 11)
     assert "Moved: Anna Smithson with Dr Smith on Mon 30 Nov at 11:00." in response.content.decode()
     assert [change.action for change in appointment.changes.all()] == [
         AppointmentChange.Action.BOOKED,
@@ -477,7 +474,7 @@ def test_receptionist_moves_an_appointment_keeping_its_history(
 def test_reschedule_page_offers_the_appointments_own_time_too(
     reception_client, working_doctor, anna, service
 ):
-    appointment = book(working_doctor, anna, service, at(9))
+    appointment = book(working_doctor, anna, service, at(MONDAY, 9))
 
     response = reception_client.get(
         reverse("scheduling:reschedule", args=[appointment.pk]), {"date": "2026-11-30"}
@@ -490,8 +487,8 @@ def test_reschedule_page_offers_the_appointments_own_time_too(
 def test_moving_into_a_conflict_is_refused_with_the_reason(
     reception_client, working_doctor, anna, service
 ):
-    appointment = book(working_doctor, anna, service, at(9))
-    book(working_doctor, PatientFactory(), service, at(10))
+    appointment = book(working_doctor, anna, service, at(MONDAY, 9))
+    book(working_doctor, PatientFactory(), service, at(MONDAY, 10))
 
     response = reception_client.post(
         reverse("scheduling:reschedule", args=[appointment.pk]),
@@ -502,12 +499,12 @@ def test_moving_into_a_conflict_is_refused_with_the_reason(
         response.content.decode()
     )
     appointment.refresh_from_db()
-    assert appointment.starts_at == at(9)
+    assert appointment.starts_at == at(MONDAY, 9)
 
 
 def test_appointment_detail_shows_its_history(reception_client, working_doctor, anna, service):
     appointment = confirm_appointment(
-        appointment=book(working_doctor, anna, service, at(9)), by=None
+        appointment=book(working_doctor, anna, service, at(MONDAY, 9)), by=None
     )
 
     page = reception_client.get(
@@ -521,7 +518,7 @@ def test_appointment_detail_shows_its_history(reception_client, working_doctor, 
 def test_patient_page_lists_the_patients_appointments(
     reception_client, working_doctor, anna, service
 ):
-    book(working_doctor, anna, service, at(9))
+    book(working_doctor, anna, service, at(MONDAY, 9))
 
     page = reception_client.get(reverse("patients:detail", args=[anna.pk])).content.decode()
 
@@ -535,10 +532,10 @@ def test_doctor_sees_their_day_and_who_has_arrived(
     doctor_client, working_doctor, anna, service, time_machine
 ):
     appointment = confirm_appointment(
-        appointment=book(working_doctor, anna, service, at(9)), by=None
+        appointment=book(working_doctor, anna, service, at(MONDAY, 9)), by=None
     )
-    book(working_doctor, PatientFactory(given_name="Ben"), service, at(10))
-    time_machine.move_to(at(8, 55), tick=False)
+    book(working_doctor, PatientFactory(given_name="Ben"), service, at(MONDAY, 10))
+    time_machine.move_to(at(MONDAY, 8, 55), tick=False)
     check_in(appointment=appointment, by=None)
 
     response = doctor_client.get(reverse("scheduling:my_day"), {"date": "2026-11-30"})
@@ -550,16 +547,16 @@ def test_doctor_sees_their_day_and_who_has_arrived(
 def test_my_day_runs_a_fixed_number_of_queries(
     doctor_client, working_doctor, service, django_assert_num_queries
 ):
-    AppointmentFactory(doctor=working_doctor, service=service, starts_at=at(9))
+    AppointmentFactory(doctor=working_doctor, service=service, starts_at=at(MONDAY, 9))
     for weeks_ago in range(1, 27):  # half a year of history that the page must not read
         AppointmentFactory(
             doctor=working_doctor,
             service=service,
-            starts_at=at(10) - timedelta(weeks=weeks_ago),
+            starts_at=at(MONDAY, 10) - timedelta(weeks=weeks_ago),
             status=Status.COMPLETED,
         )
     for hour in (10, 11):
-        AppointmentFactory(doctor=working_doctor, service=service, starts_at=at(hour))
+        AppointmentFactory(doctor=working_doctor, service=service, starts_at=at(MONDAY, hour))
 
     # session, user, permissions (2), the doctor, the day's appointments, the
     # bell's unread count (the session is saved at most once a minute: not here)
@@ -570,8 +567,8 @@ def test_my_day_runs_a_fixed_number_of_queries(
 
 
 def test_doctor_cannot_open_another_doctors_appointment(doctor_client, working_doctor, service):
-    others = AppointmentFactory(doctor=DoctorFactory(), service=service, starts_at=at(9))
-    own = AppointmentFactory(doctor=working_doctor, service=service, starts_at=at(10))
+    others = AppointmentFactory(doctor=DoctorFactory(), service=service, starts_at=at(MONDAY, 9))
+    own = AppointmentFactory(doctor=working_doctor, service=service, starts_at=at(MONDAY, 10))
 
     assert doctor_client.get(reverse("scheduling:detail", args=[others.pk])).status_code == 404
     assert doctor_client.get(reverse("scheduling:detail", args=[own.pk])).status_code == 200
@@ -604,7 +601,7 @@ def test_role_access_to_scheduling_pages(
 
 
 def test_doctor_cannot_act_on_appointments(doctor_client, working_doctor, anna, service):
-    appointment = book(working_doctor, anna, service, at(9))
+    appointment = book(working_doctor, anna, service, at(MONDAY, 9))
 
     response = doctor_client.post(reverse("scheduling:action", args=[appointment.pk, "confirm"]))
 

@@ -11,15 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime, timedelta
 
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.dispatch import Signal
 
-from doctors.models import Weekday
 from scheduling import signals
 from scheduling.exceptions import (
     InvalidTimes,
@@ -37,21 +35,12 @@ from scheduling.services import (
     mark_no_show,
     reschedule_appointment,
 )
+from tests.clock import MONDAY, at
 from tests.factories import (
     AppointmentFactory,
-    DoctorFactory,
     PatientFactory,
-    ServiceFactory,
     TimeOffFactory,
-    WorkingHoursFactory,
 )
-
-NEW_YORK = ZoneInfo("America/New_York")
-
-
-def monday(hour: int, minute: int = 0) -> datetime:
-    """A time on Monday 30 November 2026, in the clinic's zone."""
-    return datetime(2026, 11, 30, hour, minute, tzinfo=NEW_YORK)
 
 
 @contextmanager
@@ -72,35 +61,7 @@ def receiving(signal: Signal) -> Iterator[list[dict]]:
 
 @pytest.fixture(autouse=True)
 def monday_morning(time_machine) -> None:
-    time_machine.move_to(monday(8), tick=False)
-
-
-@pytest.fixture
-def smith(doctor):
-    WorkingHoursFactory(doctor=doctor, weekday=Weekday.MONDAY, starts=time(9), ends=time(17))
-    return doctor
-
-
-@pytest.fixture
-def jones(db):
-    doctor = DoctorFactory(given_name="Grace", family_name="Jones")
-    WorkingHoursFactory(doctor=doctor, weekday=Weekday.MONDAY, starts=time(9), ends=time(17))
-    return doctor
-
-
-@pytest.fixture
-def jane(db):
-    return PatientFactory(given_name="Jane", family_name="Doe")
-
-
-@pytest.fixture
-def bob(db):
-    return PatientFactory(given_name="Bob", family_name="Brown")
-
-
-@pytest.fixture
-def consultation(db):
-    return ServiceFactory(code="consult", name="Consultation", duration_minutes=30)
+    time_machine.move_to(at(MONDAY, 8), tick=False)
 
 
 @pytest.fixture
@@ -123,7 +84,7 @@ def book(smith, jane, consultation, receptionist):
 @pytest.fixture
 def booked(book) -> Appointment:
     """Jane's consultation with Dr Smith, Monday from 10:00 to 10:30."""
-    return book(monday(10))
+    return book(at(MONDAY, 10))
 
 
 @pytest.fixture
@@ -139,35 +100,35 @@ def history(appointment: Appointment) -> list[str]:
 
 
 def test_booking_takes_the_length_of_the_service(book, receptionist):
-    appointment = book(monday(10), reason="  Persistent cough ")
+    appointment = book(at(MONDAY, 10), reason="  Persistent cough ")
 
     appointment.refresh_from_db()
-    assert (appointment.starts_at, appointment.ends_at) == (monday(10), monday(10, 30))
+    assert (appointment.starts_at, appointment.ends_at) == (at(MONDAY, 10), at(MONDAY, 10, 30))
     assert appointment.status == Status.BOOKED
     assert appointment.reason == "Persistent cough"
     assert appointment.created_by == receptionist
 
 
 def test_reception_can_override_the_length(book):
-    appointment = book(monday(10), duration=timedelta(minutes=45))
+    appointment = book(at(MONDAY, 10), duration=timedelta(minutes=45))
 
-    assert appointment.ends_at == monday(10, 45)
+    assert appointment.ends_at == at(MONDAY, 10, 45)
 
 
 def test_booking_writes_the_first_history_entry(book, receptionist):
-    appointment = book(monday(10))
+    appointment = book(at(MONDAY, 10))
 
     change = appointment.changes.get()
     assert change.action == AppointmentChange.Action.BOOKED
     assert (change.from_status, change.to_status) == ("", Status.BOOKED)
     assert (change.from_starts_at, change.from_ends_at) == (None, None)
-    assert (change.to_starts_at, change.to_ends_at) == (monday(10), monday(10, 30))
+    assert (change.to_starts_at, change.to_ends_at) == (at(MONDAY, 10), at(MONDAY, 10, 30))
     assert change.changed_by == receptionist
 
 
 def test_booking_sends_appointment_booked(book, receptionist):
     with receiving(signals.appointment_booked) as calls:
-        appointment = book(monday(10))
+        appointment = book(at(MONDAY, 10))
 
     assert calls == [
         {
@@ -180,21 +141,21 @@ def test_booking_sends_appointment_booked(book, receptionist):
 
 
 def test_back_to_back_appointments_are_allowed(book, bob):
-    book(monday(10), patient=bob)
+    book(at(MONDAY, 10), patient=bob)
 
-    before = book(monday(9, 30))
-    after = book(monday(10, 30), patient=PatientFactory())
+    before = book(at(MONDAY, 9, 30))
+    after = book(at(MONDAY, 10, 30), patient=PatientFactory())
 
-    assert before.ends_at == monday(10)
-    assert after.starts_at == monday(10, 30)
+    assert before.ends_at == at(MONDAY, 10)
+    assert after.starts_at == at(MONDAY, 10, 30)
     assert Appointment.objects.count() == 3
 
 
 def test_doctor_cannot_be_double_booked(book, bob):
-    bobs = book(monday(10), patient=bob)
+    bobs = book(at(MONDAY, 10), patient=bob)
 
     with pytest.raises(Overlap) as refusal:
-        book(monday(10, 15))
+        book(at(MONDAY, 10, 15))
 
     assert str(refusal.value) == "Dr Smith already has an appointment 10:00–10:30 on Mon 30 Nov."
     assert refusal.value.code == "overlap"
@@ -202,10 +163,10 @@ def test_doctor_cannot_be_double_booked(book, bob):
 
 
 def test_patient_cannot_be_with_two_doctors_at_once(book, jones):
-    book(monday(10), doctor=jones)
+    book(at(MONDAY, 10), doctor=jones)
 
     with pytest.raises(Overlap) as refusal:
-        book(monday(10, 15))
+        book(at(MONDAY, 10, 15))
 
     assert str(refusal.value) == (
         "Jane Doe already has an appointment 10:00–10:30 on Mon 30 Nov with Dr Jones."
@@ -214,24 +175,30 @@ def test_patient_cannot_be_with_two_doctors_at_once(book, jones):
 
 @pytest.mark.parametrize("status", [Status.CANCELLED, Status.NO_SHOW])
 def test_cancelled_and_no_show_appointments_free_their_time(book, smith, bob, status):
-    AppointmentFactory(doctor=smith, patient=bob, starts_at=monday(10), status=status)
+    AppointmentFactory(doctor=smith, patient=bob, starts_at=at(MONDAY, 10), status=status)
 
-    appointment = book(monday(10))
+    appointment = book(at(MONDAY, 10))
 
-    assert appointment.starts_at == monday(10)
+    assert appointment.starts_at == at(MONDAY, 10)
 
 
 @pytest.mark.parametrize(
     ("starts_at", "message"),
     [
-        (monday(17), "Dr Smith does not work Monday 17:00–17:30 (hours that day: 09:00–17:00)."),
         (
-            monday(16, 45),
+            at(MONDAY, 17),
+            "Dr Smith does not work Monday 17:00–17:30 (hours that day: 09:00–17:00).",
+        ),
+        (
+            at(MONDAY, 16, 45),
             "Dr Smith does not work Monday 16:45–17:15 (hours that day: 09:00–17:00).",
         ),
-        (monday(8, 30), "Dr Smith does not work Monday 08:30–09:00 (hours that day: 09:00–17:00)."),
         (
-            monday(10) + timedelta(days=1),
+            at(MONDAY, 8, 30),
+            "Dr Smith does not work Monday 08:30–09:00 (hours that day: 09:00–17:00).",
+        ),
+        (
+            at(MONDAY, 10) + timedelta(days=1),
             "Dr Smith does not work Tuesday 10:00–10:30 (no hours that day).",
         ),
     ],
@@ -245,29 +212,31 @@ def test_booking_outside_working_hours_is_refused(book, starts_at, message):
 
 
 def test_booking_during_time_off_is_refused(book, smith):
-    TimeOffFactory(doctor=smith, starts_at=monday(12), ends_at=monday(14), reason="Conference")
+    TimeOffFactory(
+        doctor=smith, starts_at=at(MONDAY, 12), ends_at=at(MONDAY, 14), reason="Conference"
+    )
 
     with pytest.raises(Unavailable) as refusal:
-        book(monday(13, 45))
+        book(at(MONDAY, 13, 45))
 
     assert str(refusal.value) == "Dr Smith is away until 2026-11-30 14:00 (Conference)."
 
 
 def test_booking_in_the_past_is_refused(book, time_machine):
-    time_machine.move_to(monday(10, 30), tick=False)
+    time_machine.move_to(at(MONDAY, 10, 30), tick=False)
 
     with pytest.raises(Unavailable) as refusal:
-        book(monday(10))
+        book(at(MONDAY, 10))
 
     assert str(refusal.value) == "An appointment cannot start in the past."
 
 
 def test_walk_in_can_be_booked_for_a_start_a_few_minutes_ago(book, time_machine):
-    time_machine.move_to(monday(10, 7), tick=False)
+    time_machine.move_to(at(MONDAY, 10, 7), tick=False)
 
-    appointment = book(monday(10))
+    appointment = book(at(MONDAY, 10))
 
-    assert appointment.starts_at == monday(10)
+    assert appointment.starts_at == at(MONDAY, 10)
 
 
 def test_times_without_a_time_zone_are_refused(book):
@@ -280,14 +249,14 @@ def test_times_without_a_time_zone_are_refused(book):
 @pytest.mark.parametrize("minutes", [0, -30])
 def test_a_length_that_is_not_positive_is_refused(book, minutes):
     with pytest.raises(InvalidTimes) as refusal:
-        book(monday(10), duration=timedelta(minutes=minutes))
+        book(at(MONDAY, 10), duration=timedelta(minutes=minutes))
 
     assert str(refusal.value) == "An appointment must end after it starts."
 
 
 def test_a_length_over_eight_hours_is_refused(book):
     with pytest.raises(InvalidTimes) as refusal:
-        book(monday(9), duration=timedelta(hours=8, minutes=15))
+        book(at(MONDAY, 9), duration=timedelta(hours=8, minutes=15))
 
     assert str(refusal.value) == "An appointment lasts at most 480 minutes."
     assert not Appointment.objects.exists()
@@ -296,23 +265,23 @@ def test_a_length_over_eight_hours_is_refused(book):
 @pytest.mark.parametrize("minutes", [1, 4])
 def test_a_length_under_five_minutes_is_refused(book, minutes):
     with pytest.raises(InvalidTimes) as refusal:
-        book(monday(10), duration=timedelta(minutes=minutes))
+        book(at(MONDAY, 10), duration=timedelta(minutes=minutes))
 
     assert str(refusal.value) == "An appointment lasts at least 5 minutes."
     assert not Appointment.objects.exists()
 
 
 def test_a_five_minute_appointment_is_the_shortest_booked(book):
-    appointment = book(monday(10), duration=timedelta(minutes=5))
+    appointment = book(at(MONDAY, 10), duration=timedelta(minutes=5))
 
     assert appointment.duration == timedelta(minutes=5)
 
 
 def test_an_eight_hour_appointment_still_blocks_its_last_minutes(book, bob):
-    book(monday(9), duration=timedelta(hours=8))
+    book(at(MONDAY, 9), duration=timedelta(hours=8))
 
     with pytest.raises(Overlap):
-        book(monday(16, 30), patient=bob)
+        book(at(MONDAY, 16, 30), patient=bob)
 
 
 def test_an_inactive_doctor_cannot_be_booked(book, smith):
@@ -320,7 +289,7 @@ def test_an_inactive_doctor_cannot_be_booked(book, smith):
     smith.save()
 
     with pytest.raises(Unavailable) as refusal:
-        book(monday(10))
+        book(at(MONDAY, 10))
 
     assert str(refusal.value) == "Dr Smith no longer takes appointments."
 
@@ -330,19 +299,25 @@ def test_a_service_no_longer_offered_cannot_be_booked(book, consultation):
     consultation.save()
 
     with pytest.raises(Unavailable) as refusal:
-        book(monday(10))
+        book(at(MONDAY, 10))
 
     assert str(refusal.value) == "Consultation is no longer offered."
 
 
 @pytest.mark.parametrize(
     "refused_start",
-    [monday(10, 15), monday(17), monday(12, 30), monday(7), datetime(2026, 11, 30, 11)],
+    [
+        at(MONDAY, 10, 15),
+        at(MONDAY, 17),
+        at(MONDAY, 12, 30),
+        at(MONDAY, 7),
+        datetime(2026, 11, 30, 11),
+    ],
     ids=["overlap", "after-hours", "time-off", "past", "naive"],
 )
 def test_a_refused_booking_changes_nothing(book, smith, bob, refused_start):
-    book(monday(10), patient=bob)
-    TimeOffFactory(doctor=smith, starts_at=monday(12), ends_at=monday(13))
+    book(at(MONDAY, 10), patient=bob)
+    TimeOffFactory(doctor=smith, starts_at=at(MONDAY, 12), ends_at=at(MONDAY, 13))
 
     with receiving(signals.appointment_booked) as calls, pytest.raises(SchedulingError):
         book(refused_start)
@@ -359,7 +334,7 @@ def test_a_booking_whose_receiver_fails_is_rolled_back(book):
     signals.appointment_booked.connect(broken_receiver, weak=False)
     try:
         with pytest.raises(RuntimeError):
-            book(monday(10))
+            book(at(MONDAY, 10))
     finally:
         signals.appointment_booked.disconnect(broken_receiver)
 
@@ -383,7 +358,7 @@ def test_confirming_writes_history(booked, receptionist):
     change = booked.changes.last()
     assert change.action == AppointmentChange.Action.CONFIRMED
     assert (change.from_status, change.to_status) == (Status.BOOKED, Status.CONFIRMED)
-    assert (change.to_starts_at, change.to_ends_at) == (monday(10), monday(10, 30))
+    assert (change.to_starts_at, change.to_ends_at) == (at(MONDAY, 10), at(MONDAY, 10, 30))
     assert not change.times_changed
     assert change.changed_by == receptionist
 
@@ -423,14 +398,14 @@ def test_confirming_twice_is_refused(booked, receptionist):
 
 
 def test_checking_in_records_the_arrival_time(confirmed, receptionist, time_machine):
-    time_machine.move_to(monday(9, 52), tick=False)
+    time_machine.move_to(at(MONDAY, 9, 52), tick=False)
 
     check_in(appointment=confirmed, by=receptionist)
 
     confirmed.refresh_from_db()
     assert confirmed.status == Status.ARRIVED
-    assert confirmed.arrived_at == monday(9, 52)
-    assert (confirmed.starts_at, confirmed.ends_at) == (monday(10), monday(10, 30))
+    assert confirmed.arrived_at == at(MONDAY, 9, 52)
+    assert (confirmed.starts_at, confirmed.ends_at) == (at(MONDAY, 10), at(MONDAY, 10, 30))
 
 
 def test_checking_in_writes_history(confirmed, receptionist):
@@ -454,7 +429,7 @@ def test_checking_in_sends_patient_arrived(confirmed, receptionist):
             "by": receptionist,
         }
     ]
-    assert calls[0]["appointment"].arrived_at == monday(8)
+    assert calls[0]["appointment"].arrived_at == at(MONDAY, 8)
 
 
 def test_a_booked_appointment_cannot_be_checked_in(booked, receptionist):
@@ -521,9 +496,9 @@ def test_cancelling_needs_a_reason(booked, receptionist, reason):
 def test_a_cancelled_time_can_be_booked_again(booked, book, bob, receptionist):
     cancel_appointment(appointment=booked, reason="Patient has the flu", by=receptionist)
 
-    bobs = book(monday(10), patient=bob)
+    bobs = book(at(MONDAY, 10), patient=bob)
 
-    assert bobs.starts_at == monday(10)
+    assert bobs.starts_at == at(MONDAY, 10)
 
 
 # --- No-shows -------------------------------------------------------------------
@@ -532,7 +507,7 @@ def test_a_cancelled_time_can_be_booked_again(booked, book, bob, receptionist):
 def test_a_confirmed_patient_who_did_not_come_is_marked_no_show(
     confirmed, receptionist, time_machine
 ):
-    time_machine.move_to(monday(10, 20), tick=False)
+    time_machine.move_to(at(MONDAY, 10, 20), tick=False)
 
     mark_no_show(appointment=confirmed, by=receptionist)
 
@@ -545,7 +520,7 @@ def test_a_confirmed_patient_who_did_not_come_is_marked_no_show(
 
 
 def test_marking_no_show_sends_appointment_no_show(confirmed, receptionist, time_machine):
-    time_machine.move_to(monday(10, 20), tick=False)
+    time_machine.move_to(at(MONDAY, 10, 20), tick=False)
 
     with receiving(signals.appointment_no_show) as calls:
         mark_no_show(appointment=confirmed, by=receptionist)
@@ -561,7 +536,7 @@ def test_marking_no_show_sends_appointment_no_show(confirmed, receptionist, time
 
 
 def test_no_show_is_refused_before_the_start_time(confirmed, receptionist, time_machine):
-    time_machine.move_to(monday(9, 59), tick=False)
+    time_machine.move_to(at(MONDAY, 9, 59), tick=False)
 
     with pytest.raises(InvalidTransition) as refusal:
         mark_no_show(appointment=confirmed, by=receptionist)
@@ -607,7 +582,7 @@ def act(action: str, appointment: Appointment, by) -> None:
     elif action == "no-show":
         mark_no_show(appointment=appointment, by=by)
     else:
-        reschedule_appointment(appointment=appointment, starts_at=monday(14), by=by)
+        reschedule_appointment(appointment=appointment, starts_at=at(MONDAY, 14), by=by)
 
 
 @pytest.mark.parametrize(("action", "status"), REFUSED)
@@ -615,17 +590,17 @@ def test_every_other_transition_is_refused_and_changes_nothing(
     smith, jane, receptionist, time_machine, action, status
 ):
     appointment = AppointmentFactory(
-        doctor=smith, patient=jane, starts_at=monday(10), status=status
+        doctor=smith, patient=jane, starts_at=at(MONDAY, 10), status=status
     )
     # After the start time, so a no-show is refused for its status, not its timing.
-    time_machine.move_to(monday(10, 20), tick=False)
+    time_machine.move_to(at(MONDAY, 10, 20), tick=False)
 
     with pytest.raises(InvalidTransition) as refusal:
         act(action, appointment, receptionist)
 
     assert str(refusal.value) == REFUSALS[action].format(Status(status).label.lower())
     appointment.refresh_from_db()
-    assert (appointment.status, appointment.starts_at) == (status, monday(10))
+    assert (appointment.status, appointment.starts_at) == (status, at(MONDAY, 10))
     assert not appointment.changes.exists()
 
 
@@ -633,30 +608,30 @@ def test_every_other_transition_is_refused_and_changes_nothing(
 
 
 def test_rescheduling_moves_the_same_appointment_and_keeps_its_status(confirmed, receptionist):
-    moved = reschedule_appointment(appointment=confirmed, starts_at=monday(14), by=receptionist)
+    moved = reschedule_appointment(appointment=confirmed, starts_at=at(MONDAY, 14), by=receptionist)
 
     moved.refresh_from_db()
     assert moved.pk == confirmed.pk
     assert moved.status == Status.CONFIRMED
-    assert (moved.starts_at, moved.ends_at) == (monday(14), monday(14, 30))
+    assert (moved.starts_at, moved.ends_at) == (at(MONDAY, 14), at(MONDAY, 14, 30))
     assert Appointment.objects.count() == 1
 
 
 def test_rescheduling_adds_to_the_history(confirmed, receptionist):
-    reschedule_appointment(appointment=confirmed, starts_at=monday(14), by=receptionist)
+    reschedule_appointment(appointment=confirmed, starts_at=at(MONDAY, 14), by=receptionist)
 
     assert history(confirmed) == ["booked", "confirmed", "rescheduled"]
     change = confirmed.changes.last()
     assert (change.from_status, change.to_status) == (Status.CONFIRMED, Status.CONFIRMED)
-    assert (change.from_starts_at, change.from_ends_at) == (monday(10), monday(10, 30))
-    assert (change.to_starts_at, change.to_ends_at) == (monday(14), monday(14, 30))
+    assert (change.from_starts_at, change.from_ends_at) == (at(MONDAY, 10), at(MONDAY, 10, 30))
+    assert (change.to_starts_at, change.to_ends_at) == (at(MONDAY, 14), at(MONDAY, 14, 30))
     assert change.times_changed
     assert change.changed_by == receptionist
 
 
 def test_rescheduling_sends_the_previous_times_and_the_history_entry(booked, receptionist):
     with receiving(signals.appointment_rescheduled) as calls:
-        reschedule_appointment(appointment=booked, starts_at=monday(14), by=receptionist)
+        reschedule_appointment(appointment=booked, starts_at=at(MONDAY, 14), by=receptionist)
 
     assert calls == [
         {
@@ -664,64 +639,68 @@ def test_rescheduling_sends_the_previous_times_and_the_history_entry(booked, rec
             "signal": signals.appointment_rescheduled,
             "appointment": booked,
             "by": receptionist,
-            "previous_starts_at": monday(10),
-            "previous_ends_at": monday(10, 30),
+            "previous_starts_at": at(MONDAY, 10),
+            "previous_ends_at": at(MONDAY, 10, 30),
             "change": booked.changes.get(action=AppointmentChange.Action.RESCHEDULED),
         }
     ]
-    assert calls[0]["appointment"].starts_at == monday(14)
+    assert calls[0]["appointment"].starts_at == at(MONDAY, 14)
 
 
 def test_rescheduling_keeps_the_length_unless_told(book, receptionist):
-    long_visit = book(monday(10), duration=timedelta(minutes=45))
+    long_visit = book(at(MONDAY, 10), duration=timedelta(minutes=45))
 
-    moved = reschedule_appointment(appointment=long_visit, starts_at=monday(14), by=receptionist)
+    moved = reschedule_appointment(
+        appointment=long_visit, starts_at=at(MONDAY, 14), by=receptionist
+    )
     shortened = reschedule_appointment(
-        appointment=long_visit, starts_at=monday(15), duration=timedelta(minutes=20), by=None
+        appointment=long_visit, starts_at=at(MONDAY, 15), duration=timedelta(minutes=20), by=None
     )
 
-    assert moved.ends_at == monday(14, 45)
-    assert shortened.ends_at == monday(15, 20)
+    assert moved.ends_at == at(MONDAY, 14, 45)
+    assert shortened.ends_at == at(MONDAY, 15, 20)
 
 
 def test_rescheduling_to_no_length_is_refused(booked, receptionist):
     with pytest.raises(InvalidTimes) as refusal:
         reschedule_appointment(
-            appointment=booked, starts_at=monday(14), duration=timedelta(0), by=receptionist
+            appointment=booked, starts_at=at(MONDAY, 14), duration=timedelta(0), by=receptionist
         )
 
     assert str(refusal.value) == "An appointment must end after it starts."
 
 
 def test_rescheduling_may_overlap_the_appointments_own_old_time(booked, receptionist):
-    moved = reschedule_appointment(appointment=booked, starts_at=monday(10, 15), by=receptionist)
+    moved = reschedule_appointment(
+        appointment=booked, starts_at=at(MONDAY, 10, 15), by=receptionist
+    )
 
-    assert (moved.starts_at, moved.ends_at) == (monday(10, 15), monday(10, 45))
+    assert (moved.starts_at, moved.ends_at) == (at(MONDAY, 10, 15), at(MONDAY, 10, 45))
 
 
 def test_rescheduling_into_another_appointment_is_refused(booked, book, bob, receptionist):
-    book(monday(14), patient=bob)
+    book(at(MONDAY, 14), patient=bob)
 
     with pytest.raises(Overlap) as refusal:
-        reschedule_appointment(appointment=booked, starts_at=monday(14, 15), by=receptionist)
+        reschedule_appointment(appointment=booked, starts_at=at(MONDAY, 14, 15), by=receptionist)
 
     assert str(refusal.value) == "Dr Smith already has an appointment 14:00–14:30 on Mon 30 Nov."
     booked.refresh_from_db()
-    assert booked.starts_at == monday(10)
+    assert booked.starts_at == at(MONDAY, 10)
     assert history(booked) == ["booked"]
 
 
 def test_rescheduling_outside_working_hours_is_refused(booked, receptionist):
     with pytest.raises(Unavailable, match="Dr Smith does not work Monday 18:00–18:30"):
-        reschedule_appointment(appointment=booked, starts_at=monday(18), by=receptionist)
+        reschedule_appointment(appointment=booked, starts_at=at(MONDAY, 18), by=receptionist)
 
     booked.refresh_from_db()
-    assert booked.starts_at == monday(10)
+    assert booked.starts_at == at(MONDAY, 10)
 
 
 def test_rescheduling_to_the_same_time_is_refused(booked, receptionist):
     with pytest.raises(InvalidTimes) as refusal:
-        reschedule_appointment(appointment=booked, starts_at=monday(10), by=receptionist)
+        reschedule_appointment(appointment=booked, starts_at=at(MONDAY, 10), by=receptionist)
 
     assert str(refusal.value) == "The appointment is already at that time."
 
@@ -729,11 +708,11 @@ def test_rescheduling_to_the_same_time_is_refused(booked, receptionist):
 @pytest.mark.parametrize("status", [Status.ARRIVED, Status.CANCELLED])
 def test_arrived_or_cancelled_appointment_cannot_be_rescheduled(smith, jane, receptionist, status):
     appointment = AppointmentFactory(
-        doctor=smith, patient=jane, starts_at=monday(10), status=status
+        doctor=smith, patient=jane, starts_at=at(MONDAY, 10), status=status
     )
 
     with pytest.raises(InvalidTransition) as refusal:
-        reschedule_appointment(appointment=appointment, starts_at=monday(14), by=receptionist)
+        reschedule_appointment(appointment=appointment, starts_at=at(MONDAY, 14), by=receptionist)
 
     assert str(refusal.value) == (
         "Only a booked or confirmed appointment can be rescheduled; "
@@ -758,13 +737,13 @@ def test_a_history_entry_cannot_be_changed(booked):
 
 
 def test_model_validation_reports_a_doctor_overlap(smith, jane, bob, consultation):
-    AppointmentFactory(doctor=smith, patient=bob, service=consultation, starts_at=monday(10))
+    AppointmentFactory(doctor=smith, patient=bob, service=consultation, starts_at=at(MONDAY, 10))
     clash = Appointment(
         doctor=smith,
         patient=jane,
         service=consultation,
-        starts_at=monday(10, 15),
-        ends_at=monday(10, 45),
+        starts_at=at(MONDAY, 10, 15),
+        ends_at=at(MONDAY, 10, 45),
     )
 
     with pytest.raises(ValidationError) as error:
@@ -774,13 +753,13 @@ def test_model_validation_reports_a_doctor_overlap(smith, jane, bob, consultatio
 
 
 def test_model_validation_reports_a_patient_overlap(smith, jones, jane, consultation):
-    AppointmentFactory(doctor=jones, patient=jane, service=consultation, starts_at=monday(10))
+    AppointmentFactory(doctor=jones, patient=jane, service=consultation, starts_at=at(MONDAY, 10))
     clash = Appointment(
         doctor=smith,
         patient=jane,
         service=consultation,
-        starts_at=monday(10, 15),
-        ends_at=monday(10, 45),
+        starts_at=at(MONDAY, 10, 15),
+        ends_at=at(MONDAY, 10, 45),
     )
 
     with pytest.raises(ValidationError) as error:
@@ -793,30 +772,40 @@ def test_overlap_search_reaches_back_exactly_the_longest_length(smith, jane, con
     # Overlap searches bound `starts_at` below by the longest length an appointment
     # may have; the longest one must still be found from its last minute.
     longest = AppointmentFactory(
-        doctor=smith, patient=jane, starts_at=monday(9), ends_at=monday(17)
+        doctor=smith, patient=jane, starts_at=at(MONDAY, 9), ends_at=at(MONDAY, 17)
     )
 
-    assert list(Appointment.objects.overlapping(monday(16, 59), monday(17, 30))) == [longest]
-    assert list(Appointment.objects.overlapping(monday(17), monday(17, 30))) == []
+    assert list(Appointment.objects.overlapping(at(MONDAY, 16, 59), at(MONDAY, 17, 30))) == [
+        longest
+    ]
+    assert list(Appointment.objects.overlapping(at(MONDAY, 17), at(MONDAY, 17, 30))) == []
 
 
 def test_the_database_refuses_an_appointment_longer_than_eight_hours(smith, jane):
     with pytest.raises(IntegrityError), transaction.atomic():
-        AppointmentFactory(doctor=smith, patient=jane, starts_at=monday(9), ends_at=monday(17, 1))
+        AppointmentFactory(
+            doctor=smith, patient=jane, starts_at=at(MONDAY, 9), ends_at=at(MONDAY, 17, 1)
+        )
 
     assert not Appointment.objects.exists()
 
 
 def test_the_database_refuses_an_appointment_shorter_than_five_minutes(smith, jane):
     with pytest.raises(IntegrityError), transaction.atomic():
-        AppointmentFactory(doctor=smith, patient=jane, starts_at=monday(9), ends_at=monday(9, 4))
+        AppointmentFactory(
+            doctor=smith, patient=jane, starts_at=at(MONDAY, 9), ends_at=at(MONDAY, 9, 4)
+        )
 
     assert not Appointment.objects.exists()
 
 
 def test_model_validation_reports_an_appointment_longer_than_eight_hours(smith, jane, consultation):
     too_long = Appointment(
-        doctor=smith, patient=jane, service=consultation, starts_at=monday(9), ends_at=monday(17, 1)
+        doctor=smith,
+        patient=jane,
+        service=consultation,
+        starts_at=at(MONDAY, 9),
+        ends_at=at(MONDAY, 17, 1),
     )
 
     with pytest.raises(ValidationError) as error:
@@ -826,22 +815,22 @@ def test_model_validation_reports_an_appointment_longer_than_eight_hours(smith, 
 
 
 def test_model_validation_accepts_back_to_back_and_its_own_time(smith, jane, bob, consultation):
-    AppointmentFactory(doctor=smith, patient=bob, service=consultation, starts_at=monday(10))
+    AppointmentFactory(doctor=smith, patient=bob, service=consultation, starts_at=at(MONDAY, 10))
     mine = AppointmentFactory(
-        doctor=smith, patient=jane, service=consultation, starts_at=monday(10, 30)
+        doctor=smith, patient=jane, service=consultation, starts_at=at(MONDAY, 10, 30)
     )
 
     mine.full_clean()
 
 
 def test_model_validation_ignores_cancelled_appointments(smith, jane, bob, consultation):
-    AppointmentFactory(doctor=smith, patient=bob, starts_at=monday(10), status=Status.CANCELLED)
+    AppointmentFactory(doctor=smith, patient=bob, starts_at=at(MONDAY, 10), status=Status.CANCELLED)
     appointment = Appointment(
         doctor=smith,
         patient=jane,
         service=consultation,
-        starts_at=monday(10),
-        ends_at=monday(10, 30),
+        starts_at=at(MONDAY, 10),
+        ends_at=at(MONDAY, 10, 30),
     )
 
     appointment.full_clean()
@@ -856,8 +845,8 @@ def test_database_refuses_an_appointment_that_does_not_end_after_it_starts(
             doctor=smith,
             patient=jane,
             service=consultation,
-            starts_at=monday(10),
-            ends_at=monday(10) + timedelta(minutes=minutes),
+            starts_at=at(MONDAY, 10),
+            ends_at=at(MONDAY, 10) + timedelta(minutes=minutes),
         )
 
     assert not Appointment.objects.exists()

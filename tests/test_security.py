@@ -99,23 +99,43 @@ def test_production_settings_pass_the_deploy_checklist(tmp_path):
     assert "WARNING" not in result.stdout + result.stderr
 
 
-def test_production_is_https_only_with_hashed_static_files(tmp_path):
-    redirect, hsts, session_secure, csrf_secure, static_manifest = print_settings(
-        tmp_path,
-        "SECURE_SSL_REDIRECT",
-        "SECURE_HSTS_SECONDS",
-        "SESSION_COOKIE_SECURE",
-        "CSRF_COOKIE_SECURE",
-        "STATIC_MANIFEST",
+PRODUCTION_DEFAULTS = [
+    "SECURE_SSL_REDIRECT",
+    "SECURE_HSTS_SECONDS",
+    "SESSION_COOKIE_SECURE",
+    "CSRF_COOKIE_SECURE",
+    "STATIC_MANIFEST",
+    "SECURE_PROXY_SSL_HEADER",
+]
+
+
+@pytest.fixture(scope="module")
+def production_defaults(tmp_path_factory) -> dict[str, str]:
+    """The settings of a production start with only production's variables, by
+    name (one fresh interpreter, which the tests below read)."""
+    values = print_settings(tmp_path_factory.mktemp("production"), *PRODUCTION_DEFAULTS)
+    return dict(zip(PRODUCTION_DEFAULTS, values, strict=True))
+
+
+def test_production_is_https_only_with_hashed_static_files(production_defaults):
+    redirect, hsts, session_secure, csrf_secure, static_manifest = (
+        production_defaults[name]
+        for name in [
+            "SECURE_SSL_REDIRECT",
+            "SECURE_HSTS_SECONDS",
+            "SESSION_COOKIE_SECURE",
+            "CSRF_COOKIE_SECURE",
+            "STATIC_MANIFEST",
+        ]
     )
 
     assert (redirect, session_secure, csrf_secure, static_manifest) == ("True",) * 4
     assert int(hsts) >= 365 * 24 * 60 * 60
 
 
-def test_the_forwarded_scheme_is_believed_only_when_asked(tmp_path):
+def test_the_forwarded_scheme_is_believed_only_when_asked(tmp_path, production_defaults):
     # gunicorn checks the proxy's address before it believes the header.
-    [by_default] = print_settings(tmp_path, "SECURE_PROXY_SSL_HEADER")
+    by_default = production_defaults["SECURE_PROXY_SSL_HEADER"]
     [behind_proxy] = print_settings(tmp_path, "SECURE_PROXY_SSL_HEADER", BEHIND_PROXY="true")
 
     assert by_default == "None"

@@ -3,8 +3,7 @@ prescription, complete and sign, print; the chart; who may open what."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import time, timedelta
 
 import pytest
 from django.urls import reverse
@@ -14,30 +13,24 @@ from records.models import AccessLog, Addendum, ClinicalNote, Prescription
 from scheduling.models import Status
 from scheduling.services import book_appointment, check_in, confirm_appointment
 from sessions_app.models import Session, SessionStatus
-from tests.factories import DoctorFactory, PatientFactory, ServiceFactory, WorkingHoursFactory
-
-NEW_YORK = ZoneInfo("America/New_York")
-MONDAY = date(2026, 11, 30)
-
-
-def at(hour: int, minute: int = 0) -> datetime:
-    return datetime.combine(MONDAY, time(hour, minute), tzinfo=NEW_YORK)
+from tests.clock import MONDAY, at
+from tests.factories import DoctorFactory, PatientFactory, ServiceFactory, with_working_hours
 
 
 @pytest.fixture(autouse=True)
 def monday_morning(time_machine, settings):
-    time_machine.move_to(at(9, 50), tick=False)
+    time_machine.move_to(at(MONDAY, 9, 50), tick=False)
     settings.SESSION_COOKIE_AGE = 24 * 60 * 60
 
 
 @pytest.fixture
 def arrived(doctor):
-    WorkingHoursFactory(doctor=doctor, weekday=Weekday.MONDAY, starts=time(9), ends=time(12))
+    with_working_hours(doctor, Weekday.MONDAY, ends=time(12))
     appointment = book_appointment(
         patient=PatientFactory(given_name="Anna", family_name="Reed"),
         doctor=doctor,
         service=ServiceFactory(),
-        starts_at=at(10),
+        starts_at=at(MONDAY, 10),
         booked_by=None,
     )
     confirm_appointment(appointment=appointment, by=None)
@@ -116,7 +109,7 @@ def test_a_visit_without_prescription_completes(doctor_client, arrived):
 
 
 def test_a_too_early_start_is_refused_with_the_reason(doctor_client, arrived, time_machine):
-    time_machine.move_to(at(9, 0), tick=False)
+    time_machine.move_to(at(MONDAY, 9), tick=False)
 
     response = doctor_client.post(reverse("sessions:start", args=[arrived.pk]), follow=True)
 
@@ -224,7 +217,7 @@ def test_queue_page_runs_the_same_queries_however_busy_the_day(doctor_client, do
             patient=PatientFactory(),
             doctor=doctor,
             service=arrived.service,
-            starts_at=at(10) + timedelta(minutes=minute),
+            starts_at=at(MONDAY, 10) + timedelta(minutes=minute),
             booked_by=None,
         )
         confirm_appointment(appointment=appointment, by=None)
@@ -249,12 +242,12 @@ def test_chart_page_runs_the_same_queries_however_long_the_history(
         patient=arrived.patient,
         doctor=doctor,
         service=arrived.service,
-        starts_at=at(11),
+        starts_at=at(MONDAY, 11),
         booked_by=None,
     )
     confirm_appointment(appointment=later, by=None)
     check_in(appointment=later, by=None)
-    time_machine.move_to(at(11), tick=False)
+    time_machine.move_to(at(MONDAY, 11), tick=False)
     second = started_session(doctor_client, later)
     doctor_client.post(
         reverse("records:session", args=[second.pk]),

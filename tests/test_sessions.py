@@ -3,9 +3,8 @@ appointment's day, completed with the services performed (DESIGN.md section 3)."
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -21,24 +20,19 @@ from sessions_app.services import (
     open_and_start_session,
     start_session,
 )
+from tests.clock import MONDAY, at
 from tests.factories import (
     DoctorFactory,
     PatientFactory,
     ServiceFactory,
     WorkingHoursFactory,
+    with_working_hours,
 )
-
-NEW_YORK = ZoneInfo("America/New_York")
-MONDAY = date(2026, 11, 30)
-
-
-def at(hour: int, minute: int = 0, day: date = MONDAY) -> datetime:
-    return datetime.combine(day, time(hour, minute), tzinfo=NEW_YORK)
 
 
 @pytest.fixture(autouse=True)
 def monday_morning(time_machine):
-    time_machine.move_to(at(8), tick=False)
+    time_machine.move_to(at(MONDAY, 8), tick=False)
 
 
 @pytest.fixture
@@ -50,14 +44,8 @@ def clock(time_machine):
 
 
 @pytest.fixture
-def consultation(db):
-    return ServiceFactory(code="consult", price=Decimal("80.00"))
-
-
-@pytest.fixture
 def smith(doctor):
-    WorkingHoursFactory(doctor=doctor, weekday=Weekday.MONDAY, starts=time(8), ends=time(17))
-    return doctor
+    return with_working_hours(doctor, Weekday.MONDAY, starts=time(8))
 
 
 def arrived_appointment(doctor, consultation, hour: int = 10, patient=None) -> Appointment:
@@ -65,7 +53,7 @@ def arrived_appointment(doctor, consultation, hour: int = 10, patient=None) -> A
         patient=patient or PatientFactory(),
         doctor=doctor,
         service=consultation,
-        starts_at=at(hour),
+        starts_at=at(MONDAY, hour),
         booked_by=None,
     )
     appointment = confirm_appointment(appointment=appointment, by=None)
@@ -106,7 +94,7 @@ def test_no_session_before_the_patient_arrives(smith, consultation, status):
         patient=PatientFactory(),
         doctor=smith,
         service=consultation,
-        starts_at=at(10),
+        starts_at=at(MONDAY, 10),
         booked_by=None,
     )
     if status == Status.CONFIRMED:
@@ -130,27 +118,27 @@ def test_one_session_per_appointment(appointment):
 
 def test_the_doctor_starts_the_session_and_the_appointment_is_in_session(appointment, smith, clock):
     session = create_session(appointment=appointment, by=None)
-    clock(at(9, 55))
+    clock(at(MONDAY, 9, 55))
 
     session = start_session(session=session, by=smith.user)
 
     appointment.refresh_from_db()
     assert session.status == SessionStatus.IN_PROGRESS
-    assert session.started_at == at(9, 55)
+    assert session.started_at == at(MONDAY, 9, 55)
     assert appointment.status == Status.IN_SESSION
     assert appointment.changes.last().action == AppointmentChange.Action.SESSION_STARTED
 
 
 def test_start_is_allowed_exactly_at_the_lead_time(appointment, clock):
     session = create_session(appointment=appointment, by=None)
-    clock(at(9, 30))
+    clock(at(MONDAY, 9, 30))
 
     assert start_session(session=session, by=None).status == SessionStatus.IN_PROGRESS
 
 
 def test_start_a_minute_before_the_lead_time_is_too_early(appointment, clock):
     session = create_session(appointment=appointment, by=None)
-    clock(at(9, 29))
+    clock(at(MONDAY, 9, 29))
 
     with pytest.raises(NotReady) as refusal:
         start_session(session=session, by=None)
@@ -165,21 +153,21 @@ def test_start_a_minute_before_the_lead_time_is_too_early(appointment, clock):
 def test_the_lead_time_comes_from_settings(appointment, clock, settings):
     settings.SESSION_START_LEAD_MINUTES = 60
     session = create_session(appointment=appointment, by=None)
-    clock(at(9, 0))
+    clock(at(MONDAY, 9))
 
     assert start_session(session=session, by=None).status == SessionStatus.IN_PROGRESS
 
 
 def test_a_late_start_on_the_same_day_is_allowed(appointment, clock):
     session = create_session(appointment=appointment, by=None)
-    clock(at(16, 45))
+    clock(at(MONDAY, 16, 45))
 
     assert start_session(session=session, by=None).status == SessionStatus.IN_PROGRESS
 
 
 def test_no_start_on_another_day(appointment, clock):
     session = create_session(appointment=appointment, by=None)
-    clock(at(9, 0, MONDAY + timedelta(days=1)))
+    clock(at(MONDAY + timedelta(days=1), 9))
 
     with pytest.raises(NotReady, match="only on the appointment's day, Mon 30 Nov"):
         start_session(session=session, by=None)
@@ -190,14 +178,14 @@ def test_the_day_is_the_clinics_day_not_utcs(smith, consultation, clock):
     WorkingHoursFactory(doctor=smith, weekday=Weekday.MONDAY, starts=time(20), ends=time(22))
     appointment = arrived_appointment(smith, consultation, hour=21)
     session = create_session(appointment=appointment, by=None)
-    clock(at(20, 50))
+    clock(at(MONDAY, 20, 50))
 
     assert start_session(session=session, by=None).status == SessionStatus.IN_PROGRESS
 
 
 def test_only_the_sessions_doctor_starts_it(appointment, clock):
     session = create_session(appointment=appointment, by=None)
-    clock(at(10))
+    clock(at(MONDAY, 10))
     other = DoctorFactory(family_name="Jones")
 
     with pytest.raises(NotYours, match="Only Dr Smith can run this session"):
@@ -206,7 +194,7 @@ def test_only_the_sessions_doctor_starts_it(appointment, clock):
 
 def test_a_session_starts_once(appointment, clock):
     session = create_session(appointment=appointment, by=None)
-    clock(at(10))
+    clock(at(MONDAY, 10))
     start_session(session=session, by=None)
 
     with pytest.raises(InvalidTransition, match="already in progress"):
@@ -216,7 +204,7 @@ def test_a_session_starts_once(appointment, clock):
 def test_a_doctor_has_one_session_in_progress(smith, consultation, clock):
     first = create_session(appointment=arrived_appointment(smith, consultation, 10), by=None)
     second = create_session(appointment=arrived_appointment(smith, consultation, 11), by=None)
-    clock(at(10, 40))
+    clock(at(MONDAY, 10, 40))
     start_session(session=first, by=None)
 
     with pytest.raises(Busy, match="Dr Smith already has a session in progress"):
@@ -233,7 +221,7 @@ def test_a_patient_is_in_one_session_at_a_time(smith, consultation, clock):
     with_jones = create_session(
         appointment=arrived_appointment(jones, consultation, 11, patient=anna), by=None
     )
-    clock(at(10, 45))
+    clock(at(MONDAY, 10, 45))
     start_session(session=with_smith, by=None)
 
     with pytest.raises(Busy, match="Anna Reed is already in a session"):
@@ -245,11 +233,13 @@ def test_the_database_keeps_one_session_in_progress_per_doctor(smith, consultati
 
     first = create_session(appointment=arrived_appointment(smith, consultation, 10), by=None)
     second = create_session(appointment=arrived_appointment(smith, consultation, 11), by=None)
-    Session.objects.filter(pk=first.pk).update(status=SessionStatus.IN_PROGRESS, started_at=at(8))
+    Session.objects.filter(pk=first.pk).update(
+        status=SessionStatus.IN_PROGRESS, started_at=at(MONDAY, 8)
+    )
 
     with pytest.raises(IntegrityError), transaction.atomic():
         Session.objects.filter(pk=second.pk).update(
-            status=SessionStatus.IN_PROGRESS, started_at=at(8)
+            status=SessionStatus.IN_PROGRESS, started_at=at(MONDAY, 8)
         )
 
 
@@ -259,19 +249,19 @@ def test_the_database_keeps_one_session_in_progress_per_doctor(smith, consultati
 @pytest.fixture
 def in_progress(appointment, clock) -> Session:
     session = create_session(appointment=appointment, by=None)
-    clock(at(10))
+    clock(at(MONDAY, 10))
     return start_session(session=session, by=None)
 
 
 def test_completing_records_the_end_and_the_appointments_service(
     in_progress, smith, consultation, clock
 ):
-    clock(at(10, 25))
+    clock(at(MONDAY, 10, 25))
 
     session = complete_session(session=in_progress, by=smith.user)
 
     assert session.status == SessionStatus.COMPLETED
-    assert session.completed_at == at(10, 25)
+    assert session.completed_at == at(MONDAY, 10, 25)
     assert [(p.service, p.quantity, p.unit_price) for p in session.performed.all()] == [
         (consultation, 1, Decimal("80.00"))
     ]
@@ -328,7 +318,7 @@ def test_each_step_sends_its_signal(in_progress, smith):
 def test_session_started_signal(appointment, clock):
     received = []
     session = create_session(appointment=appointment, by=None)
-    clock(at(10))
+    clock(at(MONDAY, 10))
 
     def remember(sender, session, by, **kwargs):
         received.append(session.status)
@@ -343,7 +333,7 @@ def test_session_started_signal(appointment, clock):
 
 
 def test_start_from_the_queue_opens_and_starts_in_one_step(appointment, smith, clock):
-    clock(at(9, 45))
+    clock(at(MONDAY, 9, 45))
 
     session = open_and_start_session(appointment=appointment, by=smith.user)
 
@@ -352,7 +342,7 @@ def test_start_from_the_queue_opens_and_starts_in_one_step(appointment, smith, c
 
 
 def test_a_refused_start_from_the_queue_opens_nothing(appointment, smith, clock):
-    clock(at(9, 0))
+    clock(at(MONDAY, 9))
 
     with pytest.raises(NotReady, match="Too early"):
         open_and_start_session(appointment=appointment, by=smith.user)

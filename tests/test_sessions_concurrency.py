@@ -3,8 +3,7 @@ sessions in progress, nor a patient, even when the service's own check races."""
 
 from __future__ import annotations
 
-from datetime import datetime, time
-from zoneinfo import ZoneInfo
+from datetime import time
 
 import pytest
 
@@ -13,19 +12,13 @@ from scheduling.services import book_appointment, check_in, confirm_appointment
 from sessions_app.exceptions import Busy
 from sessions_app.models import Session, SessionStatus
 from sessions_app.services import create_session, start_session
+from tests.clock import MONDAY, at
 from tests.concurrency import all_at_once
-from tests.factories import DoctorFactory, PatientFactory, ServiceFactory, WorkingHoursFactory
+from tests.factories import DoctorFactory, PatientFactory, ServiceFactory, with_working_hours
+from tests.helpers import COMMITTED_DATA
 
-pytestmark = [
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
-    pytest.mark.usefixtures("migrated_data_restored"),
-]
-
-NEW_YORK = ZoneInfo("America/New_York")
-
-
-def at(hour: int) -> datetime:
-    return datetime(2026, 11, 30, hour, tzinfo=NEW_YORK)
+# Real threads need committed data (tests/helpers.py).
+pytestmark = COMMITTED_DATA
 
 
 def created_session(doctor, patient, hour: int) -> Session:
@@ -33,7 +26,7 @@ def created_session(doctor, patient, hour: int) -> Session:
         patient=patient,
         doctor=doctor,
         service=ServiceFactory(),
-        starts_at=at(hour),
+        starts_at=at(MONDAY, hour),
         booked_by=None,
     )
     confirm_appointment(appointment=appointment, by=None)
@@ -41,16 +34,14 @@ def created_session(doctor, patient, hour: int) -> Session:
 
 
 def working_doctor(name: str):
-    doctor = DoctorFactory(family_name=name)
-    WorkingHoursFactory(doctor=doctor, weekday=Weekday.MONDAY, starts=time(8), ends=time(17))
-    return doctor
+    return with_working_hours(DoctorFactory(family_name=name), Weekday.MONDAY, starts=time(8))
 
 
 @pytest.fixture(autouse=True)
 def monday_morning(time_machine, settings):
     """10:00, with a lead long enough that the 10:00 and 11:00 sessions may both
     start now."""
-    time_machine.move_to(at(10), tick=False)
+    time_machine.move_to(at(MONDAY, 10), tick=False)
     settings.SESSION_START_LEAD_MINUTES = 90
 
 

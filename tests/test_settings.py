@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 PRINT_SETTINGS = (
@@ -52,8 +54,14 @@ def test_debug_off_is_the_default_so_a_bare_start_is_refused(tmp_path):
     assert "SECRET_KEY is not set" in result.stderr
 
 
-def test_development_uses_a_development_key_when_debug_is_on(tmp_path):
-    result = load_settings(tmp_path, DEBUG="true")
+@pytest.fixture(scope="module")
+def development_start(tmp_path_factory) -> subprocess.CompletedProcess[str]:
+    """A development start (DEBUG on, nothing else set), which two tests read."""
+    return load_settings(tmp_path_factory.mktemp("development"), DEBUG="true")
+
+
+def test_development_uses_a_development_key_when_debug_is_on(development_start):
+    result = development_start
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.split()[:1] == ["True"]
@@ -69,8 +77,8 @@ def test_production_with_a_secret_key_starts_with_debug_off(tmp_path):
     assert insecure_key == "False"
 
 
-def test_no_database_url_means_sqlite_with_immediate_transactions(tmp_path):
-    result = load_settings(tmp_path, DEBUG="true")
+def test_no_database_url_means_sqlite_with_immediate_transactions(development_start):
+    result = development_start
 
     _, engine, transaction_mode, _, orm_broker = result.stdout.split()
     assert engine == "django.db.backends.sqlite3"

@@ -7,9 +7,8 @@ on Tuesdays and Wednesdays; Jane Doe's phone is +1 212 555 1234.
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import timedelta
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo
 
 import pytest
 from twilio.request_validator import RequestValidator
@@ -23,31 +22,28 @@ from scheduling.exceptions import InvalidTransition
 from scheduling.models import Appointment
 from scheduling.models import Status as AppointmentStatus
 from scheduling.services import book_appointment
+from tests.clock import MONDAY, at
 from tests.factories import (
     AppointmentFactory,
     NotificationFactory,
     PatientFactory,
-    ServiceFactory,
-    WorkingHoursFactory,
+    with_working_hours,
 )
 from tests.fakes.twilio import AUTH_TOKEN
 
-NEW_YORK = ZoneInfo("America/New_York")
 JANE_PHONE = "+12125551234"
 STATUS_URL = "http://testserver/webhooks/twilio/status/"
 INBOUND_URL = "http://testserver/webhooks/twilio/inbound/"
 SID = "SM" + "a" * 32
 
-
-def at(day: int, hour: int) -> datetime:
-    """A time in late 2026 in the clinic's zone: at(1, 10) is 1 December, 10:00."""
-    month = 11 if day > 7 else 12
-    return datetime(2026, month, day, hour, tzinfo=NEW_YORK)
+SUNDAY = MONDAY - timedelta(days=1)
+TUESDAY = MONDAY + timedelta(days=1)
+WEDNESDAY = MONDAY + timedelta(days=2)
 
 
 @pytest.fixture(autouse=True)
 def monday_morning(time_machine) -> None:
-    time_machine.move_to(at(30, 8), tick=False)
+    time_machine.move_to(at(MONDAY, 8), tick=False)
 
 
 @pytest.fixture(autouse=True)
@@ -60,19 +56,12 @@ def twilio_account(settings) -> None:
 
 @pytest.fixture
 def smith(doctor):
-    for weekday in (Weekday.TUESDAY, Weekday.WEDNESDAY):
-        WorkingHoursFactory(doctor=doctor, weekday=weekday, starts=time(9), ends=time(17))
-    return doctor
+    return with_working_hours(doctor, Weekday.TUESDAY, Weekday.WEDNESDAY)
 
 
 @pytest.fixture
 def jane(db):
     return PatientFactory(given_name="Jane", family_name="Doe", phone=JANE_PHONE)
-
-
-@pytest.fixture
-def consultation(db):
-    return ServiceFactory(code="consult", name="Consultation", duration_minutes=30)
 
 
 def appointment(patient, doctor, starts_at, status=AppointmentStatus.BOOKED) -> Appointment:
@@ -124,7 +113,7 @@ def test_delivered_callback_marks_the_message_delivered(client, sent_sms):
     assert response.status_code == 204
     sent_sms.refresh_from_db()
     assert sent_sms.status == MessageStatus.DELIVERED
-    assert sent_sms.delivered_at == at(30, 8)
+    assert sent_sms.delivered_at == at(MONDAY, 8)
 
 
 def test_undelivered_callback_marks_the_message_failed_with_the_error_code(client, sent_sms):
@@ -177,7 +166,7 @@ def report_naming(client, notification, status: str, **extra):
 @pytest.fixture
 def being_sent(db):
     """Twilio has taken the message; the dispatcher has not written that down yet."""
-    return NotificationFactory(status=MessageStatus.SENDING, claimed_at=at(30, 8))
+    return NotificationFactory(status=MessageStatus.SENDING, claimed_at=at(MONDAY, 8))
 
 
 def test_a_report_that_outruns_the_dispatcher_is_the_messages_outcome(client, being_sent):
@@ -188,7 +177,7 @@ def test_a_report_that_outruns_the_dispatcher_is_the_messages_outcome(client, be
     assert being_sent.status == MessageStatus.DELIVERED
     assert being_sent.provider_message_id == SID
     assert being_sent.address == JANE_PHONE
-    assert being_sent.sent_at == being_sent.delivered_at == at(30, 8)
+    assert being_sent.sent_at == being_sent.delivered_at == at(MONDAY, 8)
 
 
 def test_a_report_with_an_odd_to_number_records_no_address(client, being_sent):
@@ -335,8 +324,8 @@ def test_stop_opts_out_every_patient_with_the_number(client, jane, body):
     jane.refresh_from_db()
     son.refresh_from_db()
     neighbour.refresh_from_db()
-    assert jane.sms_opted_out_at == at(30, 8)
-    assert son.sms_opted_out_at == at(30, 8)
+    assert jane.sms_opted_out_at == at(MONDAY, 8)
+    assert son.sms_opted_out_at == at(MONDAY, 8)
     assert neighbour.sms_opted_out_at is None
 
 
@@ -361,9 +350,9 @@ def test_start_opts_every_patient_with_the_number_back_in(client, jane, body):
 
 @pytest.mark.parametrize("body", ["C", "c", "Yes", "YES!"])
 def test_c_confirms_only_the_next_booked_appointment(client, jane, doctor, body):
-    appointment(jane, doctor, at(29, 10))  # Last week: past, not "next".
-    tuesday = appointment(jane, doctor, at(1, 10))
-    wednesday = appointment(jane, doctor, at(2, 10))
+    appointment(jane, doctor, at(SUNDAY, 10))  # Last week: past, not "next".
+    tuesday = appointment(jane, doctor, at(TUESDAY, 10))
+    wednesday = appointment(jane, doctor, at(WEDNESDAY, 10))
 
     reply = reply_of(sms(client, body))
 
@@ -373,7 +362,10 @@ def test_c_confirms_only_the_next_booked_appointment(client, jane, doctor, body)
     assert tuesday.status == AppointmentStatus.CONFIRMED
     assert wednesday.status == AppointmentStatus.BOOKED
     reminders = Notification.objects.filter(appointment=tuesday, template="appointment_reminder")
-    assert sorted(reminders.values_list("send_after", flat=True)) == [at(30, 10), at(1, 8)]
+    assert sorted(reminders.values_list("send_after", flat=True)) == [
+        at(MONDAY, 10),
+        at(TUESDAY, 8),
+    ]
 
 
 @pytest.mark.parametrize("word", ["C", "X"])
@@ -381,8 +373,8 @@ def test_a_family_number_with_several_appointments_changes_nothing_and_asks_to_c
     client, jane, doctor, word
 ):
     son = PatientFactory(given_name="Tom", family_name="Doe", phone=JANE_PHONE)
-    janes = appointment(jane, doctor, at(2, 10))
-    toms = appointment(son, doctor, at(1, 11))
+    janes = appointment(jane, doctor, at(WEDNESDAY, 10))
+    toms = appointment(son, doctor, at(TUESDAY, 11))
 
     reply = reply_of(sms(client, word))
 
@@ -394,7 +386,7 @@ def test_a_family_number_with_several_appointments_changes_nothing_and_asks_to_c
 
 def test_a_family_number_with_one_appointment_acts_on_it(client, jane, doctor):
     PatientFactory(given_name="Tom", family_name="Doe", phone=JANE_PHONE)
-    janes = appointment(jane, doctor, at(2, 10))
+    janes = appointment(jane, doctor, at(WEDNESDAY, 10))
 
     sms(client, "C")
 
@@ -403,7 +395,7 @@ def test_a_family_number_with_one_appointment_acts_on_it(client, jane, doctor):
 
 
 def test_c_without_a_booked_appointment_says_so(client, jane, doctor):
-    appointment(jane, doctor, at(1, 10), status=AppointmentStatus.CONFIRMED)
+    appointment(jane, doctor, at(TUESDAY, 10), status=AppointmentStatus.CONFIRMED)
 
     reply = reply_of(sms(client, "C"))
 
@@ -414,9 +406,9 @@ def test_x_cancels_the_next_appointment_frees_its_time_and_tells_the_doctor(
     client, jane, smith, consultation, receptionist
 ):
     tuesday = book_appointment(
-        patient=jane, doctor=smith, service=consultation, starts_at=at(1, 10), booked_by=None
+        patient=jane, doctor=smith, service=consultation, starts_at=at(TUESDAY, 10), booked_by=None
     )
-    wednesday = appointment(jane, smith, at(2, 10), status=AppointmentStatus.CONFIRMED)
+    wednesday = appointment(jane, smith, at(WEDNESDAY, 10), status=AppointmentStatus.CONFIRMED)
 
     reply = reply_of(sms(client, "X"))
 
@@ -433,14 +425,14 @@ def test_x_cancels_the_next_appointment_frees_its_time_and_tells_the_doctor(
         patient=PatientFactory(),
         doctor=smith,
         service=consultation,
-        starts_at=at(1, 10),
+        starts_at=at(TUESDAY, 10),
         booked_by=receptionist,
     )
     assert rebooked.status == AppointmentStatus.BOOKED
 
 
 def test_cancel_cancels_a_confirmed_appointment(client, jane, doctor):
-    tuesday = appointment(jane, doctor, at(1, 10), status=AppointmentStatus.CONFIRMED)
+    tuesday = appointment(jane, doctor, at(TUESDAY, 10), status=AppointmentStatus.CONFIRMED)
 
     sms(client, "cancel")
 
@@ -449,8 +441,8 @@ def test_cancel_cancels_a_confirmed_appointment(client, jane, doctor):
 
 
 def test_x_without_an_upcoming_appointment_says_so(client, jane, doctor):
-    appointment(jane, doctor, at(29, 10))  # Past.
-    appointment(jane, doctor, at(1, 10), status=AppointmentStatus.CANCELLED)
+    appointment(jane, doctor, at(SUNDAY, 10))  # Past.
+    appointment(jane, doctor, at(TUESDAY, 10), status=AppointmentStatus.CANCELLED)
 
     reply = reply_of(sms(client, "X"))
 
@@ -458,7 +450,7 @@ def test_x_without_an_upcoming_appointment_says_so(client, jane, doctor):
 
 
 def test_a_refused_change_becomes_a_reply_and_changes_nothing(client, jane, doctor):
-    tuesday = appointment(jane, doctor, at(1, 10))
+    tuesday = appointment(jane, doctor, at(TUESDAY, 10))
 
     def refuse(sender, **kwargs) -> None:
         # Stands for the appointment changing meanwhile at the desk.
@@ -481,7 +473,7 @@ def test_a_refused_change_becomes_a_reply_and_changes_nothing(client, jane, doct
 
 
 def test_a_number_of_no_patient_gets_a_short_text(client, jane, doctor):
-    appointment(jane, doctor, at(1, 10))
+    appointment(jane, doctor, at(TUESDAY, 10))
 
     reply = reply_of(sms(client, "C", from_number="+12125559876"))
 
@@ -498,8 +490,8 @@ def test_any_other_text_gets_the_help_text(client, jane, body):
 
 
 def test_a_retried_message_is_handled_once(client, jane, doctor):
-    tuesday = appointment(jane, doctor, at(1, 10))
-    wednesday = appointment(jane, doctor, at(2, 10))
+    tuesday = appointment(jane, doctor, at(TUESDAY, 10))
+    wednesday = appointment(jane, doctor, at(WEDNESDAY, 10))
 
     first = reply_of(sms(client, "X"))
     again = reply_of(sms(client, "X"))
@@ -521,8 +513,8 @@ def test_a_retried_message_gets_the_first_answer(client, jane):
 
 
 def test_a_message_without_a_sid_is_handled_every_time(client, jane, doctor):
-    tuesday = appointment(jane, doctor, at(1, 10))
-    wednesday = appointment(jane, doctor, at(2, 10))
+    tuesday = appointment(jane, doctor, at(TUESDAY, 10))
+    wednesday = appointment(jane, doctor, at(WEDNESDAY, 10))
 
     sms(client, "X", sid=None)
     sms(client, "X", sid=None)
@@ -538,7 +530,7 @@ def test_every_inbound_message_is_recorded(client, jane):
 
     message = InboundMessage.objects.get()
     assert (message.message_sid, message.from_number, message.body) == (SID, JANE_PHONE, "STOP")
-    assert message.received_at == at(30, 8)
+    assert message.received_at == at(MONDAY, 8)
     assert message.outcome == "Opted out 1 patient(s)."
     assert "no more text messages" in message.reply
 
@@ -559,7 +551,7 @@ ODD_INBOUND = {
 
 @pytest.mark.parametrize("params", ODD_INBOUND.values(), ids=ODD_INBOUND.keys())
 def test_odd_inbound_messages_get_an_answer(client, jane, doctor, params):
-    appointment(jane, doctor, at(1, 10))
+    appointment(jane, doctor, at(TUESDAY, 10))
 
     response = twilio_post(client, INBOUND_URL, params)
 

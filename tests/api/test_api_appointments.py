@@ -9,70 +9,39 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from doctors.models import Weekday
 from payments.models import Payment, PaymentStatus, Refund
 from payments.services import refresh_totals
 from scheduling.models import Appointment, Status
 from sessions_app.models import Session, SessionStatus
+from tests.clock import MONDAY, at
 from tests.factories import (
     AppointmentFactory,
-    DoctorFactory,
     InvoiceFactory,
     PatientFactory,
     ServiceFactory,
-    WorkingHoursFactory,
 )
 
 pytestmark = pytest.mark.django_db
 
-NEW_YORK = ZoneInfo("America/New_York")
 API = "/api/v1"
-
-
-def monday(hour: int, minute: int = 0) -> datetime:
-    return datetime(2026, 11, 30, hour, minute, tzinfo=NEW_YORK)
 
 
 @pytest.fixture(autouse=True)
 def monday_early(time_machine) -> None:
-    time_machine.move_to(monday(7), tick=False)
-
-
-@pytest.fixture
-def smith(doctor):
-    WorkingHoursFactory(doctor=doctor, weekday=Weekday.MONDAY, starts=time(9), ends=time(17))
-    return doctor
-
-
-@pytest.fixture
-def jones(db):
-    jones = DoctorFactory(given_name="Grace", family_name="Jones")
-    WorkingHoursFactory(doctor=jones, weekday=Weekday.MONDAY, starts=time(9), ends=time(17))
-    return jones
+    time_machine.move_to(at(MONDAY, 7), tick=False)
 
 
 @pytest.fixture
 def jones_api(api_client, jones) -> Client:
     return api_client(jones.user)
-
-
-@pytest.fixture
-def jane(db):
-    return PatientFactory(given_name="Jane", family_name="Doe")
-
-
-@pytest.fixture
-def consultation(db):
-    return ServiceFactory(code="consult", name="Consultation", duration_minutes=30)
 
 
 def visit(doctor, *, at: datetime, status: str = Status.BOOKED, **fields) -> Appointment:
@@ -132,26 +101,26 @@ def _book(smith, jane, consultation):
     return "post", "/appointments", booking(jane, smith, consultation)
 
 
-def _on(status: str, action: str, body: dict | None = None, at: datetime | None = None):
+def _on(status: str, action: str, body: dict | None = None, starts_at: datetime | None = None):
     def call(smith, jane, consultation):
-        appointment = visit(smith, at=at or monday(10), status=status)
+        appointment = visit(smith, at=starts_at or at(MONDAY, 10), status=status)
         return "post", f"/appointments/{appointment.pk}/{action}", body
 
     return call
 
 
 def _read_appointment(smith, jane, consultation):
-    return "get", f"/appointments/{visit(smith, at=monday(10)).pk}", None
+    return "get", f"/appointments/{visit(smith, at=at(MONDAY, 10)).pk}", None
 
 
 def _open_session(smith, jane, consultation):
-    appointment = visit(smith, at=monday(7, 15), status=Status.ARRIVED)
+    appointment = visit(smith, at=at(MONDAY, 7, 15), status=Status.ARRIVED)
     return "post", "/sessions", {"appointment": appointment.pk}
 
 
 def _session(action: str, status: str, method: str = "post"):
     def call(smith, jane, consultation):
-        session = session_of(smith, at=monday(7, 15), status=status)
+        session = session_of(smith, at=at(MONDAY, 7, 15), status=status)
         return method, f"/sessions/{session.pk}{action}", None if method == "get" else {}
 
     return call
@@ -178,7 +147,7 @@ ENDPOINTS = {
         _on(Status.CONFIRMED, "cancel", {"reason": "Feeling better"}), RECEPTION_WORK
     ),
     "check in": Endpoint(_on(Status.CONFIRMED, "check-in"), RECEPTION_WORK),
-    "no-show": Endpoint(_on(Status.CONFIRMED, "no-show", at=monday(6)), RECEPTION_WORK),
+    "no-show": Endpoint(_on(Status.CONFIRMED, "no-show", starts_at=at(MONDAY, 6)), RECEPTION_WORK),
     "open a session": Endpoint(_open_session, {**DOCTOR_WORK, "doctor": 201, "other doctor": 422}),
     "start a session": Endpoint(_session("/start", SessionStatus.CREATED), DOCTOR_WORK),
     "complete a session": Endpoint(_session("/complete", SessionStatus.IN_PROGRESS), DOCTOR_WORK),
@@ -234,8 +203,8 @@ def test_each_endpoint_answers_each_role_as_the_pages_do(
 
 
 def test_a_doctor_lists_only_their_own_appointments(smith, jones, doctor_api, reception_api):
-    mine = visit(smith, at=monday(10))
-    visit(jones, at=monday(10))
+    mine = visit(smith, at=at(MONDAY, 10))
+    visit(jones, at=at(MONDAY, 10))
 
     listed = doctor_api.get(f"{API}/appointments").json()
 
@@ -282,7 +251,7 @@ def test_a_booking_runs_a_fixed_number_of_queries_whatever_the_history(
     queries_to_book(PatientFactory(), "2026-11-30T09:00:00-05:00")  # notes the token's use
     first = queries_to_book(jane, "2026-11-30T10:00:00-05:00")
     for weeks_ago in range(1, 27):  # half a year of Dr Smith's past
-        visit(smith, at=monday(10) - timedelta(weeks=weeks_ago), status=Status.COMPLETED)
+        visit(smith, at=at(MONDAY, 10) - timedelta(weeks=weeks_ago), status=Status.COMPLETED)
 
     again = queries_to_book(PatientFactory(), "2026-11-30T11:00:00-05:00")
 
@@ -310,7 +279,7 @@ def test_a_time_in_another_offset_is_the_same_instant(reception_api, smith, jane
 def test_booking_over_another_appointment_is_a_conflict_naming_it(
     reception_api, smith, jane, consultation
 ):
-    taken = visit(smith, at=monday(10))
+    taken = visit(smith, at=at(MONDAY, 10))
 
     response = post(
         reception_api,
@@ -323,8 +292,8 @@ def test_booking_over_another_appointment_is_a_conflict_naming_it(
     assert error["code"] == "overlap"
     assert error["message"] == "Dr Smith already has an appointment 10:00–10:30 on Mon 30 Nov."
     assert error["conflict"]["id"] == taken.pk
-    assert datetime.fromisoformat(error["conflict"]["starts_at"]) == monday(10)
-    assert datetime.fromisoformat(error["conflict"]["ends_at"]) == monday(10, 30)
+    assert datetime.fromisoformat(error["conflict"]["starts_at"]) == at(MONDAY, 10)
+    assert datetime.fromisoformat(error["conflict"]["ends_at"]) == at(MONDAY, 10, 30)
     assert Appointment.objects.count() == 1
 
 
@@ -430,7 +399,7 @@ def test_a_missing_body_names_the_missing_fields(reception_api):
 
 
 def test_reception_confirms_checks_in_and_the_history_shows_it(reception_api, smith):
-    appointment = visit(smith, at=monday(10))
+    appointment = visit(smith, at=at(MONDAY, 10))
 
     post(reception_api, f"{API}/appointments/{appointment.pk}/confirm")
     response = post(reception_api, f"{API}/appointments/{appointment.pk}/check-in")
@@ -446,7 +415,7 @@ def test_reception_confirms_checks_in_and_the_history_shows_it(reception_api, sm
 
 
 def test_confirming_twice_is_an_invalid_transition(reception_api, smith):
-    appointment = visit(smith, at=monday(10), status=Status.CONFIRMED)
+    appointment = visit(smith, at=at(MONDAY, 10), status=Status.CONFIRMED)
 
     response = post(reception_api, f"{API}/appointments/{appointment.pk}/confirm")
 
@@ -458,7 +427,7 @@ def test_confirming_twice_is_an_invalid_transition(reception_api, smith):
 
 
 def test_a_no_show_before_the_start_time_is_refused(reception_api, smith):
-    appointment = visit(smith, at=monday(10), status=Status.CONFIRMED)
+    appointment = visit(smith, at=at(MONDAY, 10), status=Status.CONFIRMED)
 
     response = post(reception_api, f"{API}/appointments/{appointment.pk}/no-show")
 
@@ -468,7 +437,7 @@ def test_a_no_show_before_the_start_time_is_refused(reception_api, smith):
 
 
 def test_rescheduling_moves_the_times_and_keeps_the_old_ones_in_the_history(reception_api, smith):
-    appointment = visit(smith, at=monday(10), status=Status.CONFIRMED)
+    appointment = visit(smith, at=at(MONDAY, 10), status=Status.CONFIRMED)
 
     response = post(
         reception_api,
@@ -488,8 +457,8 @@ def test_rescheduling_moves_the_times_and_keeps_the_old_ones_in_the_history(rece
 
 
 def test_rescheduling_onto_another_appointment_is_an_overlap(reception_api, smith):
-    appointment = visit(smith, at=monday(10))
-    other = visit(smith, at=monday(14))
+    appointment = visit(smith, at=at(MONDAY, 10))
+    other = visit(smith, at=at(MONDAY, 14))
 
     response = post(
         reception_api,
@@ -502,7 +471,7 @@ def test_rescheduling_onto_another_appointment_is_an_overlap(reception_api, smit
 
 
 def test_cancelling_needs_a_reason(reception_api, smith):
-    appointment = visit(smith, at=monday(10))
+    appointment = visit(smith, at=at(MONDAY, 10))
 
     missing = post(reception_api, f"{API}/appointments/{appointment.pk}/cancel", {})
     blank = post(reception_api, f"{API}/appointments/{appointment.pk}/cancel", {"reason": "  "})
@@ -515,7 +484,7 @@ def test_cancelling_needs_a_reason(reception_api, smith):
 
 
 def test_a_cancelled_appointment_keeps_its_reason(reception_api, smith):
-    appointment = visit(smith, at=monday(10))
+    appointment = visit(smith, at=at(MONDAY, 10))
 
     response = post(
         reception_api, f"{API}/appointments/{appointment.pk}/cancel", {"reason": "Travelling"}
@@ -568,7 +537,7 @@ def test_an_id_that_is_not_a_number_is_invalid(reception_api, path_id):
 
 def test_the_list_is_paginated(reception_api, smith):
     for hour in (9, 10, 11, 12, 13):
-        visit(smith, at=monday(hour))
+        visit(smith, at=at(MONDAY, hour))
 
     page = reception_api.get(f"{API}/appointments?limit=2&offset=2").json()
 
@@ -585,10 +554,10 @@ def test_page_bounds_are_checked(reception_api, query):
 
 
 def test_the_list_filters_by_day_doctor_patient_and_status(reception_api, smith, jones, jane):
-    mine = visit(smith, at=monday(10), patient=jane)
-    visit(smith, at=monday(11), status=Status.CONFIRMED)
-    visit(jones, at=monday(10))
-    visit(smith, at=monday(10) + timedelta(days=1))
+    mine = visit(smith, at=at(MONDAY, 10), patient=jane)
+    visit(smith, at=at(MONDAY, 11), status=Status.CONFIRMED)
+    visit(jones, at=at(MONDAY, 10))
+    visit(smith, at=at(MONDAY, 10) + timedelta(days=1))
 
     def ids(query: str) -> list[int]:
         return [
@@ -609,18 +578,18 @@ def test_listing_appointments_runs_a_fixed_number_of_queries(reception_api, smit
             assert reception_api.get(f"{API}/appointments?limit=100").status_code == 200
         return len(queries)
 
-    visit(smith, at=monday(10))
+    visit(smith, at=at(MONDAY, 10))
     queries_for_list()  # The token's first use of the minute is written down once.
     few = queries_for_list()
     for hour in range(9, 17):
-        visit(jones, at=monday(hour))
-        visit(smith, at=monday(hour) + timedelta(days=7))
+        visit(jones, at=at(MONDAY, hour))
+        visit(smith, at=at(MONDAY, hour) + timedelta(days=7))
 
     assert queries_for_list() == few
 
 
 def test_an_appointments_detail_runs_a_fixed_number_of_queries(reception_api, smith):
-    appointment = visit(smith, at=monday(10))
+    appointment = visit(smith, at=at(MONDAY, 10))
     post(reception_api, f"{API}/appointments/{appointment.pk}/confirm")  # The token's first use.
 
     with CaptureQueriesContext(connection) as short_history:
@@ -643,7 +612,7 @@ def test_an_appointments_detail_runs_a_fixed_number_of_queries(reception_api, sm
 def test_the_doctor_runs_the_session_and_its_invoice_opens(
     doctor_api, reception_api, smith, consultation
 ):
-    appointment = visit(smith, at=monday(7, 15), status=Status.ARRIVED)
+    appointment = visit(smith, at=at(MONDAY, 7, 15), status=Status.ARRIVED)
     extra = ServiceFactory(code="ecg", name="ECG", duration_minutes=15, price=Decimal("45.00"))
 
     opened = post(doctor_api, f"{API}/sessions", {"appointment": appointment.pk})
@@ -670,7 +639,7 @@ def test_the_doctor_runs_the_session_and_its_invoice_opens(
 
 
 def test_a_session_shows_times_and_status_never_clinical_content(reception_api, smith):
-    session = session_of(smith, at=monday(7, 15))
+    session = session_of(smith, at=at(MONDAY, 7, 15))
 
     body = reception_api.get(f"{API}/sessions/{session.pk}").json()
 
@@ -687,7 +656,7 @@ def test_a_session_shows_times_and_status_never_clinical_content(reception_api, 
 
 
 def test_a_session_opens_only_once_the_patient_has_arrived(doctor_api, smith):
-    appointment = visit(smith, at=monday(7, 15), status=Status.CONFIRMED)
+    appointment = visit(smith, at=at(MONDAY, 7, 15), status=Status.CONFIRMED)
 
     response = post(doctor_api, f"{API}/sessions", {"appointment": appointment.pk})
 
@@ -696,7 +665,7 @@ def test_a_session_opens_only_once_the_patient_has_arrived(doctor_api, smith):
 
 
 def test_a_second_session_for_one_appointment_is_a_conflict(doctor_api, smith):
-    session = session_of(smith, at=monday(7, 15))
+    session = session_of(smith, at=at(MONDAY, 7, 15))
 
     response = post(doctor_api, f"{API}/sessions", {"appointment": session.appointment_id})
 
@@ -705,8 +674,8 @@ def test_a_second_session_for_one_appointment_is_a_conflict(doctor_api, smith):
 
 
 def test_a_doctor_with_a_session_in_progress_cannot_start_another(doctor_api, smith):
-    session_of(smith, at=monday(6, 30), status=SessionStatus.IN_PROGRESS)
-    waiting = session_of(smith, at=monday(7, 15))
+    session_of(smith, at=at(MONDAY, 6, 30), status=SessionStatus.IN_PROGRESS)
+    waiting = session_of(smith, at=at(MONDAY, 7, 15))
 
     response = post(doctor_api, f"{API}/sessions/{waiting.pk}/start")
 
@@ -718,7 +687,7 @@ def test_a_doctor_with_a_session_in_progress_cannot_start_another(doctor_api, sm
 
 
 def test_starting_too_early_is_refused(doctor_api, smith):
-    session = session_of(smith, at=monday(10))
+    session = session_of(smith, at=at(MONDAY, 10))
 
     response = post(doctor_api, f"{API}/sessions/{session.pk}/start")
 
@@ -728,7 +697,7 @@ def test_starting_too_early_is_refused(doctor_api, smith):
 
 
 def test_completing_a_session_not_started_is_an_invalid_transition(doctor_api, smith):
-    session = session_of(smith, at=monday(7, 15))
+    session = session_of(smith, at=at(MONDAY, 7, 15))
 
     response = post(doctor_api, f"{API}/sessions/{session.pk}/complete")
 
@@ -741,7 +710,7 @@ def test_completing_a_session_not_started_is_an_invalid_transition(doctor_api, s
     [[{"service": 424242}], [{"service": 1, "quantity": 0}], [{"service": 1}] * 21, "ECG"],
 )
 def test_performed_services_are_checked(doctor_api, smith, performed):
-    session = session_of(smith, at=monday(6, 45), status=SessionStatus.IN_PROGRESS)
+    session = session_of(smith, at=at(MONDAY, 6, 45), status=SessionStatus.IN_PROGRESS)
 
     response = post(doctor_api, f"{API}/sessions/{session.pk}/complete", {"performed": performed})
 
@@ -753,7 +722,7 @@ def test_performed_services_are_checked(doctor_api, smith, performed):
 
 def test_a_session_of_an_inactive_service_is_refused(doctor_api, smith):
     retired = ServiceFactory(code="old", name="Old test", is_active=False)
-    session = session_of(smith, at=monday(6, 45), status=SessionStatus.IN_PROGRESS)
+    session = session_of(smith, at=at(MONDAY, 6, 45), status=SessionStatus.IN_PROGRESS)
 
     response = post(
         doctor_api,

@@ -13,8 +13,6 @@ import http.client
 import json
 from datetime import datetime, time, timedelta
 
-import pytest
-from django.db import connection
 from django.utils import timezone
 
 from clinic.tokens import issue_token
@@ -22,17 +20,13 @@ from doctors.models import Weekday
 from scheduling.availability import clinic_zone
 from scheduling.models import Appointment, AppointmentChange
 from tests.concurrency import all_at_once
-from tests.factories import PatientFactory, ServiceFactory, WorkingHoursFactory
+from tests.factories import PatientFactory, ServiceFactory, with_working_hours
+from tests.helpers import COMMITTED_DATA, postgresql_only
 
+# The server's threads need committed data (tests/helpers.py).
 pytestmark = [
-    pytest.mark.skipif(
-        connection.vendor != "postgresql",
-        reason="the race is settled by PostgreSQL's locks and exclusion constraints",
-    ),
-    # The server's threads need committed data: transactional tests, with the roles'
-    # groups put back after each one (see tests/conftest.py).
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
-    pytest.mark.usefixtures("migrated_data_restored"),
+    postgresql_only("the race is settled by PostgreSQL's locks and exclusion constraints"),
+    COMMITTED_DATA,
 ]
 
 CLIENTS = 50
@@ -82,8 +76,7 @@ def send(
 def test_fifty_clients_booking_one_doctor_at_once_over_http_leave_one_appointment(
     live_server, receptionist, doctor
 ):
-    for weekday in Weekday:
-        WorkingHoursFactory(doctor=doctor, weekday=weekday, starts=time(0), ends=time(23, 59))
+    with_working_hours(doctor, *Weekday, starts=time(0), ends=time(23, 59))
     consultation = ServiceFactory(duration_minutes=30)
     patients = PatientFactory.create_batch(CLIENTS)
     _, token = issue_token(user=receptionist, name="Load test")

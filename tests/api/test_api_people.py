@@ -7,9 +7,8 @@ Mondays from 09:00 to 12:00; a consultation lasts 30 minutes.
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import connection
@@ -19,6 +18,7 @@ from django.test.utils import CaptureQueriesContext
 from doctors.models import Weekday
 from patients.models import Patient
 from scheduling.selectors import free_slots
+from tests.clock import MONDAY, NEW_YORK, at
 from tests.concurrency import all_at_once
 from tests.factories import (
     AppointmentFactory,
@@ -29,35 +29,25 @@ from tests.factories import (
     TimeOffFactory,
     UserFactory,
     WorkingHoursFactory,
+    with_working_hours,
 )
+from tests.helpers import new_patient
 
 pytestmark = pytest.mark.django_db
 
 API = "/api/v1"
-NEW_YORK = ZoneInfo("America/New_York")
-MONDAY = date(2026, 11, 30)
 HUGE = 2**64  # past PostgreSQL's bigint and SQLite's integer
 ROLES = ["reception_api", "doctor_api", "manager_api"]
 
 
-def monday(hour: int, minute: int = 0) -> datetime:
-    return datetime(2026, 11, 30, hour, minute, tzinfo=NEW_YORK)
-
-
 @pytest.fixture(autouse=True)
 def monday_early(time_machine) -> None:
-    time_machine.move_to(monday(7), tick=False)
+    time_machine.move_to(at(MONDAY, 7), tick=False)
 
 
 @pytest.fixture
 def smith(doctor):
-    WorkingHoursFactory(doctor=doctor, weekday=Weekday.MONDAY, starts=time(9), ends=time(12))
-    return doctor
-
-
-@pytest.fixture
-def consultation(db):
-    return ServiceFactory(code="consult", name="Consultation", duration_minutes=30)
+    return with_working_hours(doctor, Weekday.MONDAY, ends=time(12))
 
 
 def client_of(request, role: str) -> Client:
@@ -127,7 +117,7 @@ def test_slots_are_for_those_who_book(request, role, status, smith, consultation
 @pytest.mark.parametrize(("role", "status"), [*zip(ROLES, [201, 403, 201], strict=True)])
 def test_reception_and_managers_register_patients_doctors_do_not(request, role, status):
     response = client_of(request, role).post(
-        f"{API}/patients", patient_body(), content_type="application/json"
+        f"{API}/patients", new_patient(), content_type="application/json"
     )
 
     assert response.status_code == status
@@ -222,7 +212,9 @@ def test_a_doctor_who_left_is_still_found_by_id(reception_api):
 
 def test_working_hours_show_the_week_and_the_time_off_to_come(doctor_api, smith):
     WorkingHoursFactory(doctor=smith, weekday=Weekday.WEDNESDAY, starts=time(13), ends=time(17))
-    TimeOffFactory(doctor=smith, starts_at=monday(7) - timedelta(days=10), ends_at=monday(6))
+    TimeOffFactory(
+        doctor=smith, starts_at=at(MONDAY, 7) - timedelta(days=10), ends_at=at(MONDAY, 6)
+    )
     TimeOffFactory(
         doctor=smith,
         starts_at=datetime(2026, 12, 24, 0, tzinfo=NEW_YORK),
@@ -297,23 +289,8 @@ def test_the_catalogue_lists_active_services_with_prices_as_decimal_strings(
 # --- Patients: registering, reading, changing -----------------------------------------------
 
 
-def patient_body(**overrides) -> dict:
-    data = {
-        "given_name": "Anna",
-        "family_name": "Smith",
-        "date_of_birth": "1984-03-12",
-        "sex": "female",
-        "phone": "(202) 555-0161",
-        "email": "anna@example.com",
-        "address": "12 River Road",
-        "national_id": "",
-        "notes": "",
-    }
-    return {**data, **overrides}
-
-
 def register(api: Client, **overrides):
-    return api.post(f"{API}/patients", patient_body(**overrides), content_type="application/json")
+    return api.post(f"{API}/patients", new_patient(**overrides), content_type="application/json")
 
 
 def test_a_patient_is_registered_read_and_changed(reception_api):
@@ -360,7 +337,7 @@ def test_a_patch_without_fields_changes_nothing(reception_api):
 
 
 def test_missing_names_are_field_errors(reception_api):
-    body = patient_body()
+    body = new_patient()
     del body["given_name"]
 
     fields = fields_of(
@@ -405,7 +382,6 @@ def test_a_national_id_of_another_patient_is_a_field_error(reception_api):
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
-@pytest.mark.usefixtures("migrated_data_restored")
 def test_one_national_id_registered_at_once_by_many_clerks_is_one_patient(api_client, receptionist):
     clerks = [api_client(receptionist) for _ in range(8)]
 
@@ -537,7 +513,7 @@ def test_the_patient_list_runs_the_same_queries_for_any_number_of_patients(recep
 
 
 def slot(doctor, hour: int, minute: int = 0, length: int = 30) -> dict:
-    starts_at = monday(hour, minute)
+    starts_at = at(MONDAY, hour, minute)
     return {
         "doctor": doctor.pk,
         "doctor_name": doctor.display_name,
@@ -547,7 +523,7 @@ def slot(doctor, hour: int, minute: int = 0, length: int = 30) -> dict:
 
 
 def test_slots_are_the_free_times_in_the_clinics_zone(reception_api, smith, consultation):
-    AppointmentFactory(doctor=smith, service=consultation, starts_at=monday(10))
+    AppointmentFactory(doctor=smith, service=consultation, starts_at=at(MONDAY, 10))
 
     response = reception_api.get(
         f"{API}/slots",
@@ -572,8 +548,8 @@ def test_slots_are_what_the_booking_page_offers(manager_api, smith, consultation
     jones = DoctorFactory(family_name="Jones")
     WorkingHoursFactory(doctor=jones, weekday=Weekday.MONDAY, starts=time(10), ends=time(11))
     WorkingHoursFactory(doctor=jones, weekday=Weekday.TUESDAY, starts=time(9), ends=time(10))
-    AppointmentFactory(doctor=smith, service=consultation, starts_at=monday(10))
-    TimeOffFactory(doctor=jones, starts_at=monday(10, 30), ends_at=monday(11))
+    AppointmentFactory(doctor=smith, service=consultation, starts_at=at(MONDAY, 10))
+    TimeOffFactory(doctor=jones, starts_at=at(MONDAY, 10, 30), ends_at=at(MONDAY, 11))
     tuesday = MONDAY + timedelta(days=1)
 
     response = manager_api.get(
@@ -612,7 +588,7 @@ def test_the_range_rules_are_the_booking_pages(reception_api, consultation):
 def test_a_patients_other_appointments_are_avoided(reception_api, smith, consultation):
     jane = PatientFactory()
     AppointmentFactory(
-        doctor=DoctorFactory(), patient=jane, service=consultation, starts_at=monday(9)
+        doctor=DoctorFactory(), patient=jane, service=consultation, starts_at=at(MONDAY, 9)
     )
 
     response = reception_api.get(

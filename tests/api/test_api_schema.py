@@ -35,7 +35,7 @@ from tests.factories import (
     PatientFactory,
     ServiceFactory,
     SessionFactory,
-    WorkingHoursFactory,
+    with_working_hours,
 )
 
 pytestmark = pytest.mark.django_db
@@ -83,8 +83,7 @@ def tomorrow_at(hour: int) -> datetime:
 def tokens(through_the_application, receptionist, doctor) -> dict[str, str]:
     """A clinic with something of everything, so that small generated ids find
     things; and the tokens of reception and of the doctor."""
-    for weekday in Weekday:
-        WorkingHoursFactory(doctor=doctor, weekday=weekday, starts=time(8), ends=time(18))
+    with_working_hours(doctor, *Weekday, starts=time(8), ends=time(18))
     service = ServiceFactory()
     for hour, status in [(9, Status.BOOKED), (10, Status.CONFIRMED), (11, Status.ARRIVED)]:
         AppointmentFactory(

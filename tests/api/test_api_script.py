@@ -13,24 +13,17 @@ import json
 import urllib.error
 import urllib.parse
 import urllib.request
-from datetime import datetime, time
+from datetime import time
 from decimal import Decimal
-from zoneinfo import ZoneInfo
-
-import pytest
 
 from clinic.tokens import issue_token
 from doctors.models import Weekday
+from tests.clock import MONDAY, at
 from tests.factories import ServiceFactory, WorkingHoursFactory
+from tests.helpers import COMMITTED_DATA
 
-pytestmark = [
-    # The server's thread sees only committed data; the roles' groups are put back
-    # after the test (see tests/conftest.py).
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
-    pytest.mark.usefixtures("migrated_data_restored"),
-]
-
-NEW_YORK = ZoneInfo("America/New_York")
+# The server's thread sees only committed data (tests/helpers.py).
+pytestmark = COMMITTED_DATA
 
 
 class ClinicAPI:
@@ -110,7 +103,7 @@ def run_a_visit(desk: ClinicAPI, doctor: ClinicAPI) -> dict:
 def test_a_script_with_two_tokens_runs_a_visit_from_slot_to_invoice(
     live_server, time_machine, receptionist, doctor
 ):
-    time_machine.move_to(datetime(2026, 11, 30, 8, 45, tzinfo=NEW_YORK), tick=False)
+    time_machine.move_to(at(MONDAY, 8, 45), tick=False)
     WorkingHoursFactory(doctor=doctor, weekday=Weekday.MONDAY, starts=time(9), ends=time(17))
     ServiceFactory(code="consult", name="Consultation", duration_minutes=30, price="80.00")
     # Made once, as a manager would in admin, and handed to the desk and the doctor.

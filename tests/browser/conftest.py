@@ -38,6 +38,15 @@ CHROMIUM_ARGS = [
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
+    # Nor the background work of a person's browser, which no test looks at.
+    "--disable-extensions",
+    "--disable-default-apps",
+    "--disable-component-extensions-with-background-pages",
+    "--disable-software-rasterizer",
+    "--disable-breakpad",
+    "--mute-audio",
+    "--disable-features=Translate,MediaRouter,OptimizationHints,"
+    "AutofillServerCommunication,CertificateTransparencyComponentUpdater",
 ]
 # Milliseconds. A page of this app renders in far less; a wait this long is a bug.
 TIMEOUT_MS = 10_000
@@ -100,7 +109,7 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
 
 
 @pytest.fixture(autouse=True)
-def _live_database(migrated_data_restored, live_server, django_db_serialized_rollback) -> None:
+def _live_database(live_server, django_db_serialized_rollback) -> None:
     """Every browser test talks to the live server, on a transactional database
     (the server's thread cannot see data inside the test's transaction) that holds
     the migrations' data."""

@@ -16,14 +16,13 @@ from tests.factories import (
     PatientFactory,
     ReceptionistFactory,
     ServiceFactory,
-    WorkingHoursFactory,
+    with_working_hours,
 )
 
 
 def test_receptionist_books_a_slot_then_sees_a_conflict_refused(log_in):
     doctor = DoctorFactory(given_name="Alan", family_name="Smith")
-    for weekday in Weekday:
-        WorkingHoursFactory(doctor=doctor, weekday=weekday, starts=time(9), ends=time(12))
+    with_working_hours(doctor, *Weekday, starts=time(9), ends=time(12))
     ServiceFactory(name="Consultation", duration_minutes=30)
     anna = PatientFactory(given_name="Anna", family_name="Smithson")
     ben = PatientFactory(given_name="Ben", family_name="Carter")

@@ -26,7 +26,7 @@ from tests.factories import (
     PatientFactory,
     ReceptionistFactory,
     SessionFactory,
-    WorkingHoursFactory,
+    with_working_hours,
 )
 from tests.fakes import stripe as stripe_fake
 
@@ -66,8 +66,7 @@ def clinic_day():
     """A doctor working all day today, with a patient booked now and a finished
     visit with its invoice."""
     doctor = DoctorFactory(given_name="Alan", family_name="Smith")
-    for weekday in Weekday:
-        WorkingHoursFactory(doctor=doctor, weekday=weekday, starts=time(0), ends=time(23, 59))
+    with_working_hours(doctor, *Weekday, starts=time(0), ends=time(23, 59))
     patient = PatientFactory(given_name="Anna", family_name="Smithson")
     this_hour = timezone.localtime().replace(minute=0, second=0, microsecond=0)
     appointment = AppointmentFactory(doctor=doctor, patient=patient, starts_at=this_hour)

@@ -11,15 +11,15 @@ from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from doctors.models import Weekday
-from scheduling.availability import clinic_zone
 from scheduling.models import Appointment, Status
+from tests.clock import at
 from tests.factories import (
     AppointmentFactory,
     DoctorFactory,
     PatientFactory,
     ReceptionistFactory,
     ServiceFactory,
-    WorkingHoursFactory,
+    with_working_hours,
 )
 
 
@@ -34,10 +34,6 @@ def status_of(page: Page, appointment: Appointment):
 
 def open_day(page: Page, moment: datetime) -> None:
     page.goto(f"{reverse('scheduling:day')}?date={timezone.localdate(moment).isoformat()}")
-
-
-def at(day, hour: int) -> datetime:
-    return datetime.combine(day, time(hour), clinic_zone())
 
 
 def test_quick_actions_confirm_check_in_and_cancel_in_place(log_in):
@@ -83,8 +79,7 @@ def test_no_show_after_the_start_time_asks_first(log_in):
 
 def test_receptionist_moves_an_appointment_to_a_free_slot(log_in):
     doctor = DoctorFactory(family_name="Smith")
-    for weekday in Weekday:
-        WorkingHoursFactory(doctor=doctor, weekday=weekday, starts=time(9), ends=time(12))
+    with_working_hours(doctor, *Weekday, starts=time(9), ends=time(12))
     day = timezone.localdate() + timedelta(days=3)
     appointment = AppointmentFactory(
         doctor=doctor,

@@ -19,14 +19,13 @@ from tests.factories import (
     PatientFactory,
     ReceptionistFactory,
     ServiceFactory,
-    WorkingHoursFactory,
+    with_working_hours,
 )
 
 
 def test_a_visit_from_booking_to_printed_prescription(signed_in):
     doctor = DoctorFactory(given_name="Alan", family_name="Smith")
-    for weekday in Weekday:
-        WorkingHoursFactory(doctor=doctor, weekday=weekday, starts=time(0), ends=time(23, 59))
+    with_working_hours(doctor, *Weekday, starts=time(0), ends=time(23, 59))
     ServiceFactory(name="Consultation", duration_minutes=30)
     anna = PatientFactory(given_name="Anna", family_name="Smithson")
     reception = signed_in(ReceptionistFactory())

@@ -48,8 +48,13 @@ class FakeServer:
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
+        # Port 0: the system picks a free port, so pytest-xdist workers never collide.
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        # stop(), at the end of every test with a fake, waits for the serving loop to
+        # look up from its wait, which it does every half second by default.
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
 
     @property
     def url(self) -> str:
