@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 
 import pytest
@@ -47,7 +48,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     """On a pytest-xdist worker: each module's tests together, in the order above,
     then the other modules; among equals, the one with most tests first (as
     pytest-xdist orders them itself). Within a module the order stays pytest-django's
-    (transactional tests last)."""
+    (transactional tests last).
+
+    Everywhere: refuses a collection where two tests share a node id. pytest-xdist
+    would run only one of them, silently (schemathesis's per-operation tests did,
+    under pytest 9.2, which names them all after the function)."""
+    _refuse_shared_node_ids(items)
     if not hasattr(config, "workerinput"):
         return
     modules: dict[str, list[pytest.Item]] = {}
@@ -62,6 +68,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         return first, -len(modules[module])
 
     items[:] = [item for module in sorted(modules, key=rank) for item in modules[module]]
+
+
+def _refuse_shared_node_ids(items: list[pytest.Item]) -> None:
+    counts = Counter(item.nodeid for item in items)
+    shared = sorted(nodeid for nodeid, count in counts.items() if count > 1)
+    if shared:
+        raise pytest.UsageError(f"Tests share node ids, so some would not run: {shared[:5]}")
 
 
 @pytest.fixture(autouse=True)

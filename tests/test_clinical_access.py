@@ -11,7 +11,6 @@ clock stands at 10:00 on Monday 30 November 2026 in New York.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.management import call_command
@@ -27,6 +26,7 @@ from records.rules import addendum_refusal, can_add_addendum
 from records.selectors import is_own_patient, patient_chart, session_clinical_content
 from records.services import add_addendum, break_the_glass
 from scheduling.models import Status
+from tests.clock import NEW_YORK
 from tests.factories import (
     AppointmentFactory,
     ClinicalNoteFactory,
@@ -36,7 +36,6 @@ from tests.factories import (
     SessionFactory,
 )
 
-NEW_YORK = ZoneInfo("America/New_York")
 NOW = datetime(2026, 11, 30, 10, 0, tzinfo=NEW_YORK)
 COVERING = {"reason": "covering", "details": "Dr Smith is on leave"}
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 import pytest
 from django.contrib import admin
@@ -52,6 +51,7 @@ from records.services import (
 )
 from sessions_app.models import Session, SessionStatus
 from sessions_app.signals import session_completed
+from tests.clock import NEW_YORK
 from tests.factories import (
     ClinicalNoteFactory,
     DoctorFactory,
@@ -61,7 +61,6 @@ from tests.factories import (
     UserFactory,
 )
 
-NEW_YORK = ZoneInfo("America/New_York")
 NOW = datetime(2026, 3, 2, 15, 30, tzinfo=NEW_YORK)
 AMOXICILLIN = {
     "medication": "Amoxicillin",

@@ -114,8 +114,7 @@ def test_retries_with_one_idempotency_key_at_once_book_once_and_all_get_the_201(
 ):
     """A widget whose first try seemed lost fires retries while it is still running:
     they wait for it and replay its answer."""
-    for weekday in Weekday:
-        WorkingHoursFactory(doctor=doctor, weekday=weekday, starts=time(0), ends=time(23, 59))
+    with_working_hours(doctor, *Weekday, starts=time(0), ends=time(23, 59))
     consultation = ServiceFactory(duration_minutes=30)
     patient = PatientFactory()
     _, token = issue_token(user=receptionist, name="Booking widget")

@@ -9,49 +9,31 @@ The clock is Monday 30 November 2026, 07:00 in New York; Dr Smith works Mondays
 from __future__ import annotations
 
 import json
-from datetime import datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime, timedelta
 
 import pytest
 
 from clinic.idempotency import purge_expired
 from clinic.models import IdempotentRequest
-from doctors.models import Weekday
 from patients.models import Patient
 from scheduling.models import Appointment, AppointmentChange, Status
 from sessions_app.models import Session
-from tests.factories import AppointmentFactory, PatientFactory, ServiceFactory, WorkingHoursFactory
+from tests.clock import MONDAY, at
+from tests.factories import AppointmentFactory
 
 pytestmark = pytest.mark.django_db
 
-NEW_YORK = ZoneInfo("America/New_York")
 API = "/api/v1"
 KEY = "6f1c7c1e-2b1a-4a53-9d0e-5b8a7f1e2c3d"
 
 
 def monday(hour: int, minute: int = 0) -> datetime:
-    return datetime(2026, 11, 30, hour, minute, tzinfo=NEW_YORK)
+    return at(MONDAY, hour, minute)
 
 
 @pytest.fixture(autouse=True)
 def monday_early(time_machine) -> None:
     time_machine.move_to(monday(7), tick=False)
-
-
-@pytest.fixture
-def smith(doctor):
-    WorkingHoursFactory(doctor=doctor, weekday=Weekday.MONDAY, starts=time(9), ends=time(17))
-    return doctor
-
-
-@pytest.fixture
-def jane(db):
-    return PatientFactory(given_name="Jane", family_name="Doe")
-
-
-@pytest.fixture
-def consultation(db):
-    return ServiceFactory(code="consult", name="Consultation", duration_minutes=30)
 
 
 @pytest.fixture

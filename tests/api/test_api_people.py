@@ -432,7 +432,7 @@ def test_unknown_fields_and_bad_values_are_refused_by_name(reception_api, overri
 )
 def test_a_bad_patch_is_refused_and_changes_nothing(reception_api, body):
     # Opted out, so that a null read as "no" would opt her back in.
-    patient = PatientFactory(given_name="Anna", sms_opted_out_at=monday(6))
+    patient = PatientFactory(given_name="Anna", sms_opted_out_at=at(MONDAY, 6))
     before = Patient.objects.values().get()
 
     fields = fields_of(

@@ -49,9 +49,7 @@ def assert_no_sideways_scroll(page: Page) -> None:
 
 
 @pytest.mark.parametrize(("width", "height"), [(1366, 768), (390, 844)])
-def test_the_outbox_fits_the_screen_with_its_actions_in_view(
-    log_in, page, settings, width, height
-):
+def test_the_outbox_fits_the_screen_with_its_actions_in_view(log_in, page, settings, width, height):
     settings.NOTIFICATIONS_QUIET_HOURS = ""  # Whatever the hour CI runs at.
     an_outbox_of_long_messages()
     page.set_viewport_size({"width": width, "height": height})
