@@ -155,7 +155,11 @@ def test_the_same_form_twice_records_one_payment(db, receptionist):
     assert reloaded(invoice).amount_paid == D("30.00")
 
 
-def test_a_double_click_from_two_threads_records_one_payment(transactional_db):
+# Transactional (the threads need committed rows), with the roles brought back after
+# it: without them the tests that run next on the same worker find no groups.
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.usefixtures("migrated_data_restored")
+def test_a_double_click_from_two_threads_records_one_payment():
     invoice = InvoiceFactory()
     token = new_payment_token()
 
