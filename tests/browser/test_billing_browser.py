@@ -177,3 +177,11 @@ def test_a_refund_reads_as_money_returned_in_the_browser(signed_in):
     expect(reception.get_by_test_id("balance")).to_have_text("0.00 USD")
     expect(reception.get_by_test_id("invoice-status")).to_have_text("Partially refunded")
     screenshots(reception, "billing-refunded")
+
+    reception.goto(reverse("payments:receipt", args=[invoice.pk]))
+    expect(reception.get_by_test_id("receipt-payments")).to_contain_text("Refunded to the patient")
+    expect(reception.get_by_test_id("receipt-balance")).to_contain_text(
+        "Refunded, nothing more owed"
+    )
+    expect(reception.get_by_test_id("receipt-balance-due")).to_have_text("0.00 USD")
+    screenshots(reception, "billing-refunded-receipt")
