@@ -10,17 +10,45 @@ from decimal import Decimal
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.shortcuts import redirect
 from django.utils.translation import gettext_lazy as _
 
 from clinic.kernel.admin import ReadOnlyAdminMixin
 
-from .models import Dispute, Invoice, InvoiceLine, Payment, Refund, StripeEvent
+from .models import (
+    BillingLimits,
+    Dispute,
+    Invoice,
+    InvoiceAdjustment,
+    InvoiceLine,
+    Payment,
+    Refund,
+    StripeEvent,
+)
 
 
 class InvoiceLineInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = InvoiceLine
     fields = readonly_fields = ("description", "quantity", "unit_price", "amount")
     extra = 0
+
+
+class AdjustmentInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = InvoiceAdjustment
+    fk_name = "invoice"
+    fields = readonly_fields = (
+        "created_at",
+        "kind",
+        "amount",
+        "percent",
+        "reason",
+        "reverses",
+        "created_by",
+    )
+    extra = 0
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("created_by", "reverses")
 
 
 class PaymentInline(ReadOnlyAdminMixin, admin.TabularInline):
@@ -49,7 +77,7 @@ class InvoiceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     search_fields = ["=number", "patient__given_name", "patient__family_name"]
     date_hierarchy = "issued_at"
     list_select_related = ["patient"]
-    inlines = [InvoiceLineInline, PaymentInline]
+    inlines = [InvoiceLineInline, AdjustmentInline, PaymentInline]
 
     @admin.display(description="Number", ordering="number")
     def display_number(self, invoice: Invoice) -> str:
@@ -71,10 +99,41 @@ class PaymentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 @admin.register(Refund)
 class RefundAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["created_at", "payment", "amount", "reason", "created_by"]
+    list_display = ["created_at", "payment", "amount", "owed_again", "reason", "created_by"]
+    list_filter = ["owed_again"]
     search_fields = ["=payment__invoice__number", "provider_refund_id"]
     date_hierarchy = "created_at"
     list_select_related = ["payment__invoice", "created_by"]
+
+
+@admin.register(InvoiceAdjustment)
+class InvoiceAdjustmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Who discounted or wrote off what, when and why: never changed here either."""
+
+    list_display = ["created_at", "invoice", "kind", "amount", "percent", "reason", "created_by"]
+    list_filter = ["kind", ("reverses", admin.EmptyFieldListFilter)]
+    search_fields = ["=invoice__number", "reason"]
+    date_hierarchy = "created_at"
+    list_select_related = ["invoice", "created_by"]
+
+
+@admin.register(BillingLimits)
+class BillingLimitsAdmin(admin.ModelAdmin):
+    """The manager's one row of limits: edited, never added twice or deleted."""
+
+    fields = ["reception_max_discount_percent", "reception_max_write_off", "updated_at"]
+    readonly_fields = ["updated_at"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None):
+        """Straight to the one row (made by the migration, or now)."""
+        limits, _ = BillingLimits.objects.get_or_create(pk=1)
+        return redirect("admin:payments_billinglimits_change", limits.pk)
 
 
 @admin.register(Dispute)

@@ -23,7 +23,15 @@ from clinic.kernel.api_types import (
 from patients.api import PatientRef
 
 from . import selectors
-from .models import Invoice, InvoiceLine, InvoiceStatus, Payment, PaymentStatus
+from .models import (
+    AdjustmentKind,
+    Invoice,
+    InvoiceAdjustment,
+    InvoiceLine,
+    InvoiceStatus,
+    Payment,
+    PaymentStatus,
+)
 
 router = Router(tags=["invoices"])
 
@@ -38,7 +46,26 @@ class RefundOut(Schema):
     id: int
     amount: Money
     reason: str
+    owed_again: bool = Field(
+        ...,
+        description="Refund and re-bill: the amount is owed again. False: money returned, "
+        "nothing more owed.",
+    )
     created_at: ClinicTime
+
+
+class AdjustmentOut(Schema):
+    id: int
+    kind: AdjustmentKind
+    amount: Money
+    percent: Decimal | None = Field(..., description="A discount given as a percentage.")
+    reason: str
+    reverses: int | None = Field(..., description="The adjustment this one reverses.")
+    created_at: ClinicTime
+
+    @staticmethod
+    def resolve_reverses(adjustment: InvoiceAdjustment) -> int | None:
+        return adjustment.reverses_id
 
 
 class PaymentOut(Schema):
@@ -71,9 +98,15 @@ class InvoiceOut(Schema):
     currency: str
     issued_at: ClinicTime
     status: InvoiceStatus
-    total: Money
+    subtotal: Money = Field(..., description="The lines' sum, before discounts.")
+    amount_discounted: Money
+    total: Money = Field(..., description="The lines less the discounts.")
+    amount_written_off: Money
     amount_paid: Money
     amount_refunded: Money
+    amount_credited: Money = Field(
+        ..., description="Refunds not owed again: they lower what the patient owes."
+    )
     amount_disputed: Money = Field(
         ..., description="Taken back by Stripe for card disputes still open or lost."
     )
@@ -86,7 +119,14 @@ class InvoiceOut(Schema):
 
 class InvoiceDetail(InvoiceOut):
     lines: list[LineOut]
+    adjustments: list[AdjustmentOut] = Field(
+        ..., description="Discounts and write-offs, and the reversals of some of them."
+    )
     payments: list[PaymentOut]
+
+    @staticmethod
+    def resolve_adjustments(invoice: Invoice) -> list[InvoiceAdjustment]:
+        return list(invoice.adjustments.all())
 
     @staticmethod
     def resolve_payments(invoice: Invoice) -> list[Payment]:
@@ -111,9 +151,10 @@ def list_invoices(request, filters: Query[InvoiceFilters]):
 @router.get(
     "/invoices/{invoice_id}",
     response={200: InvoiceDetail, **ERRORS},
-    summary="One invoice with its lines and payments",
+    summary="One invoice with its lines, adjustments and payments",
 )
 def get_invoice(request, invoice_id: int = path_id("The invoice's id.")):
-    """The invoice's lines, payments with their refunds, totals and balance."""
+    """The invoice's lines, discounts and write-offs, payments with their refunds,
+    totals and balance."""
     require(request, "payments.view_invoice")
     return selectors.invoice_page(pk=id_or_404(invoice_id))

@@ -37,18 +37,32 @@ class InvoiceCounter(models.Model):
 
 
 class InvoiceStatus(models.TextChoices):
-    OPEN = "open", "Open"
-    PAID = "paid", "Paid"
-    VOID = "void", "Void"
-    PARTIALLY_REFUNDED = "partially_refunded", "Partially refunded"
-    REFUNDED = "refunded", "Refunded"
+    # Something is due: nothing paid yet, paid in part, or billed again after a refund.
+    OPEN = "open", _("Open")
+    PAID = "paid", _("Paid")
+    VOID = "void", _("Void")
+    # Money was given back and is not owed again: some of it, or all that was paid.
+    PARTIALLY_REFUNDED = "partially_refunded", _("Partially refunded")
+    REFUNDED = "refunded", _("Refunded")
     # Some of the money is held or kept by Stripe in a card dispute (a chargeback).
     DISPUTED = "disputed", _("Disputed")
+    # Nothing is due because the clinic wrote off what the patient did not pay.
+    WRITTEN_OFF = "written_off", _("Written off")
 
 
 class Invoice(models.Model):
     """The bill of one completed session. Its totals and status are derived from its
-    lines, payments and refunds by `refresh_totals`, the only place that sets them."""
+    lines, adjustments, payments, refunds and disputes by `refresh_totals`, the only
+    place that sets them:
+
+    - total: the lines less the discounts;
+    - balance (what the patient still owes): the total, less what was written off,
+      less the refunds that are not owed again (money returned, nothing more owed:
+      the desk's default and every refund made in Stripe's dashboard), less what
+      the clinic holds (paid, less every refund and what disputes took back).
+
+    A refund of money nobody owed (an overpayment given back) lowers nothing: the
+    refunds not owed again count only down to a balance of zero (`credit_for`)."""
 
     number = models.PositiveBigIntegerField(unique=True)
     session = models.OneToOneField(Session, on_delete=models.PROTECT, related_name="invoice")
@@ -59,8 +73,21 @@ class Invoice(models.Model):
         max_length=20, choices=InvoiceStatus.choices, default=InvoiceStatus.OPEN
     )
     total = money_field(default=ZERO)
+    amount_discounted = money_field(
+        _("amount discounted"), default=ZERO, help_text=_("Taken off the lines' sum by discounts.")
+    )
     amount_paid = money_field(default=ZERO)
     amount_refunded = money_field(default=ZERO)
+    amount_credited = money_field(
+        _("refunded, not owed again"),
+        default=ZERO,
+        help_text=_("The refunds that lowered what the patient owes (money returned)."),
+    )
+    amount_written_off = money_field(
+        _("amount written off"),
+        default=ZERO,
+        help_text=_("What the clinic will not collect: settled without money."),
+    )
     amount_disputed = money_field(
         _("amount disputed"),
         default=ZERO,
@@ -85,8 +112,17 @@ class Invoice(models.Model):
             models.CheckConstraint(
                 condition=Q(amount_disputed__gte=0), name="invoice_disputed_not_negative"
             ),
+            models.CheckConstraint(
+                condition=Q(amount_discounted__gte=0, amount_written_off__gte=0)
+                & Q(amount_credited__gte=0, amount_credited__lte=models.F("amount_refunded")),
+                name="invoice_adjustments_consistent",
+            ),
         ]
-        indexes = [models.Index(fields=["status", "issued_at"], name="invoice_status_issued")]
+        indexes = [
+            models.Index(fields=["status", "issued_at"], name="invoice_status_issued"),
+            # The list of every status, newest first, and the search by date.
+            models.Index(fields=["issued_at"], name="invoice_issued"),
+        ]
 
     def __str__(self) -> str:
         return f"Invoice {self.display_number}"
@@ -99,33 +135,71 @@ class Invoice(models.Model):
         return f"{self.number:06d}"
 
     @property
+    def subtotal(self) -> Decimal:
+        """The lines' sum, before discounts."""
+        return self.total + self.amount_discounted
+
+    @property
     def net_paid(self) -> Decimal:
         """What the clinic holds: paid, less refunds and less what Stripe took back
         in disputes."""
         return self.amount_paid - self.amount_refunded - self.amount_disputed
 
     @property
+    def amount_owed(self) -> Decimal:
+        """What the patient is to pay in all: the total, less write-offs and less
+        the refunds not owed again."""
+        return self.total - self.amount_written_off - self.amount_credited
+
+    @property
     def balance(self) -> Decimal:
         """What the patient still owes; negative when they paid too much."""
-        if self.status == InvoiceStatus.VOID:
+        if self.is_void:
             return ZERO
-        return self.total - self.net_paid
+        return self.amount_owed - self.net_paid
+
+    @property
+    def overpaid(self) -> Decimal:
+        """What the clinic holds beyond what is owed: to give back."""
+        return max(-self.balance, ZERO)
+
+    @property
+    def is_void(self) -> bool:
+        return self.voided_at is not None
 
     @property
     def can_void(self) -> bool:
         """Only an invoice nobody has paid anything on can be void."""
-        return self.status != InvoiceStatus.VOID and self.amount_paid == 0
+        return not self.is_void and self.amount_paid == 0
+
+    @property
+    def can_adjust(self) -> bool:
+        """A discount or write-off needs something still due (the services say what
+        else stands in the way, such as an open card dispute)."""
+        return not self.is_void and self.balance > 0
+
+    def credit_for(self, *, not_owed_again: Decimal) -> Decimal:
+        """How much of the refunds not owed again (`not_owed_again`) lowers what the
+        patient owes: all of it, but never below a balance of zero, since money
+        given back that nobody owed (an overpayment) forgives nothing. Reads the
+        other amounts, so `refresh_totals` calls it after setting them."""
+        owed_without = self.total - self.amount_written_off - self.net_paid
+        return max(min(not_owed_again, owed_without, self.total - self.amount_written_off), ZERO)
 
     def derived_status(self) -> str:
-        if self.voided_at is not None:
+        if self.is_void:
             return InvoiceStatus.VOID
         if self.amount_disputed > 0:
             return InvoiceStatus.DISPUTED
-        if self.amount_refunded > 0:
+        if self.balance > 0:
+            return InvoiceStatus.OPEN
+        if self.amount_credited > 0:
             if self.net_paid > 0:
                 return InvoiceStatus.PARTIALLY_REFUNDED
             return InvoiceStatus.REFUNDED
-        return InvoiceStatus.PAID if self.net_paid >= self.total else InvoiceStatus.OPEN
+        if self.amount_written_off > 0:
+            return InvoiceStatus.WRITTEN_OFF
+        return InvoiceStatus.PAID
 
 
 class InvoiceLine(models.Model):
@@ -205,13 +279,17 @@ class Payment(models.Model):
         return f"{self.method} {self.amount} for {self.invoice}"
 
     @property
+    def succeeded(self) -> bool:
+        return self.status == PaymentStatus.SUCCEEDED
+
+    @property
     def amount_refunded(self) -> Decimal:
         """Needs the refunds loaded (prefetch) to be cheap."""
         return sum((refund.amount for refund in self.refunds.all()), ZERO)
 
     @property
     def refundable(self) -> Decimal:
-        if self.status != PaymentStatus.SUCCEEDED:
+        if not self.succeeded:
             return ZERO
         return self.amount - self.amount_refunded
 
@@ -224,7 +302,8 @@ TOTAL_STAND_IN = ":refunded:"
 
 class Refund(models.Model):
     """Money given back on a payment: through Stripe for a Stripe payment, recorded
-    by staff for the others.
+    by staff for the others. It means money returned, nothing more owed (the bill is
+    lowered by it), unless staff chose to re-bill it (`owed_again`).
 
     A refund recorded from a charge's refunded total (a stand-in) stands for refunds
     Stripe has not itemised yet: when one of them is reported with its own id, it
@@ -235,6 +314,14 @@ class Refund(models.Model):
     reason = models.CharField(max_length=300)
     # Stripe's refund id; several refunds of one charge each have their own.
     provider_refund_id = models.CharField(max_length=255, blank=True)
+    owed_again = models.BooleanField(
+        _("owed again"),
+        default=False,
+        help_text=_(
+            "Refund and re-bill: the amount is owed again. Otherwise (the default, and "
+            "every refund made in Stripe) the money is returned and nothing more is owed."
+        ),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
@@ -389,3 +476,9 @@ class StripeEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.type} {self.event_id}"
+
+
+# The discounts and write-offs of an invoice, and their limits (a module of their own).
+from .adjustment_models import AdjustmentKind as AdjustmentKind  # noqa: E402
+from .adjustment_models import BillingLimits as BillingLimits  # noqa: E402
+from .adjustment_models import InvoiceAdjustment as InvoiceAdjustment  # noqa: E402

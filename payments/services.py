@@ -2,7 +2,8 @@
 at the desk or online, refund, void, and apply what Stripe reports.
 
 Every change locks the invoice row, writes payments or refunds, and then
-`refresh_totals` derives the invoice's totals and status: nothing else sets them.
+`refresh_totals` (payments/totals.py) derives the invoice's totals and status:
+nothing else sets them. Discounts and write-offs are in adjustment_services.py.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from decimal import Decimal
 from django.conf import settings
 from django.core import signing
 from django.db import transaction
-from django.db.models import Sum
 from django.urls import reverse
 from django.utils import timezone
 
@@ -28,17 +28,14 @@ from . import stripe_gateway
 from .exceptions import PaymentError, ProviderUnavailable
 from .methods import StripeCheckout, all_methods, get_method
 from .models import (
-    DISPUTE_TAKES_MONEY,
-    ZERO,
-    Dispute,
     Invoice,
     InvoiceCounter,
     InvoiceLine,
-    InvoiceStatus,
     Payment,
     PaymentStatus,
     Refund,
 )
+from .totals import refresh_totals
 
 logger = logging.getLogger(__name__)
 
@@ -87,26 +84,6 @@ def _next_invoice_number() -> int:
     return counter.last_number
 
 
-def refresh_totals(invoice: Invoice) -> Invoice:
-    """Derive the invoice's total, amounts paid, refunded and disputed, and status
-    from its lines, payments, refunds and disputes. The one place these are set; call
-    it inside the transaction that changed them, with the invoice locked."""
-    lines = invoice.lines.all()
-    invoice.total = sum((line.amount for line in lines), ZERO)
-    succeeded = Payment.objects.filter(invoice=invoice, status=PaymentStatus.SUCCEEDED)
-    invoice.amount_paid = succeeded.aggregate(total=Sum("amount"))["total"] or ZERO
-    refunds = Refund.objects.filter(payment__invoice=invoice)
-    invoice.amount_refunded = refunds.aggregate(total=Sum("amount"))["total"] or ZERO
-    # Money Stripe took back for a dispute still open, or lost.
-    disputes = Dispute.objects.filter(payment__invoice=invoice, status__in=DISPUTE_TAKES_MONEY)
-    invoice.amount_disputed = disputes.aggregate(total=Sum("amount"))["total"] or ZERO
-    invoice.status = invoice.derived_status()
-    invoice.save(
-        update_fields=["total", "amount_paid", "amount_refunded", "amount_disputed", "status"]
-    )
-    return invoice
-
-
 def void_invoice(*, invoice: Invoice, reason: str, by: User | None) -> Invoice:
     """Cancel an invoice nobody has paid anything on; its open online checkouts
     are closed first, so no one can pay it after."""
@@ -115,7 +92,7 @@ def void_invoice(*, invoice: Invoice, reason: str, by: User | None) -> Invoice:
         raise PaymentError("Say why the invoice is void.")
     with transaction.atomic():
         current = _lock(invoice)
-        if current.status == InvoiceStatus.VOID:
+        if current.is_void:
             raise PaymentError("The invoice is void already.")
         if not current.can_void:
             raise PaymentError("Only an unpaid invoice can be void; refund its payments first.")
@@ -132,7 +109,7 @@ def _lock(invoice: Invoice) -> Invoice:
 
 
 def _check_payable(invoice: Invoice, amount: Decimal) -> None:
-    if invoice.status == InvoiceStatus.VOID:
+    if invoice.is_void:
         raise PaymentError("The invoice is void: it takes no payments.")
     if amount <= 0:
         raise PaymentError("A payment must be more than zero.")
@@ -395,9 +372,22 @@ def note_online_payment_error(*, payment: Payment, reason: str) -> None:
 # --- Refunds ------------------------------------------------------------------------
 
 
-def refund_payment(*, payment: Payment, amount: Decimal, reason: str, by: User | None) -> Refund:
+def refund_payment(
+    *,
+    payment: Payment,
+    amount: Decimal,
+    reason: str,
+    by: User | None,
+    owed_again: bool = False,
+) -> Refund:
     """Give money back on a payment: through Stripe for an online payment, recorded
-    for the others. Never more than what is left of the payment."""
+    for the others. Never more than what is left of the payment.
+
+    A refund is money returned: the patient owes that much less, so the balance does
+    not grow back (`owed_again` False, the desk's default). Refund and re-bill
+    (`owed_again`) gives the money back and bills it again: the balance grows by it,
+    so the online checkouts offered for the old balance are closed first, before
+    any money moves."""
     reason = reason.strip()
     if not reason:
         raise PaymentError("Say why the money is refunded.")
@@ -412,14 +402,18 @@ def refund_payment(*, payment: Payment, amount: Decimal, reason: str, by: User |
             raise PaymentError(
                 f"At most {current.refundable} {invoice.currency} of this payment can be refunded."
             )
-        refund = Refund.objects.create(payment=current, amount=amount, reason=reason, created_by=by)
-        # Inside the transaction: if Stripe refuses, nothing is recorded. The library
-        # retries a lost call with the same key, so Stripe refunds once.
         method = all_methods().get(current.method)
         if method is None:
             raise PaymentError(
                 f"Payments by {current.method} are no longer taken here; refund it by hand."
             )
+        if owed_again:
+            _close_open_checkouts(invoice)
+        refund = Refund.objects.create(
+            payment=current, amount=amount, reason=reason, created_by=by, owed_again=owed_again
+        )
+        # Inside the transaction: if Stripe refuses, nothing is recorded. The library
+        # retries a lost call with the same key, so Stripe refunds once.
         refund.provider_refund_id = method.refund(
             current, amount, idempotency_key=f"refund-{uuid.uuid4()}"
         )

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import adjustment_views, views
 
 app_name = "payments"
 
@@ -12,6 +12,13 @@ urlpatterns = [
     path("invoices/<id:pk>/pay-online/", views.OnlinePaymentView.as_view(), name="online_payment"),
     path("invoices/<id:pk>/send-link/", views.SendPayLinkView.as_view(), name="send_link"),
     path("invoices/<id:pk>/void/", views.VoidView.as_view(), name="void"),
+    path("invoices/<id:pk>/discount/", adjustment_views.DiscountView.as_view(), name="discount"),
+    path("invoices/<id:pk>/write-off/", adjustment_views.WriteOffView.as_view(), name="write_off"),
+    path(
+        "invoices/<id:pk>/adjustments/<id:adjustment_pk>/reverse/",
+        adjustment_views.ReversalView.as_view(),
+        name="reverse_adjustment",
+    ),
     path(
         "invoices/<id:pk>/payments/<id:payment_pk>/refund/",
         views.RefundView.as_view(),

@@ -14,6 +14,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
 from django.views import View
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
@@ -21,11 +22,19 @@ from django.views.generic import ListView
 
 from clinic.kernel.users import staff_user
 
-from . import selectors, services
+from . import adjustment_services, selectors, services
 from .exceptions import PaymentError
-from .forms import DeskPaymentForm, InvoiceFilterForm, RefundForm, VoidForm
+from .forms import (
+    DeskPaymentForm,
+    DiscountForm,
+    InvoiceFilterForm,
+    RefundForm,
+    ReversalForm,
+    VoidForm,
+    WriteOffForm,
+)
 from .methods import StripeCheckout, all_methods
-from .models import Invoice, Payment
+from .models import Invoice, InvoiceAdjustment, Payment, Refund
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +49,8 @@ def site_address(request: HttpRequest) -> str:
 
 
 class InvoiceListView(PermissionRequiredMixin, ListView):
-    """Invoices with a balance due, newest first; other statuses through the filter."""
+    """Invoices with a balance due, newest first; other statuses through the filter,
+    every status when searching by number, patient or date."""
 
     permission_required = "payments.view_invoice"
     template_name = "payments/invoice_list.html"
@@ -73,31 +83,38 @@ def refund_prefix(payment: Payment) -> str:
     return f"refund-{payment.pk}"
 
 
-def render_invoice(
-    request: HttpRequest,
-    pk: int,
-    *,
-    payment_form: DeskPaymentForm | None = None,
-    refund_form: tuple[int, RefundForm] | None = None,
-    void_form: VoidForm | None = None,
-) -> HttpResponse:
+@dataclass
+class AdjustmentRow:
+    entry: selectors.AdjustmentEntry
+    reversal_form: ReversalForm | None
+
+
+def reversal_prefix(adjustment: InvoiceAdjustment) -> str:
+    return f"reverse-{adjustment.pk}"
+
+
+@dataclass
+class Refused:
+    """The forms of the invoice page that were sent and refused: shown with their
+    errors in place of fresh ones."""
+
+    payment_form: DeskPaymentForm | None = None
+    refund_form: tuple[int, RefundForm] | None = None
+    void_form: VoidForm | None = None
+    discount_form: DiscountForm | None = None
+    write_off_form: WriteOffForm | None = None
+    reversal_form: tuple[int, ReversalForm] | None = None
+
+
+def render_invoice(request: HttpRequest, pk: int, refused: Refused | None = None) -> HttpResponse:
     """The invoice page; a form that was sent and refused is shown with its errors
     in place of the fresh one."""
     try:
         invoice = selectors.invoice_page(pk=pk)
     except Invoice.DoesNotExist:
         raise Http404("No such invoice.") from None
-    user = request.user
-    labels = method_labels()
-    refused_payment, refused_refund = refund_form or (None, None)
-    rows = []
-    for payment in invoice.payments.all():
-        form = None
-        if payment.pk == refused_payment:
-            form = refused_refund
-        elif user.has_perm("payments.add_refund") and payment.refundable > 0:
-            form = RefundForm(prefix=refund_prefix(payment), initial={"amount": payment.refundable})
-        rows.append(PaymentRow(payment, labels.get(payment.method, payment.method), form))
+    refused = refused or Refused()
+    payment_form = refused.payment_form
     if payment_form is None and invoice.balance > 0:
         payment_form = DeskPaymentForm(
             initial={"amount": invoice.balance, "token": services.new_payment_token()}
@@ -108,14 +125,57 @@ def render_invoice(
         "payments/invoice.html",
         {
             "invoice": invoice,
-            "payments": rows,
+            "payments": payment_rows(request, invoice, refused),
             "payment_form": payment_form,
-            "void_form": void_form or VoidForm(),
+            "void_form": refused.void_form or VoidForm(),
             "online": online,
             "online_available": services.online_payment_available(),
             "checkouts": selectors.open_checkouts(invoice),
+            **adjustment_context(request, invoice, refused),
         },
     )
+
+
+def payment_rows(request: HttpRequest, invoice: Invoice, refused: Refused) -> list[PaymentRow]:
+    """Each payment with its method's label and, if it can be refunded, its form."""
+    labels = method_labels()
+    refused_payment, refused_refund = refused.refund_form or (None, None)
+    may_refund = request.user.has_perm("payments.add_refund")
+    rows = []
+    for payment in invoice.payments.all():
+        form = None
+        if payment.pk == refused_payment:
+            form = refused_refund
+        elif may_refund and payment.refundable > 0:
+            form = RefundForm(prefix=refund_prefix(payment), initial={"amount": payment.refundable})
+        rows.append(PaymentRow(payment, labels.get(payment.method, payment.method), form))
+    return rows
+
+
+def adjustment_context(request: HttpRequest, invoice: Invoice, refused: Refused) -> dict:
+    """The discounts and write-offs with their reversal forms, and the forms to make
+    new ones, for those who may."""
+    may_adjust = request.user.has_perm("payments.add_invoiceadjustment")
+    refused_pk, refused_reversal = refused.reversal_form or (None, None)
+    rows = []
+    for entry in selectors.adjustment_entries(invoice):
+        form = None
+        if entry.adjustment.pk == refused_pk:
+            form = refused_reversal
+        elif may_adjust and entry.reversal is None and not invoice.is_void:
+            form = ReversalForm(prefix=reversal_prefix(entry.adjustment))
+        rows.append(AdjustmentRow(entry, form))
+    context: dict[str, object] = {"adjustments": rows}
+    if may_adjust and (invoice.can_adjust or refused.discount_form or refused.write_off_form):
+        token = services.new_payment_token
+        context |= {
+            "limits": adjustment_services.limits_for(staff_user(request)),
+            "discount_form": refused.discount_form
+            or DiscountForm(currency=invoice.currency, initial={"token": token()}),
+            "write_off_form": refused.write_off_form
+            or WriteOffForm(initial={"amount": invoice.balance, "token": token()}),
+        }
+    return context
 
 
 class InvoiceView(PermissionRequiredMixin, View):
@@ -160,7 +220,7 @@ class DeskPaymentView(InvoiceActionView):
                 label = method_labels().get(payment.method, payment.method)
                 amount = f"{payment.amount} {invoice.currency}"
                 return self.done(request, invoice, f"{label} payment of {amount} recorded.")
-        return render_invoice(request, invoice.pk, payment_form=form)
+        return render_invoice(request, invoice.pk, Refused(payment_form=form))
 
 
 class OnlinePaymentView(InvoiceActionView):
@@ -217,16 +277,22 @@ class RefundView(InvoiceActionView):
                     amount=form.cleaned_data["amount"],
                     reason=form.cleaned_data["reason"],
                     by=staff_user(request),
+                    owed_again=form.owed_again,
                 )
             except PaymentError as refusal:
                 form.add_error(None, refusal.message)
             else:
-                return self.done(
-                    request,
-                    payment.invoice,
-                    f"Refund of {refund.amount} {payment.invoice.currency} recorded.",
-                )
-        return render_invoice(request, pk, refund_form=(payment.pk, form))
+                return self.done(request, payment.invoice, refund_message(refund))
+        return render_invoice(request, pk, Refused(refund_form=(payment.pk, form)))
+
+
+def refund_message(refund: Refund) -> str:
+    amount = f"{refund.amount} {refund.payment.invoice.currency}"
+    if refund.owed_again:
+        return _("Refund of %(amount)s recorded; it is owed again.") % {"amount": amount}
+    return _("Refund of %(amount)s recorded: money returned, nothing more owed.") % {
+        "amount": amount
+    }
 
 
 class VoidView(InvoiceActionView):
@@ -244,11 +310,12 @@ class VoidView(InvoiceActionView):
                 form.add_error(None, refusal.message)
             else:
                 return self.done(request, invoice, f"Invoice {invoice.display_number} is void.")
-        return render_invoice(request, pk, void_form=form)
+        return render_invoice(request, pk, Refused(void_form=form))
 
 
 class ReceiptView(PermissionRequiredMixin, View):
-    """The printable receipt: what was billed, what was paid and refunded, the balance."""
+    """The printable receipt: what was billed, discounted and written off, what was
+    paid and refunded, the balance."""
 
     permission_required = "payments.view_invoice"
 
@@ -262,7 +329,14 @@ class ReceiptView(PermissionRequiredMixin, View):
             PaymentRow(payment, labels.get(payment.method, payment.method), None)
             for payment in invoice.payments.all()
         ]
-        return render(request, "payments/receipt.html", {"invoice": invoice, "payments": payments})
+        context = {
+            "invoice": invoice,
+            "payments": payments,
+            "adjustments": [
+                AdjustmentRow(entry, None) for entry in selectors.adjustment_entries(invoice)
+            ],
+        }
+        return render(request, "payments/receipt.html", context)
 
 
 # --- The patient (no sign-in: the link texted to them) ----------------------------

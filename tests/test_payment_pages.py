@@ -323,7 +323,7 @@ def test_refund_is_bounded_by_what_the_payment_brought(reception_client, invoice
 
     assert done.status_code == 302
     assert shown_messages(reception_client.get(done["Location"])) == [
-        "Refund of 20.00 USD recorded."
+        "Refund of 20.00 USD recorded: money returned, nothing more owed."
     ]
     [refund] = Refund.objects.all()
     assert (refund.amount, refund.reason, refund.created_by) == (
@@ -332,7 +332,8 @@ def test_refund_is_bounded_by_what_the_payment_brought(reception_client, invoice
         receptionist,
     )
     refunded = reloaded(invoice)
-    assert (refunded.status, refunded.balance) == (InvoiceStatus.PARTIALLY_REFUNDED, D("50.00"))
+    # Money returned: the 80.00 bill is 60.00 now, of which 30.00 is kept.
+    assert (refunded.status, refunded.balance) == (InvoiceStatus.OPEN, D("30.00"))
     # What is left to refund is offered next.
     [row] = reception_client.get(invoice_url(invoice)).context["payments"]
     assert row.refund_form.initial["amount"] == D("30.00")
@@ -615,7 +616,8 @@ def test_receipt_shows_the_bill_payments_and_balance(reception_client, invoice):
         "50.00 USD",
         "−5.00 USD",
         "45.00 USD",  # paid, net of the refund
-        "35.00 USD",  # balance
+        "−5.00 USD",  # the refund is not owed again
+        "30.00 USD",  # balance
     ]:
         assert shown in page, shown
     assert 'data-action="print"' in page
@@ -712,7 +714,8 @@ def test_list_shows_invoices_with_a_balance_due_newest_first(
 
     response = reception_client.get(reverse("payments:invoices"))
 
-    assert listed(response) == [kinds["part_refunded"], kinds["part_paid"], kinds["open"]]
+    # A refund is money returned: the part refunded invoice owes nothing.
+    assert listed(response) == [kinds["part_paid"], kinds["open"]]
     assert "50.00 USD" in text(response)  # The balance of the part paid one.
 
 
@@ -723,7 +726,7 @@ def test_list_shows_invoices_with_a_balance_due_newest_first(
         ("void", ["void"]),
         ("refunded", ["part_refunded", "refunded"]),
         ("all", ["part_refunded", "refunded", "void", "paid", "part_paid", "open"]),
-        ("nonsense", ["part_refunded", "part_paid", "open"]),
+        ("nonsense", ["part_paid", "open"]),
     ],
 )
 def test_list_filters_by_status(reception_client, invoices_of_each_kind, show, expected):

@@ -73,6 +73,8 @@ def _invoice(
     succeeded = [p.amount for p in payments if p.status == PaymentStatus.SUCCEEDED]
     invoice.amount_paid = sum(succeeded, ZERO)
     invoice.amount_refunded = sum((refund.amount for refund in refunds), ZERO)
+    # Every generated refund is money returned, nothing more owed (the default).
+    invoice.amount_credited = invoice.credit_for(not_owed_again=invoice.amount_refunded)
     invoice.status = invoice.derived_status()
     lines = [
         InvoiceLine(

@@ -755,17 +755,19 @@ def test_an_invoice_shows_lines_payments_refunds_and_its_balance(reception_api, 
 
     assert response.status_code == 200
     body = response.json()
+    # The refund is money returned, nothing more owed: 105.50 is owed, 80.00 kept.
     assert (body["number"], body["currency"], body["status"]) == (
         paid_invoice.number,
         "USD",
-        "partially_refunded",
+        "open",
     )
     assert (body["total"], body["amount_paid"], body["amount_refunded"], body["balance"]) == (
         "125.50",
         "100.00",
         "20.00",
-        "45.50",
+        "25.50",
     )
+    assert body["amount_credited"] == "20.00"
     assert [(line["unit_price"], line["amount"]) for line in body["lines"]] == [
         ("80.00", "80.00"),
         ("45.50", "45.50"),
@@ -789,7 +791,9 @@ def test_invoices_filter_by_patient_and_status(reception_api, paid_invoice):
 
     assert numbers("") == [other.number, paid_invoice.number]
     assert numbers(f"patient={paid_invoice.patient_id}") == [paid_invoice.number]
-    assert numbers("status=open") == [other.number]
+    # Both owe something (the refund of the paid one lowered its bill, not to nothing).
+    assert numbers("status=open") == [other.number, paid_invoice.number]
+    assert numbers("status=paid") == []
 
 
 @pytest.mark.parametrize(
