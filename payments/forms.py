@@ -83,6 +83,7 @@ class RefundForm(forms.Form):
 
     amount = money_field("Amount to refund")
     reason = forms.CharField(label="Reason", max_length=300)
+    token = token_field()
     meaning = forms.ChoiceField(
         label=_("After the refund"),
         choices=[

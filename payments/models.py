@@ -314,6 +314,9 @@ class Refund(models.Model):
     reason = models.CharField(max_length=300)
     # Stripe's refund id; several refunds of one charge each have their own.
     provider_refund_id = models.CharField(max_length=255, blank=True)
+    # The refund form's one-time token: a double click or a resent form finds the
+    # refund it already made (and Stripe is asked once, under the same key).
+    idempotency_key = models.CharField(max_length=100, blank=True)
     owed_again = models.BooleanField(
         _("owed again"),
         default=False,
@@ -335,6 +338,11 @@ class Refund(models.Model):
                 fields=["provider_refund_id"],
                 condition=~Q(provider_refund_id=""),
                 name="refund_provider_id_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["idempotency_key"],
+                condition=~Q(idempotency_key=""),
+                name="refund_idempotency_key_unique",
             ),
         ]
 

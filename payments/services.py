@@ -17,6 +17,7 @@ from django.core import signing
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from clinic.kernel.users import User
 from notifications.messages import appointment_context
@@ -379,9 +380,12 @@ def refund_payment(
     reason: str,
     by: User | None,
     owed_again: bool = False,
+    idempotency_key: str = "",
 ) -> Refund:
     """Give money back on a payment: through Stripe for an online payment, recorded
-    for the others. Never more than what is left of the payment.
+    for the others. Never more than what is left of the payment. The same
+    `idempotency_key` twice (a double click on the refund form) returns the refund
+    made the first time, and Stripe is asked under that key, so it refunds once.
 
     A refund is money returned: the patient owes that much less, so the balance does
     not grow back (`owed_again` False, the desk's default). Refund and re-bill
@@ -395,6 +399,14 @@ def refund_payment(
         raise PaymentError("A refund must be more than zero.")
     with transaction.atomic():
         invoice = _lock(payment.invoice)
+        if idempotency_key:
+            already = Refund.objects.filter(idempotency_key=idempotency_key).first()
+            if already is not None:
+                if already.payment_id != payment.pk:
+                    raise PaymentError(
+                        _("This refund form was already used; open the invoice again.")
+                    )
+                return already
         current = Payment.objects.prefetch_related("refunds").get(pk=payment.pk)
         if current.status != PaymentStatus.SUCCEEDED:
             raise PaymentError("Only a payment that went through can be refunded.")
@@ -410,12 +422,17 @@ def refund_payment(
         if owed_again:
             _close_open_checkouts(invoice)
         refund = Refund.objects.create(
-            payment=current, amount=amount, reason=reason, created_by=by, owed_again=owed_again
+            payment=current,
+            amount=amount,
+            reason=reason,
+            created_by=by,
+            owed_again=owed_again,
+            idempotency_key=idempotency_key,
         )
         # Inside the transaction: if Stripe refuses, nothing is recorded. The library
         # retries a lost call with the same key, so Stripe refunds once.
         refund.provider_refund_id = method.refund(
-            current, amount, idempotency_key=f"refund-{uuid.uuid4()}"
+            current, amount, idempotency_key=f"refund-{idempotency_key or uuid.uuid4()}"
         )
         refund.save(update_fields=["provider_refund_id"])
         refresh_totals(invoice)

@@ -147,7 +147,10 @@ def payment_rows(request: HttpRequest, invoice: Invoice, refused: Refused) -> li
         if payment.pk == refused_payment:
             form = refused_refund
         elif may_refund and payment.refundable > 0:
-            form = RefundForm(prefix=refund_prefix(payment), initial={"amount": payment.refundable})
+            form = RefundForm(
+                prefix=refund_prefix(payment),
+                initial={"amount": payment.refundable, "token": services.new_payment_token()},
+            )
         rows.append(PaymentRow(payment, labels.get(payment.method, payment.method), form))
     return rows
 
@@ -278,6 +281,7 @@ class RefundView(InvoiceActionView):
                     reason=form.cleaned_data["reason"],
                     by=staff_user(request),
                     owed_again=form.owed_again,
+                    idempotency_key=form.cleaned_data["token"],
                 )
             except PaymentError as refusal:
                 form.add_error(None, refusal.message)

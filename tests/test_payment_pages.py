@@ -85,8 +85,14 @@ def take_at_desk(client: Client, invoice: Invoice, **fields):
     )
 
 
-def refund_form(payment: Payment, amount: str, reason: str) -> dict[str, str]:
-    return {f"refund-{payment.pk}-amount": amount, f"refund-{payment.pk}-reason": reason}
+def refund_form(payment: Payment, amount: str, reason: str, token: str = "") -> dict[str, str]:
+    """The refund form of `payment` as the page shows it (a new one-time token unless
+    `token` is given), with the amount and reason typed in."""
+    return {
+        f"refund-{payment.pk}-amount": amount,
+        f"refund-{payment.pk}-reason": reason,
+        f"refund-{payment.pk}-token": token or new_payment_token(),
+    }
 
 
 def refund_url(payment: Payment) -> str:
@@ -337,6 +343,29 @@ def test_refund_is_bounded_by_what_the_payment_brought(reception_client, invoice
     # What is left to refund is offered next.
     [row] = reception_client.get(invoice_url(invoice)).context["payments"]
     assert row.refund_form.initial["amount"] == D("30.00")
+
+
+def test_a_refund_form_sent_twice_refunds_once(reception_client, invoice):
+    """A double click on "Refund": both posts carry the form's one token."""
+    payment = paid_at_desk(invoice, "50.00")
+    form = refund_form(payment, "20.00", "Overcharged")
+
+    first = reception_client.post(refund_url(payment), form)
+    again = reception_client.post(refund_url(payment), form)
+
+    assert first.status_code == again.status_code == 302
+    assert list(Refund.objects.values_list("amount", flat=True)) == [D("20.00")]
+
+
+def test_a_refund_form_without_its_token_refunds_nothing(reception_client, invoice):
+    payment = paid_at_desk(invoice, "50.00")
+    form = refund_form(payment, "20.00", "Overcharged")
+    del form[f"refund-{payment.pk}-token"]
+
+    response = reception_client.post(refund_url(payment), form)
+
+    assert response.status_code == 200
+    assert not Refund.objects.exists()
 
 
 @pytest.mark.parametrize(("amount", "reason"), [("10.00", ""), ("0", "Overcharged")])

@@ -338,6 +338,7 @@ def test_reception_chooses_what_a_refund_means(
             f"{prefix}-amount": "30.00",
             f"{prefix}-reason": "Wrong card",
             f"{prefix}-meaning": meaning,
+            f"{prefix}-token": new_payment_token(),
         },
         follow=True,
     )
@@ -353,7 +354,12 @@ def test_an_unknown_meaning_is_refused_and_nothing_refunded(reception_client, in
 
     response = reception_client.post(
         refund_url(payment),
-        {f"{prefix}-amount": "30.00", f"{prefix}-reason": "Oops", f"{prefix}-meaning": "gift"},
+        {
+            f"{prefix}-amount": "30.00",
+            f"{prefix}-reason": "Oops",
+            f"{prefix}-meaning": "gift",
+            f"{prefix}-token": new_payment_token(),
+        },
     )
 
     assert response.status_code == 200

@@ -155,6 +155,19 @@ def test_without_stripe_keys_nothing_goes_online(fake_stripe, settings):
 # --- Refunds ------------------------------------------------------------------------
 
 
+def test_a_refund_retried_with_its_token_is_one_refund_at_stripe(fake_stripe, manager):
+    payment = paid_online(fake_stripe)
+    refund = dict(payment=payment, amount=Decimal("30.00"), reason="Overcharged", by=manager)
+
+    first = refund_payment(**refund, idempotency_key="desk-5f0c2c7e-9b61-4b55-8f4e-1d2a3b4c5d6e")
+    again = refund_payment(**refund, idempotency_key="desk-5f0c2c7e-9b61-4b55-8f4e-1d2a3b4c5d6e")
+
+    assert again == first
+    [request] = fake_stripe.refund_creates
+    assert request.headers["idempotency-key"] == "refund-desk-5f0c2c7e-9b61-4b55-8f4e-1d2a3b4c5d6e"
+    assert refreshed(payment.invoice).amount_refunded == Decimal("30.00")
+
+
 def test_refunding_an_online_payment_refunds_it_at_stripe(fake_stripe, manager):
     payment = paid_online(fake_stripe)
 
