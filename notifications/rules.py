@@ -148,7 +148,10 @@ def tell_doctor_arrived(appointment: Appointment, change: AppointmentChange, **k
 
 @receiver(scheduling.check_in_undone)
 def withdraw_arrival(
-    appointment: Appointment, change: AppointmentChange, check_in: AppointmentChange, **kwargs
+    appointment: Appointment,
+    change: AppointmentChange,
+    check_in: AppointmentChange | None,
+    **kwargs,
 ) -> None:
     """The check-in was a mistake: the doctor's alert of it is withdrawn (a note
     follows one they may have seen), and the reminders still ahead come back."""
@@ -166,8 +169,11 @@ def withdraw_arrival(
         schedule_reminders(appointment)
 
 
-def _arrival_key(appointment: Appointment, check_in: AppointmentChange) -> str:
-    """What the keys of the doctor's alerts of one check-in begin with."""
+def _arrival_key(appointment: Appointment, check_in: AppointmentChange | None) -> str:
+    """What the keys of the doctor's alerts of one check-in begin with; of any of
+    the appointment's check-ins, without one."""
+    if check_in is None:
+        return f"arrived:{appointment.pk}:"
     return f"arrived:{appointment.pk}:{check_in.pk}:doctor:"
 
 

@@ -238,7 +238,10 @@ def undo_check_in(*, appointment: Appointment, by: User | None) -> Appointment:
             by=by,
             arrived_at=None,
         )
-        check_in_entry = current.changes.filter(action=Action.CHECKED_IN).latest("changed_at", "pk")
+        # None for an arrival written by other means than check_in (imported data).
+        check_in_entry = (
+            current.changes.filter(action=Action.CHECKED_IN).order_by("changed_at", "pk").last()
+        )
         signals.check_in_undone.send(
             Appointment, appointment=current, by=by, change=change, check_in=check_in_entry
         )

@@ -8,7 +8,7 @@ Every signal is sent with `appointment` and `by` (the user who acted, or None);
 `patient_arrived` carries `change`, the history entry of the check-in (a patient
 checked in, undone and checked in again has arrived twice). `check_in_undone`
 carries `change`, the entry of the undoing, and `check_in`, the entry of the
-check-in it takes back.
+check-in it takes back (None when the arrival has none: written by other means).
 
 A walk-in (services.book_walk_in) sends `appointment_booked`,
 `appointment_confirmed` and `patient_arrived` in one transaction, for an
