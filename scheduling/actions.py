@@ -39,7 +39,6 @@ BUTTONS: dict[str, ActionButton] = {
     "undo-check-in": ActionButton(
         label=_("Undo check-in"),
         name=_("Undo check-in of %(patient)s"),
-        style="outline-warning",
         confirm=_("Undo the check-in of %(patient)s? Their doctor is told they are not waiting."),
     ),
 }
