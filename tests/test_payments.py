@@ -155,7 +155,12 @@ def test_the_same_form_twice_records_one_payment(db, receptionist):
     assert reloaded(invoice).amount_paid == D("30.00")
 
 
-def test_a_double_click_from_two_threads_records_one_payment(transactional_db):
+# Transactional (the threads need committed rows), so it empties every table when it
+# ends; the serialized rollback and migrated_data_restored put the roles back for
+# the files that run after this one on the same worker.
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.usefixtures("migrated_data_restored")
+def test_a_double_click_from_two_threads_records_one_payment():
     invoice = InvoiceFactory()
     token = new_payment_token()
 
