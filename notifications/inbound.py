@@ -22,8 +22,7 @@ from phonenumber_field.phonenumber import PhoneNumber, to_python
 
 from clinic.kernel.errors import DomainError
 from patients.models import Patient
-from scheduling.models import Appointment, statuses_leading_to
-from scheduling.models import Status as AppointmentStatus
+from scheduling.models import Appointment, statuses_that_can
 from scheduling.services import cancel_appointment, confirm_appointment
 
 from .messages import render_message
@@ -115,8 +114,9 @@ def _act(word: str, patients: list[Patient]) -> tuple[str, str | None]:
 
 
 def _confirm_next(patients: list[Patient]) -> tuple[str, str | None]:
-    # Whatever the lifecycle lets move to confirmed (scheduling owns the transitions).
-    statuses = statuses_leading_to(AppointmentStatus.CONFIRMED)
+    # Whatever the lifecycle lets be confirmed (scheduling owns the steps): not an
+    # arrived one, which only undoing its check-in takes back to confirmed.
+    statuses = statuses_that_can("confirm")
     if _shared_by_several(patients, statuses):
         return "Several patients on this number have appointments.", "several_patients"
     appointment = _next_appointment(patients, statuses)
@@ -127,7 +127,7 @@ def _confirm_next(patients: list[Patient]) -> tuple[str, str | None]:
 
 
 def _cancel_next(patients: list[Patient]) -> tuple[str, str | None]:
-    statuses = statuses_leading_to(AppointmentStatus.CANCELLED)
+    statuses = statuses_that_can("cancel")
     if _shared_by_several(patients, statuses):
         return "Several patients on this number have appointments.", "several_patients"
     appointment = _next_appointment(patients, statuses)

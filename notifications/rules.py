@@ -19,14 +19,14 @@ from django.utils import timezone
 
 from clinic.kernel.roles import RECEPTION
 from scheduling import signals as scheduling
-from scheduling.models import Appointment
+from scheduling.models import Appointment, AppointmentChange
 from scheduling.models import Status as AppointmentStatus
 from sessions_app import signals as sessions
 from sessions_app.models import Session
 
 from .messages import appointment_context, when
 from .models import Channel, Notification
-from .services import cancel_pending, queue_message
+from .services import cancel_pending, queue_message, withdraw_alerts
 
 REMINDER = "appointment_reminder"
 
@@ -36,11 +36,15 @@ REMINDER = "appointment_reminder"
 
 @receiver(scheduling.appointment_booked)
 def tell_patient_booked(appointment: Appointment, **kwargs) -> None:
+    if appointment.walk_in:
+        return  # Booked at the desk with the patient standing there.
     _sms_to_patient(appointment, "appointment_booked", key=f"booked:{appointment.pk}")
 
 
 @receiver(scheduling.appointment_confirmed)
 def tell_patient_confirmed(appointment: Appointment, **kwargs) -> None:
+    if appointment.walk_in:
+        return  # Seen now: no text, nothing to remind them of.
     _sms_to_patient(appointment, "appointment_confirmed", key=f"confirmed:{appointment.pk}")
     schedule_reminders(appointment)
 
@@ -128,17 +132,49 @@ def _sms_to_patient(
 
 
 @receiver(scheduling.patient_arrived)
-def tell_doctor_arrived(appointment: Appointment, **kwargs) -> None:
+def tell_doctor_arrived(appointment: Appointment, change: AppointmentChange, **kwargs) -> None:
     # The patient is here: a reminder still waiting would only confuse them.
     cancel_pending(_reminders_of(appointment))
     for channel in settings.NOTIFICATIONS_ARRIVAL_CHANNELS:
         _tell_doctor(
             appointment,
             "doctor_patient_arrived",
-            key=f"arrived:{appointment.pk}:doctor:{channel}",
+            # One per check-in: a patient checked in again after an undo is news.
+            key=f"{_arrival_key(appointment, change)}{channel}",
             channel=channel,
             link=reverse("scheduling:my_day"),
         )
+
+
+@receiver(scheduling.check_in_undone)
+def withdraw_arrival(
+    appointment: Appointment,
+    change: AppointmentChange,
+    check_in: AppointmentChange | None,
+    **kwargs,
+) -> None:
+    """The check-in was a mistake: the doctor's alert of it is withdrawn (a note
+    follows one they may have seen), and the reminders still ahead come back."""
+    alerts = appointment.notifications.filter(
+        idempotency_key__startswith=_arrival_key(appointment, check_in)
+    )
+    if withdraw_alerts(alerts):
+        _tell_doctor(
+            appointment,
+            "doctor_check_in_undone",
+            key=f"check_in_undone:{change.pk}:doctor",
+            link=reverse("scheduling:my_day"),
+        )
+    if not appointment.walk_in:  # A walk-in never had any.
+        schedule_reminders(appointment)
+
+
+def _arrival_key(appointment: Appointment, check_in: AppointmentChange | None) -> str:
+    """What the keys of the doctor's alerts of one check-in begin with; of any of
+    the appointment's check-ins, without one."""
+    if check_in is None:
+        return f"arrived:{appointment.pk}:"
+    return f"arrived:{appointment.pk}:{check_in.pk}:doctor:"
 
 
 @receiver(sessions.session_started)

@@ -19,7 +19,7 @@ from sessions_app.models import Session
 from .channels import channel_class
 from .exceptions import OutboxError
 from .messages import render_message
-from .models import Notification, NotificationQuerySet, Status
+from .models import Channel, Notification, NotificationQuerySet, Status
 from .tasks import DISPATCH_TASK
 from .timing import outside_quiet_hours
 
@@ -88,6 +88,24 @@ def _first_attempt(channel: str, send_after: datetime) -> datetime:
 def cancel_pending(queryset: NotificationQuerySet) -> int:
     """Cancel the messages of `queryset` still waiting to go; returns how many."""
     return queryset.cancellable().update(status=Status.CANCELLED, updated_at=timezone.now())
+
+
+# A message the worker has taken (it may be on its way) or delivered: too late to
+# cancel, so the recipient may have seen it.
+GONE_OUT = frozenset({Status.SENDING, Status.SENT, Status.DELIVERED})
+
+
+def withdraw_alerts(queryset: NotificationQuerySet) -> bool:
+    """Withdraw staff alerts about something that did not happen after all: those
+    still waiting are cancelled, and those already in an inbox are marked read, so
+    they leave the live alerts (the inbox keeps them). Returns whether any had gone
+    out, and so may have been seen: then the recipient should be told."""
+    cancel_pending(queryset)
+    seen = queryset.filter(status__in=GONE_OUT)
+    gone_out = seen.exists()
+    if gone_out:
+        seen.filter(channel=Channel.IN_APP, read_at__isnull=True).update(read_at=timezone.now())
+    return gone_out
 
 
 def wake_worker() -> None:

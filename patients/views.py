@@ -35,16 +35,22 @@ class PatientDetailView(PermissionRequiredMixin, DetailView):
     # template tag (scheduling.templatetags.appointments).
 
 
+# Pages that send reception here to register a patient, and take them back with
+# the new patient chosen (?then=...): the booking page and the walk-in page.
+THEN = {"book": "scheduling:book", "walk-in": "scheduling:walk_in"}
+
+
 def save_and_go_on(request: HttpRequest, form: ModelForm, message: str) -> HttpResponse:
     """Save a valid patient form through the patients service, say so with `message`
     (its %(name)s is the patient's name), and go on to the patient's page, or back
-    to the booking page when the patient was registered from it."""
+    to the booking or walk-in page when the patient was registered from it."""
     patient = save_patient(
         patient=form.save(commit=False), sms_opt_out=form.cleaned_data["sms_opt_out"]
     )
     messages.success(request, message % {"name": patient.full_name})
-    if request.GET.get("then") == "book":
-        return HttpResponseRedirect(f"{reverse('scheduling:book')}?patient={patient.pk}")
+    then = THEN.get(request.GET.get("then", ""))
+    if then:
+        return HttpResponseRedirect(f"{reverse(then)}?patient={patient.pk}")
     return HttpResponseRedirect(patient.get_absolute_url())
 
 

@@ -51,6 +51,7 @@ class AppointmentOut(Schema):
     reason: str
     cancellation_reason: str
     arrived_at: ClinicTime | None
+    walk_in: bool
     created_at: ClinicTime
 
 
@@ -111,6 +112,12 @@ class BookIn(Schema):
     reason: Annotated[str, Text(300)] = ""
 
 
+class WalkInIn(Schema):
+    patient: Id
+    service: Id
+    doctor: OptionalId = Field(None, description="The doctor; the first one free when absent.")
+
+
 class RescheduleIn(Schema):
     starts_at: AwareTime
     duration: int | None = Field(
@@ -161,6 +168,40 @@ def list_appointments(request, filters: Query[AppointmentFilters]):
     return narrowed(
         found, doctor_id=filters.doctor, patient_id=filters.patient, status=filters.status
     )
+
+
+# Declared before "/appointments/{appointment_id}", whose URL pattern would otherwise
+# take "walk-in" for an id (and answer 405 to the POST).
+@router.post(
+    "/appointments/walk-in",
+    response={201: AppointmentDetail, **STATE_ERRORS},
+    summary="Book a walk-in and check them in",
+)
+def walk_in(request, payload: WalkInIn):
+    """The patient is at the desk: book them at the earliest minute from now that
+    the doctor (or, without one, the doctor free soonest) can take the service
+    today, confirm and check them in, all at once. No text goes to the patient; the
+    doctor is told they have arrived. Nobody free today is 422 `unavailable`, with
+    the next free time in the message."""
+    require(request, "scheduling.add_appointment", "scheduling.change_appointment")
+    patient = Patient.objects.filter(pk=payload.patient).first()
+    service = Service.objects.filter(pk=payload.service).first()
+    doctor = None if payload.doctor is None else Doctor.objects.filter(pk=payload.doctor).first()
+    missing = {
+        name: f"No such {name}."
+        for name, found, asked in (
+            ("patient", patient, True),
+            ("service", service, True),
+            ("doctor", doctor, payload.doctor is not None),
+        )
+        if asked and found is None
+    }
+    if missing or patient is None or service is None:
+        raise refuse_fields(**missing)
+    appointment = services.book_walk_in(
+        patient=patient, service=service, doctor=doctor, by=acting_user(request)
+    )
+    return Reply(201, with_history(appointment))
 
 
 @router.get(
@@ -245,11 +286,21 @@ def cancel(request, payload: CancelIn, appointment_id: int = path_id("The appoin
 
 @router.post("/appointments/{appointment_id}/check-in", summary="Check in", response=ACTION)
 def check_in(request, appointment_id: int = path_id("The appointment's id.")):
-    """The patient has arrived: confirmed -> arrived."""
+    """The patient has arrived: confirmed -> arrived, only on the appointment's day."""
     return _act(request, appointment_id, services.check_in)
+
+
+@router.post(
+    "/appointments/{appointment_id}/undo-check-in", summary="Undo a check-in", response=ACTION
+)
+def undo_check_in(request, appointment_id: int = path_id("The appointment's id.")):
+    """A mistaken check-in: arrived -> confirmed, until the doctor starts the
+    session (then 409 `invalid_transition`)."""
+    return _act(request, appointment_id, services.undo_check_in)
 
 
 @router.post("/appointments/{appointment_id}/no-show", summary="Mark as a no-show", response=ACTION)
 def no_show(request, appointment_id: int = path_id("The appointment's id.")):
-    """The patient did not come: confirmed -> no_show, only after the start time."""
+    """The patient did not come: booked or confirmed -> no_show, only after the
+    start time."""
     return _act(request, appointment_id, services.mark_no_show)

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from patients.models import full_name
 
+from .actions import Button, listed_buttons
 from .constraints import INACTIVE_STATUSES
 from .models import Appointment, Status, offered_actions, time_range
 
@@ -48,6 +49,9 @@ class Card:
     # The offered quick actions' URLs, keyed by action with "_" for "-" so that the
     # template can name them ("check_in").
     action_urls: dict[str, str]
+    # The offered actions whose buttons the template draws from the registry
+    # (scheduling/actions.py) rather than writing them out.
+    buttons: tuple[Button, ...] = ()
 
     @property
     def is_active(self) -> bool:
@@ -68,10 +72,8 @@ def make_card(
     url = reverse("scheduling:detail", args=[pk])
     # The actions' pages live under the appointment's own URL (scheduling/urls.py),
     # so one reverse() serves them all; a test holds them to reverse().
-    action_urls = {
-        action.replace("-", "_"): f"{url}{action}/"
-        for action in offered_actions(status, starts_at, now)
-    }
+    offered = offered_actions(status, starts_at, now)
+    action_urls = {action.replace("-", "_"): f"{url}{action}/" for action in offered}
     return Card(
         pk=pk,
         doctor_id=doctor_id,
@@ -84,6 +86,7 @@ def make_card(
         time_range=time_range(starts_at, ends_at),
         url=url,
         action_urls=action_urls,
+        buttons=listed_buttons(offered, url=url, patient_name=patient_name),
     )
 
 

@@ -5,6 +5,7 @@ from typing import Any
 
 from django import forms
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from clinic.kernel.dates import clinic_zone, validate_schedule_date
 from doctors.models import Doctor
@@ -104,3 +105,18 @@ class RescheduleForm(ChosenTimeForm):
 
 class CancelForm(forms.Form):
     reason = forms.CharField(label="Reason for cancelling", max_length=300)
+
+
+class WalkInForm(forms.Form):
+    """The patient at the desk, what they need, and a doctor or whoever is free."""
+
+    patient = forms.ModelChoiceField(queryset=Patient.objects.all(), widget=forms.HiddenInput)
+    service = forms.ModelChoiceField(
+        label=_("Service"), queryset=Service.objects.active(), empty_label=None
+    )
+    doctor = forms.ModelChoiceField(
+        label=_("Doctor"),
+        queryset=Doctor.objects.active(),
+        required=False,
+        empty_label=_("Any free doctor"),
+    )

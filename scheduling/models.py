@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
@@ -9,7 +10,9 @@ from django.db import models
 from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
+from clinic.kernel.dates import clinic_zone
 from doctors.models import Doctor
 from patients.models import Patient
 
@@ -75,25 +78,45 @@ class Status(models.TextChoices):
     NO_SHOW = "no_show", "No-show"
 
 
-# The lifecycle (DESIGN.md section 2). Rescheduling keeps the status and is allowed
-# while the appointment can still be moved (RESCHEDULABLE).
+@dataclass(frozen=True)
+class Step:
+    """One step of the lifecycle: the statuses it may start from and where it leads."""
+
+    sources: frozenset[str]
+    target: str
+
+
+# The lifecycle (DESIGN.md section 2), one entry per step a service takes, named as
+# its quick action. Two steps may lead to the same status from different ones
+# (confirming a booked appointment; undoing the check-in of an arrived one), so a
+# service asks for its step, never only for the status it leads to. Rescheduling
+# keeps the status and is allowed while the appointment can still be moved
+# (RESCHEDULABLE).
+STEPS: dict[str, Step] = {
+    "confirm": Step(frozenset({Status.BOOKED}), Status.CONFIRMED),
+    "check-in": Step(frozenset({Status.CONFIRMED}), Status.ARRIVED),
+    # A mistaken check-in, until the doctor starts the session (in_session).
+    "undo-check-in": Step(frozenset({Status.ARRIVED}), Status.CONFIRMED),
+    "cancel": Step(frozenset({Status.BOOKED, Status.CONFIRMED}), Status.CANCELLED),
+    # Only after the start time (services.mark_no_show); an unconfirmed patient who
+    # did not come is as absent as a confirmed one.
+    "no-show": Step(frozenset({Status.BOOKED, Status.CONFIRMED}), Status.NO_SHOW),
+    "begin-visit": Step(frozenset({Status.ARRIVED}), Status.IN_SESSION),
+    "complete-visit": Step(frozenset({Status.IN_SESSION}), Status.COMPLETED),
+}
+# The same lifecycle as a graph: the statuses each status may move to.
 TRANSITIONS: dict[str, frozenset[str]] = {
-    Status.BOOKED: frozenset({Status.CONFIRMED, Status.CANCELLED}),
-    Status.CONFIRMED: frozenset({Status.ARRIVED, Status.CANCELLED, Status.NO_SHOW}),
-    Status.ARRIVED: frozenset({Status.IN_SESSION}),
-    Status.IN_SESSION: frozenset({Status.COMPLETED}),
-    Status.COMPLETED: frozenset(),
-    Status.CANCELLED: frozenset(),
-    Status.NO_SHOW: frozenset(),
+    status: frozenset(step.target for step in STEPS.values() if status in step.sources)
+    for status in Status
 }
 RESCHEDULABLE = frozenset({Status.BOOKED, Status.CONFIRMED})
 # The patient is with the doctor, or was: the appointment has its session.
 IN_VISIT = frozenset({Status.IN_SESSION, Status.COMPLETED})
 
 
-def statuses_leading_to(status: str) -> frozenset[str]:
-    """The statuses from which an appointment may move to `status`."""
-    return frozenset(source for source, targets in TRANSITIONS.items() if status in targets)
+def statuses_that_can(step: str) -> frozenset[str]:
+    """The statuses from which an appointment may take `step` (a key of STEPS)."""
+    return STEPS[step].sources
 
 
 class AppointmentQuerySet(models.QuerySet["Appointment"]):
@@ -129,6 +152,10 @@ class Appointment(models.Model):
     reason = models.CharField("reason for visit", max_length=300, blank=True)
     cancellation_reason = models.CharField(max_length=300, blank=True)
     arrived_at = models.DateTimeField(null=True, blank=True)
+    # Booked at the desk for the patient standing there, and checked in at once
+    # (services.book_walk_in): nobody texts them about it. The database's default
+    # too, for the writers that insert rows by hand (bench/booking.py).
+    walk_in = models.BooleanField(gettext_lazy("walk-in"), default=False, db_default=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -197,6 +224,11 @@ class Appointment(models.Model):
     def can_move_to(self, status: str) -> bool:
         return status in TRANSITIONS[self.status]
 
+    def can(self, step: str) -> bool:
+        """Whether the lifecycle lets this appointment take `step` now (its status
+        only; the services add the rules of time)."""
+        return self.status in STEPS[step].sources
+
     @property
     def is_waiting(self) -> bool:
         """Checked in and not yet with the doctor: in the doctor's queue."""
@@ -220,24 +252,32 @@ def time_range(starts_at, ends_at) -> str:
     return f"{starts:%H:%M}–{ends:%H:%M}"
 
 
-ACTION_TARGETS = (
-    ("confirm", Status.CONFIRMED),
-    ("check-in", Status.ARRIVED),
-    ("cancel", Status.CANCELLED),
-    ("no-show", Status.NO_SHOW),
-)
+# The quick actions of the lifecycle a page may offer, in the order of the buttons.
+QUICK_STEPS = ("confirm", "check-in", "undo-check-in", "no-show", "cancel")
 
 
-def offered_actions(status: str, starts_at, now=None) -> frozenset[str]:
+def offered_actions(
+    status: str, starts_at: datetime, now: datetime | None = None
+) -> frozenset[str]:
     """The quick actions a page offers now for an appointment in `status` starting
-    at `starts_at`. A hint for the buttons only: the services decide, and refuse
-    what is not allowed."""
-    actions = {action for action, target in ACTION_TARGETS if target in TRANSITIONS[status]}
-    if (now or timezone.now()) < starts_at:
+    at `starts_at`: check-in only on the appointment's day (in the clinic's zone),
+    no-show only once it has started. A hint for the buttons only: the services
+    decide, and refuse what is not allowed."""
+    now = now or timezone.now()
+    actions = {step for step in QUICK_STEPS if status in STEPS[step].sources}
+    if now < starts_at:
         actions.discard("no-show")
+    if "check-in" in actions and not same_clinic_day(now, starts_at):
+        actions.discard("check-in")
     if status in RESCHEDULABLE:
         actions.add("reschedule")
     return frozenset(actions)
+
+
+def same_clinic_day(one: datetime, other: datetime) -> bool:
+    """Whether two instants fall on the same calendar day in the clinic's zone."""
+    zone = clinic_zone()
+    return one.astimezone(zone).date() == other.astimezone(zone).date()
 
 
 class AppointmentChange(models.Model):
@@ -247,10 +287,12 @@ class AppointmentChange(models.Model):
 
     class Action(models.TextChoices):
         BOOKED = "booked", "Booked"
+        BOOKED_WALK_IN = "booked_walk_in", gettext_lazy("Booked as a walk-in")
         CONFIRMED = "confirmed", "Confirmed"
         RESCHEDULED = "rescheduled", "Rescheduled"
         CANCELLED = "cancelled", "Cancelled"
         CHECKED_IN = "checked_in", "Checked in"
+        CHECK_IN_UNDONE = "check_in_undone", gettext_lazy("Check-in undone")
         NO_SHOW = "no_show", "Marked no-show"
         SESSION_STARTED = "session_started", "Session started"
         COMPLETED = "completed", "Completed"

@@ -9,17 +9,21 @@ from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.db.models import Prefetch, Q, QuerySet, prefetch_related_objects
+from django.utils import timezone
 
 from clinic.kernel.users import User
 from doctors.models import Doctor, TimeOff, WorkingHours
 from patients.models import Patient
 
-from .availability import Window, day_bounds, earliest_start, working_windows
+from .availability import Window, day_bounds, earliest_start, local_day, working_windows
 from .cards import Card, cards
 from .exceptions import InvalidTimes
 from .models import Appointment, AppointmentChange, Service
 
 MAX_SEARCH_DAYS = 31
+# How far ahead a refused walk-in looks for the next free time to offer instead.
+NEXT_FREE_DAYS = 14
+MINUTE = timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
@@ -84,6 +88,82 @@ def free_slots(
         day += timedelta(days=1)
     slots.sort(key=lambda slot: (slot.starts_at, slot.doctor.family_name, slot.doctor.pk))
     return slots
+
+
+def walk_in_slot(
+    *,
+    service: Service,
+    patient: Patient,
+    doctor: Doctor | None = None,
+    now: datetime | None = None,
+) -> Slot | None:
+    """When a walk-in is seen: the earliest start today, to the minute (not the slot
+    grid), from now on, at which `doctor` (or, without one, the active doctor free
+    soonest) can see `patient` for the service's length: inside working hours,
+    outside time off and the active appointments of the doctor and the patient.
+    None when nobody can take the patient today. Five queries, whatever the history."""
+    now = now or timezone.now()
+    earliest = _next_minute(now)
+    day = local_day(now)
+    rest_of_day = Window(earliest, day_bounds(day).ends_at)
+    doctors = list(
+        Doctor.objects.active()
+        .filter(**({"pk": doctor.pk} if doctor else {}))
+        .order_by("family_name", "pk")
+        .prefetch_related(
+            Prefetch("working_hours", queryset=WorkingHours.objects.filter(weekday=day.weekday()))
+        )
+    )
+    appointments = Appointment.objects.overlapping(rest_of_day.starts_at, rest_of_day.ends_at)
+    busy = _busy_windows(doctors, rest_of_day, appointments)
+    patient_busy = _patient_busy_windows(patient, appointments)
+    found = []
+    for candidate in doctors:
+        windows = working_windows(day, list(candidate.working_hours.all()))
+        starts_at = _first_fit(
+            windows, [*busy[candidate.pk], *patient_busy], earliest, service.duration
+        )
+        if starts_at is not None:
+            found.append(Slot(candidate, starts_at, starts_at + service.duration))
+    # The doctors are in name order and min() keeps the first of equals.
+    return min(found, key=lambda slot: slot.starts_at, default=None)
+
+
+def _first_fit(
+    windows: list[Window], taken: list[Window], earliest: datetime, length: timedelta
+) -> datetime | None:
+    """The earliest whole minute from `earliest` at which `length` fits inside one of
+    `windows` and overlaps none of `taken`."""
+    for window in sorted(windows, key=lambda window: window.starts_at):
+        starts_at = _next_minute(max(earliest, window.starts_at))
+        while starts_at + length <= window.ends_at:
+            clashes = [other for other in taken if other.overlaps(starts_at, starts_at + length)]
+            if not clashes:
+                return starts_at
+            # Past the last of what is in the way (each step moves forward).
+            starts_at = _next_minute(max(other.ends_at for other in clashes))
+    return None
+
+
+def _next_minute(moment: datetime) -> datetime:
+    """`moment` if it is a whole minute, else the next whole minute."""
+    whole = moment.replace(second=0, microsecond=0)
+    return whole if whole == moment else whole + MINUTE
+
+
+def next_free_slot(
+    *, service: Service, patient: Patient, doctor: Doctor | None, after: date
+) -> Slot | None:
+    """The first free slot (on the slot grid) on the days after `after`, up to
+    NEXT_FREE_DAYS of them: what reception can offer a walk-in nobody can see today."""
+    slots = free_slots(
+        service=service,
+        doctor=doctor,
+        patient=patient,
+        date_from=after + timedelta(days=1),
+        date_to=after + timedelta(days=NEXT_FREE_DAYS),
+    )
+    return slots[0] if slots else None
 
 
 def _busy_windows(
@@ -154,6 +234,18 @@ def doctor_day(*, doctor: Doctor, day: date) -> list[Appointment]:
     return list(
         doctor.appointments.filter(starts_at__gte=bounds.starts_at, starts_at__lt=bounds.ends_at)
         .select_related("patient", "service")
+        .order_by("starts_at", "pk")
+    )
+
+
+def patient_day(*, patient: Patient, day: date) -> list[Appointment]:
+    """The patient's active appointments starting on `day`, in order, with their
+    doctors: what reception checks before booking a walk-in (one query)."""
+    bounds = day_bounds(day)
+    return list(
+        Appointment.objects.active()
+        .filter(patient=patient, starts_at__gte=bounds.starts_at, starts_at__lt=bounds.ends_at)
+        .select_related("doctor", "service")
         .order_by("starts_at", "pk")
     )
 

@@ -8,10 +8,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import DatabaseError, IntegrityError, OperationalError, transaction
-from django.db.models import Q
-from django.dispatch import Signal
+from django.db import IntegrityError, OperationalError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from clinic.kernel.users import User
 from doctors.models import Doctor
@@ -20,21 +19,12 @@ from patients.models import Patient
 from . import signals
 from .availability import check_bookable, end_of, require_aware
 from .exceptions import InvalidTimes, InvalidTransition, Overlap, SchedulingError, Unavailable
-from .models import (
-    RESCHEDULABLE,
-    Appointment,
-    AppointmentChange,
-    Service,
-    Status,
-    statuses_leading_to,
-)
+from .lifecycle import lock_appointment, record_change, refusal, take_step
+from .models import RESCHEDULABLE, Appointment, AppointmentChange, Service, same_clinic_day
+from .overlaps import check_no_overlap, lock_calendars, overlap_from_race
+from .selectors import NEXT_FREE_DAYS, Slot, next_free_slot, walk_in_slot
 
 Action = AppointmentChange.Action
-OVERLAP_CONSTRAINTS = {"appointment_no_doctor_overlap", "appointment_no_patient_overlap"}
-# PostgreSQL's SQLSTATE for a deadlock. Two bookings that each wait at an exclusion
-# constraint for the other's uncommitted row (one patient with two doctors at once)
-# deadlock, and PostgreSQL aborts one of them: that one has lost the race.
-DEADLOCK_DETECTED = "40P01"
 
 
 def book_appointment(
@@ -60,38 +50,135 @@ def book_appointment(
     ends_at = end_of(starts_at, service.duration if duration is None else duration)
     if not service.is_active:
         raise Unavailable(f"{service.name} is no longer offered.")
+    booking: dict[str, Any] = {
+        "doctor": doctor,
+        "patient": patient,
+        "starts_at": starts_at,
+        "ends_at": ends_at,
+    }
     try:
         with transaction.atomic():
-            _lock_calendars(doctor=doctor, patient=patient)
-            check_bookable(doctor=doctor, starts_at=starts_at, ends_at=ends_at)
-            check_no_overlap(doctor=doctor, patient=patient, starts_at=starts_at, ends_at=ends_at)
-            appointment = Appointment.objects.create(
-                patient=patient,
-                doctor=doctor,
-                service=service,
-                starts_at=starts_at,
-                ends_at=ends_at,
-                reason=reason.strip(),
-                created_by=booked_by,
-            )
-            _record(appointment, Action.BOOKED, by=booked_by, from_status="")
-            signals.appointment_booked.send(Appointment, appointment=appointment, by=booked_by)
+            return _insert_booking(service=service, by=booked_by, reason=reason, **booking)
     except (IntegrityError, OperationalError) as error:
-        raise _overlap_from_race(
-            error, doctor=doctor, patient=patient, starts_at=starts_at, ends_at=ends_at
-        ) from error
+        raise overlap_from_race(error, **booking) from error
+
+
+def _insert_booking(
+    *,
+    doctor: Doctor,
+    patient: Patient,
+    service: Service,
+    starts_at: datetime,
+    ends_at: datetime,
+    by: User | None,
+    reason: str = "",
+    walk_in: bool = False,
+) -> Appointment:
+    """The booking itself, inside the caller's transaction: lock, check, insert, record
+    and announce."""
+    lock_calendars(doctor=doctor, patient=patient)
+    check_bookable(doctor=doctor, starts_at=starts_at, ends_at=ends_at)
+    check_no_overlap(doctor=doctor, patient=patient, starts_at=starts_at, ends_at=ends_at)
+    appointment = Appointment.objects.create(
+        patient=patient,
+        doctor=doctor,
+        service=service,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        reason=reason.strip(),
+        walk_in=walk_in,
+        created_by=by,
+    )
+    action = Action.BOOKED_WALK_IN if walk_in else Action.BOOKED
+    record_change(appointment, action, by=by, from_status="")
+    signals.appointment_booked.send(Appointment, appointment=appointment, by=by)
     return appointment
+
+
+# A walk-in whose time is taken between the search and the booking looks again;
+# this many times, then it refuses.
+WALK_IN_ATTEMPTS = 3
+
+
+def book_walk_in(
+    *, patient: Patient, service: Service, doctor: Doctor | None = None, by: User | None
+) -> Appointment:
+    """Book the patient standing at the desk and check them in, in one step.
+
+    The time is the earliest start today, to the minute, from now on, at which
+    `doctor` (or, without one, the active doctor free soonest) can take the service's
+    length: every booking rule holds (working hours, time off, the doctor's and the
+    patient's other appointments). Booked, confirmed and checked in in one
+    transaction, with the three history entries; the appointment is marked
+    `walk_in`, so notifications sends the patient no booked or confirmed text and no
+    reminders, and the doctor is alerted of the arrival as usual. A time taken by a
+    rival meanwhile (seen under the calendar locks or, at last, refused by the
+    database's exclusion constraint) sends the search on to the next free minute, up
+    to WALK_IN_ATTEMPTS times. Nobody free today is refused with the next free time.
+    """
+    if not service.is_active:
+        raise Unavailable(f"{service.name} is no longer offered.")
+    if doctor is not None and not doctor.is_active:
+        raise Unavailable(f"{doctor} no longer takes appointments.")
+    for _attempt in range(WALK_IN_ATTEMPTS):
+        slot = walk_in_slot(service=service, patient=patient, doctor=doctor)
+        if slot is None:
+            raise Unavailable(no_walk_in_today(service=service, patient=patient, doctor=doctor))
+        try:
+            return _admit_walk_in(slot, patient=patient, service=service, by=by)
+        except Overlap:
+            continue  # Taken meanwhile: look again from now.
+    raise Overlap(_("The calendar kept changing while booking this walk-in; try again."))
+
+
+def _admit_walk_in(
+    slot: Slot, *, patient: Patient, service: Service, by: User | None
+) -> Appointment:
+    booking: dict[str, Any] = {
+        "doctor": slot.doctor,
+        "patient": patient,
+        "starts_at": slot.starts_at,
+        "ends_at": slot.ends_at,
+    }
+    try:
+        with transaction.atomic():
+            appointment = _insert_booking(service=service, by=by, walk_in=True, **booking)
+            confirmed = confirm_appointment(appointment=appointment, by=by)
+            return check_in(appointment=confirmed, by=by)
+    except (IntegrityError, OperationalError) as error:
+        raise overlap_from_race(error, **booking) from error
+
+
+def no_walk_in_today(*, service: Service, patient: Patient, doctor: Doctor | None) -> str:
+    """Why a walk-in cannot be seen today, and the next free time to offer instead."""
+    names = {"patient": patient, "service": service.name, "doctor": doctor}
+    if doctor is None:
+        reason = _("No doctor is free for %(patient)s (%(service)s) today.") % names
+    else:
+        reason = _("%(doctor)s is not free for %(patient)s (%(service)s) today.") % names
+    later = next_free_slot(
+        service=service, patient=patient, doctor=doctor, after=timezone.localdate()
+    )
+    if later is None:
+        offer = _("There is no free time in the next %(days)s days either.") % {
+            "days": NEXT_FREE_DAYS
+        }
+    else:
+        starts = timezone.localtime(later.starts_at)
+        offer = _("The next free time is %(day)s at %(time)s with %(doctor)s.") % {
+            "day": f"{starts:%a %d %b}",
+            "time": f"{starts:%H:%M}",
+            "doctor": later.doctor,
+        }
+    return f"{reason} {offer}"
 
 
 def confirm_appointment(*, appointment: Appointment, by: User | None) -> Appointment:
     """The patient confirmed they will come (booked -> confirmed)."""
-    return _transition(
-        appointment,
-        to=Status.CONFIRMED,
-        action=Action.CONFIRMED,
-        by=by,
-        signal=signals.appointment_confirmed,
-    )
+    with transaction.atomic():
+        current, _change = take_step(appointment, step="confirm", action=Action.CONFIRMED, by=by)
+        signals.appointment_confirmed.send(Appointment, appointment=current, by=by)
+    return current
 
 
 def cancel_appointment(*, appointment: Appointment, reason: str, by: User | None) -> Appointment:
@@ -100,56 +187,92 @@ def cancel_appointment(*, appointment: Appointment, reason: str, by: User | None
     reason = reason.strip()
     if not reason:
         raise SchedulingError("Say why the appointment is cancelled.")
-    return _transition(
-        appointment,
-        to=Status.CANCELLED,
-        action=Action.CANCELLED,
-        by=by,
-        signal=signals.appointment_cancelled,
-        note=reason,
-        cancellation_reason=reason,
-    )
+    with transaction.atomic():
+        current, _change = take_step(
+            appointment,
+            step="cancel",
+            action=Action.CANCELLED,
+            by=by,
+            note=reason,
+            cancellation_reason=reason,
+        )
+        signals.appointment_cancelled.send(Appointment, appointment=current, by=by)
+    return current
 
 
 def check_in(*, appointment: Appointment, by: User | None) -> Appointment:
-    """The patient has arrived at the desk (confirmed -> arrived); the time is kept."""
-    return _transition(
-        appointment,
-        to=Status.ARRIVED,
-        action=Action.CHECKED_IN,
-        by=by,
-        signal=signals.patient_arrived,
-        arrived_at=timezone.now(),
-    )
+    """The patient has arrived at the desk (confirmed -> arrived); the time is kept.
+
+    Only on the appointment's day in the clinic's zone (early or late that day is
+    fine): checking in tomorrow's patient would alert the doctor and drop the
+    patient's reminders for a visit that is not happening now."""
+    with transaction.atomic():
+        current, change = take_step(
+            appointment,
+            step="check-in",
+            action=Action.CHECKED_IN,
+            by=by,
+            check=_on_its_day,
+            arrived_at=timezone.now(),
+        )
+        signals.patient_arrived.send(Appointment, appointment=current, by=by, change=change)
+    return current
+
+
+def undo_check_in(*, appointment: Appointment, by: User | None) -> Appointment:
+    """Take back a mistaken check-in (arrived -> confirmed), until the doctor starts
+    the session: by then the appointment is in_session and this is refused. The
+    history keeps both entries, the check-in and its undoing; `check_in_undone`
+    lets notifications withdraw the doctor's alert and put the reminders back.
+
+    A session the doctor has opened but not started (sessions_app.create_session)
+    does not stop the undo: it holds at most the doctor's first notes, which are
+    kept, and it cannot start while the appointment is not arrived
+    (sessions_app.start_session refuses); checking the patient in again lets the
+    same session start."""
+    with transaction.atomic():
+        current, change = take_step(
+            appointment,
+            step="undo-check-in",
+            action=Action.CHECK_IN_UNDONE,
+            by=by,
+            arrived_at=None,
+        )
+        # None for an arrival written by other means than check_in (imported data).
+        check_in_entry = (
+            current.changes.filter(action=Action.CHECKED_IN).order_by("changed_at", "pk").last()
+        )
+        signals.check_in_undone.send(
+            Appointment, appointment=current, by=by, change=change, check_in=check_in_entry
+        )
+    return current
 
 
 def mark_no_show(*, appointment: Appointment, by: User | None) -> Appointment:
-    """The patient did not come (confirmed -> no_show); allowed only once the start
-    time has passed. Its time is free again."""
-    return _transition(
-        appointment,
-        to=Status.NO_SHOW,
-        action=Action.NO_SHOW,
-        by=by,
-        signal=signals.appointment_no_show,
-        only_after_start=True,
-    )
+    """The patient did not come (booked or confirmed -> no_show); allowed only once
+    the start time has passed. Its time is free again."""
+    with transaction.atomic():
+        current, _change = take_step(
+            appointment, step="no-show", action=Action.NO_SHOW, by=by, check=_has_started
+        )
+        signals.appointment_no_show.send(Appointment, appointment=current, by=by)
+    return current
 
 
 def begin_visit(*, appointment: Appointment, by: User | None) -> Appointment:
     """The doctor has started the appointment's session (arrived -> in_session).
     Called by `sessions_app.services.start_session`, which sends its own signal."""
-    return _transition(
-        appointment, to=Status.IN_SESSION, action=Action.SESSION_STARTED, by=by, signal=None
+    current, _change = take_step(
+        appointment, step="begin-visit", action=Action.SESSION_STARTED, by=by
     )
+    return current
 
 
 def complete_visit(*, appointment: Appointment, by: User | None) -> Appointment:
     """The appointment's session is completed (in_session -> completed). Called by
     `sessions_app.services.complete_session`, which sends its own signal."""
-    return _transition(
-        appointment, to=Status.COMPLETED, action=Action.COMPLETED, by=by, signal=None
-    )
+    current, _change = take_step(appointment, step="complete-visit", action=Action.COMPLETED, by=by)
+    return current
 
 
 def reschedule_appointment(
@@ -167,9 +290,9 @@ def reschedule_appointment(
     move: dict = {}
     try:
         with transaction.atomic():
-            current = _lock(appointment)
+            current = lock_appointment(appointment)
             if current.status not in RESCHEDULABLE:
-                raise InvalidTransition(_refusal(current, "rescheduled", RESCHEDULABLE))
+                raise InvalidTransition(refusal(current, "rescheduled", RESCHEDULABLE))
             ends_at = end_of(starts_at, current.duration if duration is None else duration)
             if (starts_at, ends_at) == (current.starts_at, current.ends_at):
                 raise InvalidTimes("The appointment is already at that time.")
@@ -180,13 +303,13 @@ def reschedule_appointment(
                 "ends_at": ends_at,
                 "exclude": current,
             }
-            _lock_calendars(doctor=current.doctor, patient=current.patient)
+            lock_calendars(doctor=current.doctor, patient=current.patient)
             check_bookable(doctor=current.doctor, starts_at=starts_at, ends_at=ends_at)
             check_no_overlap(**move)
             previous_starts_at, previous_ends_at = current.starts_at, current.ends_at
             current.starts_at, current.ends_at = starts_at, ends_at
             current.save(update_fields=["starts_at", "ends_at", "updated_at"])
-            change = _record(
+            change = record_change(
                 current,
                 Action.RESCHEDULED,
                 by=by,
@@ -205,151 +328,23 @@ def reschedule_appointment(
     except (IntegrityError, OperationalError) as error:
         if not move:
             raise
-        raise _overlap_from_race(error, **move) from error
+        raise overlap_from_race(error, **move) from error
     return current
 
 
-def check_no_overlap(
-    *,
-    doctor: Doctor,
-    patient: Patient,
-    starts_at: datetime,
-    ends_at: datetime,
-    exclude: Appointment | None = None,
-) -> None:
-    """Refuse a time that overlaps an active appointment of the doctor or of the
-    patient, naming the appointment in the way."""
-    clashes = Appointment.objects.overlapping(starts_at, ends_at).filter(
-        Q(doctor=doctor) | Q(patient=patient)
-    )
-    if exclude is not None:
-        clashes = clashes.exclude(pk=exclude.pk)
-    clash = clashes.select_related("doctor", "patient").order_by("starts_at", "pk").first()
-    if clash is not None:
-        raise Overlap(_overlap_message(clash, doctor=doctor), conflict=clash)
+def _on_its_day(appointment: Appointment) -> None:
+    if not same_clinic_day(timezone.now(), appointment.starts_at):
+        starts = timezone.localtime(appointment.starts_at)
+        raise InvalidTransition(
+            _("A patient can be checked in only on the day of their appointment (%(day)s).")
+            % {"day": f"{starts:%a %d %b}"}
+        )
 
 
-def _overlap_message(clash: Appointment, *, doctor: Doctor) -> str:
-    starts, ends = timezone.localtime(clash.starts_at), timezone.localtime(clash.ends_at)
-    when = f"{starts:%H:%M}–{ends:%H:%M} on {starts:%a %d %b}"
-    if clash.doctor_id == doctor.pk:
-        return f"{clash.doctor} already has an appointment {when}."
-    return f"{clash.patient} already has an appointment {when} with {clash.doctor}."
-
-
-def _overlap_from_race(error: DatabaseError, **booking: Any) -> Overlap:
-    """The friendly `Overlap` for a race lost at the database: its exclusion
-    constraint refused the row after our own check had passed, or aborted it in a
-    deadlock with a rival booking. Any other database error is a bug and goes up as
-    it is."""
-    diagnostics = getattr(error.__cause__, "diag", None)
-    refused = getattr(diagnostics, "constraint_name", None) in OVERLAP_CONSTRAINTS
-    deadlocked = getattr(diagnostics, "sqlstate", None) == DEADLOCK_DETECTED
-    if not (refused or deadlocked):
-        raise error
-    try:
-        # A rival that the constraint saw has committed by now, so the check can
-        # name it; after a deadlock the rival may still be committing.
-        check_no_overlap(**booking)
-    except Overlap as overlap:
-        return overlap
-    return Overlap("This time was just taken by another booking; choose another.")
-
-
-def _lock_calendars(*, doctor: Doctor, patient: Patient) -> None:
-    """Lock the doctor's row, then the patient's, until the transaction ends.
-
-    Bookings that touch the same doctor or patient then take turns: the overlap
-    check runs after the other booking has committed, so it sees that booking and
-    names it. Taking the doctor before the patient, always, means two bookings can
-    never wait for each other in a circle (a deadlock). The exclusion constraints
-    stay the final guard for any writer that does not come through here.
-    """
-    list(Doctor.objects.select_for_update(no_key=True).filter(pk=doctor.pk).values_list("pk"))
-    list(Patient.objects.select_for_update(no_key=True).filter(pk=patient.pk).values_list("pk"))
-
-
-def _lock(appointment: Appointment) -> Appointment:
-    """The appointment's row, locked until the transaction ends, so two clerks acting
-    on it at once take turns and the second sees the first one's change."""
-    return (
-        Appointment.objects.select_for_update(of=("self",))
-        .select_related("doctor", "patient", "service")
-        .get(pk=appointment.pk)
-    )
-
-
-STATUS_VERBS = {
-    Status.CONFIRMED: "confirmed",
-    Status.ARRIVED: "checked in",
-    Status.CANCELLED: "cancelled",
-    Status.NO_SHOW: "marked as a no-show",
-    Status.IN_SESSION: "started",
-    Status.COMPLETED: "completed",
-}
-
-
-def _refusal(appointment: Appointment, verb: str, allowed_from: frozenset[str]) -> str:
-    allowed = " or ".join(
-        Status(status).label.lower() for status in Status if status in allowed_from
-    )
-    article = "an" if allowed[0] in "aeiou" else "a"
-    current = appointment.get_status_display().lower()
-    return f"Only {article} {allowed} appointment can be {verb}; this one is {current}."
-
-
-def _transition(
-    appointment: Appointment,
-    *,
-    to: Status,
-    action: Action,
-    by: User | None,
-    signal: Signal | None,
-    note: str = "",
-    only_after_start: bool = False,
-    **fields: Any,
-) -> Appointment:
-    """Move the appointment to status `to` under a row lock, or refuse."""
-    with transaction.atomic():
-        current = _lock(appointment)
-        if not current.can_move_to(to):
-            raise InvalidTransition(_refusal(current, STATUS_VERBS[to], statuses_leading_to(to)))
-        if only_after_start and timezone.now() < current.starts_at:
-            starts = timezone.localtime(current.starts_at)
-            raise InvalidTransition(
-                f"A patient can be marked as a no-show only after the start time "
-                f"({starts:%H:%M} on {starts:%a %d %b})."
-            )
-        from_status = current.status
-        current.status = to
-        for name, value in fields.items():
-            setattr(current, name, value)
-        current.save(update_fields=["status", *fields, "updated_at"])
-        _record(current, action, by=by, from_status=from_status, note=note)
-        if signal is not None:
-            signal.send(Appointment, appointment=current, by=by)
-    return current
-
-
-def _record(
-    appointment: Appointment,
-    action: Action,
-    *,
-    by: User | None,
-    from_status: str,
-    note: str = "",
-    from_starts_at: datetime | None = None,
-    from_ends_at: datetime | None = None,
-) -> AppointmentChange:
-    return AppointmentChange.objects.create(
-        appointment=appointment,
-        action=action,
-        changed_by=by,
-        from_status=from_status,
-        to_status=appointment.status,
-        from_starts_at=from_starts_at,
-        from_ends_at=from_ends_at,
-        to_starts_at=appointment.starts_at,
-        to_ends_at=appointment.ends_at,
-        note=note,
-    )
+def _has_started(appointment: Appointment) -> None:
+    if timezone.now() < appointment.starts_at:
+        starts = timezone.localtime(appointment.starts_at)
+        raise InvalidTransition(
+            f"A patient can be marked as a no-show only after the start time "
+            f"({starts:%H:%M} on {starts:%a %d %b})."
+        )

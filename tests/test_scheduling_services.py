@@ -427,6 +427,7 @@ def test_checking_in_sends_patient_arrived(confirmed, receptionist):
             "signal": signals.patient_arrived,
             "appointment": confirmed,
             "by": receptionist,
+            "change": confirmed.changes.get(action=AppointmentChange.Action.CHECKED_IN),
         }
     ]
     assert calls[0]["appointment"].arrived_at == at(MONDAY, 8)
@@ -554,14 +555,14 @@ REFUSALS = {
     "confirm": "Only a booked appointment can be confirmed; this one is {}.",
     "check-in": "Only a confirmed appointment can be checked in; this one is {}.",
     "cancel": "Only a booked or confirmed appointment can be cancelled; this one is {}.",
-    "no-show": "Only a confirmed appointment can be marked as a no-show; this one is {}.",
+    "no-show": "Only a booked or confirmed appointment can be marked as a no-show; this one is {}.",
     "reschedule": "Only a booked or confirmed appointment can be rescheduled; this one is {}.",
 }
 ALLOWED = {
     "confirm": {Status.BOOKED},
     "check-in": {Status.CONFIRMED},
     "cancel": {Status.BOOKED, Status.CONFIRMED},
-    "no-show": {Status.CONFIRMED},
+    "no-show": {Status.BOOKED, Status.CONFIRMED},
     "reschedule": {Status.BOOKED, Status.CONFIRMED},
 }
 REFUSED = [

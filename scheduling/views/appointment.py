@@ -1,5 +1,5 @@
 """One appointment: its page with its history, and the quick actions (confirm, check
-in, no-show, cancel) from that page or the day view's cards."""
+in, undo a check-in, no-show, cancel) from that page or the day view's cards."""
 
 from __future__ import annotations
 
@@ -9,13 +9,16 @@ from django.contrib import messages
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.functional import Promise
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext_lazy as _
 from django.views import View
 
 from clinic.kernel.http import is_htmx
 from clinic.kernel.users import staff_user
 
 from .. import services
+from ..actions import listed_buttons
 from ..cards import card_of
 from ..exceptions import SchedulingError
 from ..forms import CancelForm
@@ -29,17 +32,24 @@ class AppointmentDetailView(PermissionRequiredMixin, View):
 
     def get(self, request: HttpRequest, pk: int) -> HttpResponse:
         appointment = visible_appointment(request, pk)
+        buttons = listed_buttons(
+            appointment.offered_actions,
+            url=appointment.get_absolute_url(),
+            patient_name=appointment.patient.full_name,
+        )
         return render(
             request,
             "scheduling/appointment_detail.html",
-            {"appointment": appointment, "cancel_form": CancelForm()},
+            {"appointment": appointment, "cancel_form": CancelForm(), "buttons": buttons},
         )
 
 
-# Each action's service and what the page says once it is done.
-QUICK_ACTIONS: dict[str, tuple[Callable[..., Appointment], str]] = {
+# Each action's service and what the page says once it is done. Offered as
+# models.offered_actions says; the buttons of the newer ones are in actions.py.
+QUICK_ACTIONS: dict[str, tuple[Callable[..., Appointment], str | Promise]] = {
     "confirm": (services.confirm_appointment, "Confirmed"),
     "check-in": (services.check_in, "Checked in"),
+    "undo-check-in": (services.undo_check_in, _("Check-in undone")),
     "no-show": (services.mark_no_show, "Marked as a no-show"),
     "cancel": (services.cancel_appointment, "Cancelled"),
 }

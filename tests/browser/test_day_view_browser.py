@@ -37,7 +37,8 @@ def open_day(page: Page, moment: datetime) -> None:
 
 
 def test_quick_actions_confirm_check_in_and_cancel_in_place(log_in):
-    appointment = AppointmentFactory(starts_at=at(timezone.localdate() + timedelta(days=2), 9))
+    # Today's: a patient is checked in only on the day of their appointment.
+    appointment = AppointmentFactory(starts_at=at(timezone.localdate(), 9))
     to_cancel = AppointmentFactory(
         doctor=appointment.doctor, starts_at=appointment.starts_at + timedelta(hours=1)
     )

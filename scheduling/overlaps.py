@@ -1,0 +1,85 @@
+"""The no-double-booking rule as the booking services apply it (DESIGN.md section
+2): the check that names the appointment in the way, the row locks that make
+bookings of one doctor or patient take turns, and the friendly `Overlap` for a race
+lost at the database, whose exclusion constraints stay the final guard."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.db import DatabaseError
+from django.db.models import Q
+from django.utils import timezone
+
+from doctors.models import Doctor
+from patients.models import Patient
+
+from .exceptions import Overlap
+from .models import Appointment
+
+OVERLAP_CONSTRAINTS = {"appointment_no_doctor_overlap", "appointment_no_patient_overlap"}
+# PostgreSQL's SQLSTATE for a deadlock. Two bookings that each wait at an exclusion
+# constraint for the other's uncommitted row (one patient with two doctors at once)
+# deadlock, and PostgreSQL aborts one of them: that one has lost the race.
+DEADLOCK_DETECTED = "40P01"
+
+
+def check_no_overlap(
+    *,
+    doctor: Doctor,
+    patient: Patient,
+    starts_at: datetime,
+    ends_at: datetime,
+    exclude: Appointment | None = None,
+) -> None:
+    """Refuse a time that overlaps an active appointment of the doctor or of the
+    patient, naming the appointment in the way."""
+    clashes = Appointment.objects.overlapping(starts_at, ends_at).filter(
+        Q(doctor=doctor) | Q(patient=patient)
+    )
+    if exclude is not None:
+        clashes = clashes.exclude(pk=exclude.pk)
+    clash = clashes.select_related("doctor", "patient").order_by("starts_at", "pk").first()
+    if clash is not None:
+        raise Overlap(overlap_message(clash, doctor=doctor), conflict=clash)
+
+
+def overlap_message(clash: Appointment, *, doctor: Doctor) -> str:
+    starts, ends = timezone.localtime(clash.starts_at), timezone.localtime(clash.ends_at)
+    when = f"{starts:%H:%M}–{ends:%H:%M} on {starts:%a %d %b}"
+    if clash.doctor_id == doctor.pk:
+        return f"{clash.doctor} already has an appointment {when}."
+    return f"{clash.patient} already has an appointment {when} with {clash.doctor}."
+
+
+def overlap_from_race(error: DatabaseError, **booking: Any) -> Overlap:
+    """The friendly `Overlap` for a race lost at the database: its exclusion
+    constraint refused the row after our own check had passed, or aborted it in a
+    deadlock with a rival booking. Any other database error is a bug and goes up as
+    it is."""
+    diagnostics = getattr(error.__cause__, "diag", None)
+    refused = getattr(diagnostics, "constraint_name", None) in OVERLAP_CONSTRAINTS
+    deadlocked = getattr(diagnostics, "sqlstate", None) == DEADLOCK_DETECTED
+    if not (refused or deadlocked):
+        raise error
+    try:
+        # A rival that the constraint saw has committed by now, so the check can
+        # name it; after a deadlock the rival may still be committing.
+        check_no_overlap(**booking)
+    except Overlap as overlap:
+        return overlap
+    return Overlap("This time was just taken by another booking; choose another.")
+
+
+def lock_calendars(*, doctor: Doctor, patient: Patient) -> None:
+    """Lock the doctor's row, then the patient's, until the transaction ends.
+
+    Bookings that touch the same doctor or patient then take turns: the overlap
+    check runs after the other booking has committed, so it sees that booking and
+    names it. Taking the doctor before the patient, always, means two bookings can
+    never wait for each other in a circle (a deadlock). The exclusion constraints
+    stay the final guard for any writer that does not come through here.
+    """
+    list(Doctor.objects.select_for_update(no_key=True).filter(pk=doctor.pk).values_list("pk"))
+    list(Patient.objects.select_for_update(no_key=True).filter(pk=patient.pk).values_list("pk"))
