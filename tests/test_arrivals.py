@@ -11,7 +11,6 @@ Monday morning (so her reminders are queued for Monday 15:00 and Tuesday 13:00).
 from __future__ import annotations
 
 from datetime import datetime, time
-from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -31,6 +30,7 @@ from scheduling.services import (
 from sessions_app.exceptions import NotReady
 from sessions_app.models import SessionStatus
 from sessions_app.services import create_session, open_and_start_session, start_session
+from tests.clock import NEW_YORK
 from tests.factories import (
     AppointmentFactory,
     PatientFactory,
@@ -39,7 +39,6 @@ from tests.factories import (
     WorkingHoursFactory,
 )
 
-NEW_YORK = ZoneInfo("America/New_York")
 Action = AppointmentChange.Action
 
 

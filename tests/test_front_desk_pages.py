@@ -10,7 +10,6 @@ The scene: Tuesday 1 December 2026, 10:07:30 in New York. Dr Smith works
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import connection
@@ -20,6 +19,7 @@ from django.urls import reverse
 from doctors.models import Weekday
 from scheduling.models import Appointment, AppointmentChange, Status
 from scheduling.services import check_in
+from tests.clock import NEW_YORK
 from tests.factories import (
     AppointmentFactory,
     DoctorFactory,
@@ -28,7 +28,6 @@ from tests.factories import (
     WorkingHoursFactory,
 )
 
-NEW_YORK = ZoneInfo("America/New_York")
 HTMX = {"HX-Request": "true"}
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import queue
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, time
-from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import connection, transaction
@@ -20,6 +19,7 @@ from django.db import connection, transaction
 from doctors.models import Weekday
 from scheduling.models import Appointment, Status
 from scheduling.services import book_walk_in
+from tests.clock import NEW_YORK
 from tests.concurrency import all_at_once
 from tests.factories import AppointmentFactory, PatientFactory, ServiceFactory, WorkingHoursFactory
 
@@ -28,7 +28,6 @@ pytestmark = [
     pytest.mark.usefixtures("migrated_data_restored"),
 ]
 
-NEW_YORK = ZoneInfo("America/New_York")
 
 postgresql_only = pytest.mark.skipif(
     connection.vendor != "postgresql",

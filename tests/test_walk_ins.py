@@ -10,7 +10,6 @@ work 09:00-17:00 every day; a consultation lasts 30 minutes.
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -20,6 +19,7 @@ from notifications.models import Status as MessageStatus
 from scheduling.exceptions import Unavailable
 from scheduling.models import Appointment, AppointmentChange, Status
 from scheduling.services import book_walk_in, undo_check_in
+from tests.clock import NEW_YORK
 from tests.factories import (
     AppointmentFactory,
     DoctorFactory,
@@ -29,7 +29,6 @@ from tests.factories import (
     WorkingHoursFactory,
 )
 
-NEW_YORK = ZoneInfo("America/New_York")
 Action = AppointmentChange.Action
 
 

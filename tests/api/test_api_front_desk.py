@@ -8,7 +8,6 @@ work 09:00-17:00 every day."""
 from __future__ import annotations
 
 from datetime import datetime, time
-from zoneinfo import ZoneInfo
 
 import pytest
 from django.test import Client
@@ -16,6 +15,7 @@ from django.test import Client
 from clinic.api import api
 from doctors.models import Weekday
 from scheduling.models import Appointment, Status
+from tests.clock import NEW_YORK
 from tests.factories import (
     AppointmentFactory,
     DoctorFactory,
@@ -26,7 +26,6 @@ from tests.factories import (
 
 pytestmark = pytest.mark.django_db
 
-NEW_YORK = ZoneInfo("America/New_York")
 API = "/api/v1"
 
 

@@ -10,7 +10,6 @@ import os
 import re
 from datetime import datetime, time
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
 from django.conf import settings
@@ -19,6 +18,7 @@ from playwright.sync_api import Page, expect
 
 from doctors.models import Weekday
 from scheduling.models import Appointment, AppointmentChange, Status
+from tests.clock import NEW_YORK
 from tests.factories import (
     AppointmentFactory,
     DoctorFactory,
@@ -28,7 +28,6 @@ from tests.factories import (
     WorkingHoursFactory,
 )
 
-NEW_YORK = ZoneInfo("America/New_York")
 VIEWPORTS = {"desktop": (1366, 768), "phone": (390, 844)}
 
 
