@@ -69,8 +69,8 @@ class Timetable:
 def leave_words(leave: Leave) -> str:
     starts, ends = timezone.localtime(leave.starts_at), timezone.localtime(leave.ends_at)
     words = _("Time off %(starts)s – %(ends)s") % {
-        "starts": f"{starts:%a %d %b %H:%M}",
-        "ends": f"{ends:%a %d %b %H:%M}",
+        "starts": f"{starts:%a %-d %b %H:%M}",
+        "ends": f"{ends:%a %-d %b %H:%M}",
     }
     return f"{words} ({leave.reason})." if leave.reason else f"{words}."
 

@@ -149,7 +149,7 @@ def test_saved_anyway_the_time_off_flags_the_appointments_it_covers(
     assert flagged(*monday) == [True, True, False, False]
     flag = RebookingFlag.objects.get(appointment=jane_at_ten)
     assert flag.flagged_by == manager
-    assert flag.reason == "Time off Mon 07 Dec 00:00 – Tue 08 Dec 00:00 (Conference)."
+    assert flag.reason == "Time off Mon 7 Dec 00:00 – Tue 8 Dec 00:00 (Conference)."
     entry = jane_at_ten.changes.get(action=Action.NEEDS_REBOOKING)
     assert (entry.changed_by, entry.note) == (manager, flag.reason)
 
