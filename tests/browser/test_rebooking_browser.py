@@ -119,3 +119,28 @@ def test_the_manager_is_warned_and_reception_texts_the_patient(signed_in, scene)
     expect(reception).to_have_url(
         re.compile(re.escape(reverse("scheduling:reschedule", args=[jane.pk])) + "$")
     )
+
+
+def test_shorter_hours_on_the_doctors_page_are_warned_of(signed_in, scene):
+    smith, jane = scene
+    manager = signed_in(ManagerFactory(first_name="Maria", last_name="Lopez"))
+    manager.goto(reverse("admin:doctors_doctor_change", args=[smith.pk]))
+    monday = smith.working_hours.get(weekday=Weekday.MONDAY)
+    row = manager.locator(f"tr:has(input[name$='-id'][value='{monday.pk}'])")
+    row.locator("input[name$='-starts']").fill("12:00")
+    manager.get_by_role("button", name="Save", exact=True).click()
+
+    warning = manager.get_by_role("region", name=re.compile("Not saved"))
+    expect(warning).to_contain_text("Jane Doe")
+    expect(warning).to_contain_text("Working hours on Monday are now 12:00–17:00.")
+    monday.refresh_from_db()
+    assert monday.starts == time(9)
+    shoot(manager, "rebooking-admin-doctor-hours")
+    manager.get_by_role("button", name="Save anyway").click()
+
+    expect(manager.locator(".messagelist")).to_contain_text(
+        "1 appointment is flagged for rebooking"
+    )
+    monday.refresh_from_db()
+    assert monday.starts == time(12)
+    assert RebookingFlag.objects.get().appointment == jane
