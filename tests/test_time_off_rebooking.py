@@ -436,6 +436,17 @@ def test_a_patient_without_a_phone_gets_no_text_and_reception_is_told(
     assert jane_flagged.patient_told_at is None
 
 
+def test_a_patient_who_opted_out_of_texts_gets_none(reception_client, jane_flagged):
+    patient = jane_flagged.appointment.patient
+    patient.set_sms_opt_out(True)
+    patient.save()
+
+    response = reception_client.post(text_url(jane_flagged), follow=True)
+
+    assert "has opted out of texts" in response.content.decode()
+    assert not Notification.objects.filter(template="rebooking_call").exists()
+
+
 def test_a_cleared_flag_cannot_be_texted(reception_client, jane_flagged):
     cancel_appointment(appointment=jane_flagged.appointment, reason="Away", by=None)
 
