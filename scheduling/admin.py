@@ -6,6 +6,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import ngettext
@@ -17,7 +18,14 @@ from doctors.admin import WorkingHoursFormSet
 from doctors.models import Doctor, TimeOff, WorkingHours
 
 from .models import Appointment, AppointmentChange, Service
-from .rebooking import Displaced, Leave, displaced_appointments, flag_for_rebooking, leave_of
+from .rebooking import (
+    Displaced,
+    Leave,
+    displaced_appointments,
+    flag_for_rebooking,
+    leave_of,
+    release_restored,
+)
 
 
 @admin.register(Service)
@@ -164,6 +172,7 @@ class TimetableAdminMixin:
         super().save_related(request, form, formsets, change)  # type: ignore[misc]
         found = [item for check in (form, *formsets) for item in getattr(check, "displaced", [])]
         flags = flag_for_rebooking(displaced=_unique(found), by=staff_user(request))
+        self.release(request, doctors_of(form))
         if flags:
             self.message_user(  # type: ignore[attr-defined]
                 request,
@@ -177,6 +186,37 @@ class TimetableAdminMixin:
                 % {"count": len(flags)},
                 messages.WARNING,
             )
+
+    def release(self, request: HttpRequest, doctors: set[Doctor]) -> None:
+        """Clears the flags of appointments whose time the doctors have again."""
+        released = sum(
+            release_restored(doctor=doctor, by=staff_user(request)) for doctor in doctors
+        )
+        if released:
+            self.message_user(  # type: ignore[attr-defined]
+                request,
+                ngettext(
+                    "%(count)s appointment no longer needs rebooking: the doctor has its "
+                    "time again.",
+                    "%(count)s appointments no longer need rebooking: the doctor has their "
+                    "time again.",
+                    released,
+                )
+                % {"count": released},
+                messages.INFO,
+            )
+
+
+def doctors_of(form: forms.ModelForm) -> set[Doctor]:
+    """The doctors whose timetable the form changed: the doctor of the page, or of
+    the time off (before and after, when it moved to another doctor)."""
+    instance = form.instance
+    if isinstance(instance, Doctor):
+        return {instance}
+    doctors = {instance.doctor}
+    if form.initial.get("doctor") not in (None, instance.doctor.pk):
+        doctors |= set(Doctor.objects.filter(pk=form.initial["doctor"]))
+    return doctors
 
 
 def _unique(displaced: list[Displaced]) -> list[Displaced]:
@@ -202,6 +242,15 @@ class GuardedDoctorAdmin(TimetableAdminMixin, doctors_admin.DoctorAdmin):
 class GuardedTimeOffAdmin(TimetableAdminMixin, doctors_admin.TimeOffAdmin):
     form = GuardedTimeOffForm
     change_form_template = TIMETABLE_FORM
+
+    def delete_model(self, request: HttpRequest, obj: TimeOff) -> None:
+        super().delete_model(request, obj)
+        self.release(request, {obj.doctor})
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[TimeOff]) -> None:
+        doctors = set(Doctor.objects.filter(time_off__in=queryset))
+        super().delete_queryset(request, queryset)
+        self.release(request, doctors)
 
 
 admin.site.unregister(Doctor)

@@ -6,7 +6,8 @@ the timetable as it would be) and, once the manager saves anyway, flags each one
 "needs rebooking" (`flag_for_rebooking`). Reception works the open flags from the
 rebooking list: texting the patient that the clinic will call (`promise_call`) or
 moving the appointment. Rescheduling or cancelling it clears its flag
-(`clear_rebooking`, called by those services)."""
+(`clear_rebooking`, called by those services), and so does giving the doctor the
+time back (`release_restored`, after any save of the timetable in admin)."""
 
 from __future__ import annotations
 
@@ -156,6 +157,22 @@ def clear_rebooking(*, appointment: Appointment, by: User | None) -> int:
     any, is cleared. Called inside the transaction of that change; returns how many
     flags it cleared (0 or 1)."""
     return RebookingFlag.objects.filter(appointment=appointment, cleared_at=None).update(
+        cleared_at=timezone.now(), cleared_by=by
+    )
+
+
+def release_restored(*, doctor: Doctor, by: User | None) -> int:
+    """Clear the open flags of the doctor's appointments whose time the doctor has
+    again (the time off taken back, the hours given back): they need no rebooking
+    any more. Returns how many."""
+    timetable = timetable_of(doctor)
+    flags = RebookingFlag.objects.filter(cleared_at=None, appointment__doctor=doctor)
+    restored = [
+        flag.pk
+        for flag in flags.select_related("appointment")
+        if timetable.refusal(flag.appointment) is None
+    ]
+    return RebookingFlag.objects.filter(pk__in=restored).update(
         cleared_at=timezone.now(), cleared_by=by
     )
 

@@ -499,3 +499,33 @@ def test_the_list_runs_a_fixed_number_of_queries(
         page = client.get(REBOOKING).content.decode()
 
     assert page.count('data-testid="rebooking-row"') == 8
+
+
+# --- The time given back ----------------------------------------------------------
+
+
+def test_deleting_the_time_off_takes_its_appointments_off_the_list(manager_client, smith, monday):
+    manager_client.post(ADD_TIME_OFF, time_off_form(smith, *MONDAY_OFF, _save_anyway="1"))
+    leave = TimeOff.objects.get()
+    assert flagged(*monday[:2]) == [True, True]
+
+    response = manager_client.post(
+        reverse("admin:doctors_timeoff_delete", args=[leave.pk]), {"post": "yes"}, follow=True
+    )
+
+    assert "2 appointments no longer need rebooking" in response.content.decode()
+    assert flagged(*monday[:2]) == [False, False]
+
+
+def test_shortening_the_time_off_releases_only_what_it_no_longer_covers(
+    manager_client, smith, monday
+):
+    manager_client.post(ADD_TIME_OFF, time_off_form(smith, *MONDAY_OFF, _save_anyway="1"))
+    leave = TimeOff.objects.get()
+
+    manager_client.post(
+        reverse("admin:doctors_timeoff_change", args=[leave.pk]),
+        time_off_form(smith, (NEXT_MONDAY, "00:00"), (NEXT_MONDAY, "12:00")),
+    )
+
+    assert flagged(*monday[:2]) == [True, False]  # Jane's 10:00 is still off; Bob's 14:00 back
