@@ -124,6 +124,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "clinic.context_processors.clinic",
                 "notifications.context_processors.inbox",
+                "scheduling.context_processors.rebooking",
             ],
         },
     },
