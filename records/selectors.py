@@ -99,6 +99,16 @@ def reads_as_of_right(*, user: User | AnonymousUser, patient_id: int) -> bool:
     return user.has_perm(ANY_CHART_PERMISSION) or is_own_patient(user=user, patient_id=patient_id)
 
 
+def holds_emergency_access(
+    *, user: User | AnonymousUser, patient_id: int, emergency: EmergencyGrant | None
+) -> bool:
+    """Whether `emergency` is this user's emergency access to this patient."""
+    return emergency is not None and (emergency.user_id, emergency.patient_id) == (
+        user.pk,
+        patient_id,
+    )
+
+
 def patient_chart(
     *,
     patient: Patient,
@@ -212,10 +222,7 @@ def _require_access(
     access when they read it by one (theirs, for this patient); else ReasonRequired."""
     if reads_as_of_right(user=user, patient_id=patient_id):
         return None
-    if emergency is not None and (emergency.user_id, emergency.patient_id) == (
-        user.pk,
-        patient_id,
-    ):
+    if holds_emergency_access(user=user, patient_id=patient_id, emergency=emergency):
         return emergency
     raise ReasonRequired(
         _("This patient is not yours: say why you need their chart."), patient_id=patient_id
