@@ -64,6 +64,11 @@ class BaseAllergyFormSet(forms.BaseModelFormSet):
                 )
             seen.add(substance.casefold())
 
+    def add_fields(self, form: forms.ModelForm, index: int | None) -> None:
+        super().add_fields(form, index)
+        if "DELETE" in form.fields:
+            form.fields["DELETE"].label = _("Remove")
+
     def validate_unique(self) -> None:
         # Each substance once is checked above, whatever its case; the rows are
         # saved by the service, not by this formset.

@@ -247,7 +247,7 @@ def _chart(
         "low": formats.localize(min(values)),
         "high": formats.localize(max(values)),
     }
-    middle = (low + high) / 2
+    middle = ((low + high) / 2).to_integral_value()
     y_ticks = [Tick(at=y_of(value), label=formats.localize(value)) for value in (high, middle, low)]
     x_ticks = [Tick(at=x_of(0), label=first)]
     if len(visits) > 1:

@@ -204,6 +204,7 @@ class MedicalRecordFactory(factory.django.DjangoModelFactory):
 
     class Meta:
         model = MedicalRecord
+        skip_postgeneration_save = True
 
     patient = factory.SubFactory(PatientFactory)
     allergy = factory.RelatedFactory(AllergyFactory, "record")
