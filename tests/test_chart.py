@@ -11,10 +11,16 @@ on Monday 2 March 2026 in New York.
 from __future__ import annotations
 
 import importlib
+import os
+import subprocess
+import sys
 from datetime import datetime, time, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
 from django.template import Context, Template
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -47,9 +53,10 @@ from tests.factories import (
     ClinicalNoteFactory,
     DoctorFactory,
     MedicalRecordFactory,
+    PatientFactory,
     SessionFactory,
 )
-from tests.helpers import signed_in
+from tests.helpers import COMMITTED_DATA, signed_in
 
 NOW = datetime(2026, 3, 2, 15, 30, tzinfo=NEW_YORK)
 PENICILLIN = {"substance": "Penicillin", "severity": "severe", "reaction": "anaphylaxis"}
@@ -620,3 +627,64 @@ def test_an_appointments_page_shows_times_in_the_12_hour_format_when_set(
 
     assert "2:30 PM" in page
     assert "14:30" not in page
+
+
+BEFORE_ROWS = ("records", "0005_accesslog_append_only_trigger")
+ROWS = ("records", "0006_structured_allergies_and_history")
+
+
+@COMMITTED_DATA
+def test_the_migration_turns_the_free_text_into_allergies_and_keeps_it_in_the_history():
+    executor = MigrationExecutor(connection)
+    executor.migrate([BEFORE_ROWS])
+    old = executor.loader.project_state([BEFORE_ROWS]).apps.get_model("records", "MedicalRecord")
+    with_text, saying_none, empty = (PatientFactory() for _ in range(3))
+    old.objects.create(patient_id=with_text.pk, allergies="Penicillin (rash), latex")
+    old.objects.create(patient_id=saying_none.pk, allergies="NKA")
+    old.objects.create(patient_id=empty.pk, allergies="")
+
+    executor = MigrationExecutor(connection)
+    executor.migrate([ROWS])
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())
+
+    records = {record.patient_id: record for record in MedicalRecord.objects.all()}
+    assert [
+        (allergy.substance, allergy.reaction, allergy.severity)
+        for allergy in records[with_text.pk].allergies.all()
+    ] == [("latex", "", "unknown"), ("Penicillin", "rash", "unknown")]
+    assert history_of(with_text)[0][1][0] == {
+        "field": "allergies_text",
+        "old": "Penicillin (rash), latex",
+        "new": "",
+    }
+    assert records[saying_none.pk].no_known_allergies
+    assert not records[saying_none.pk].allergies.exists()
+    assert not records[empty.pk].no_known_allergies
+    assert history_of(empty) == []
+
+
+def test_an_unknown_unit_or_time_format_stops_the_start(tmp_path):
+    env_file = tmp_path / "empty.env"
+    env_file.write_text("")
+    for variable, value in (
+        ("CLINIC_TEMPERATURE_UNIT", "K"),
+        ("CLINIC_WEIGHT_UNIT", "stone"),
+        ("CLINIC_TIME_FORMAT", "13h"),
+    ):
+        result = subprocess.run(
+            [sys.executable, "-c", "import django; django.setup()"],
+            cwd=Path(__file__).resolve().parent.parent,
+            env={
+                "PATH": os.environ["PATH"],
+                "DJANGO_SETTINGS_MODULE": "clinic.settings",
+                "ENV_FILE": str(env_file),
+                "DEBUG": "true",
+                variable: value,
+            },
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert result.returncode != 0
+        assert f"{variable} must be" in result.stderr

@@ -231,7 +231,7 @@ class Migration(migrations.Migration):
             ],
             options={
                 "verbose_name_plural": "allergies",
-                "ordering": ["substance", "pk"],
+                "ordering": [django.db.models.functions.text.Lower("substance"), "pk"],
                 "constraints": [
                     models.UniqueConstraint(
                         django.db.models.functions.text.Lower("substance"),

@@ -100,7 +100,7 @@ class Allergy(models.Model):
     CONTENT_FIELDS = ("substance", "severity", "reaction")
 
     class Meta:
-        ordering = ["substance", "pk"]
+        ordering = [Lower("substance"), "pk"]
         verbose_name_plural = _("allergies")
         constraints = [
             models.UniqueConstraint(
