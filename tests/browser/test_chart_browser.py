@@ -104,8 +104,12 @@ def test_the_doctor_records_an_allergy_from_the_session_page(
     assert allergy_names(record) == ["Latex", "Penicillin"]
     assert RecordChange.objects.get(record=record).changed_by == smith.user
 
+    # The doctor's patient page: the appointments, and the way to the chart.
+    page.goto(reverse("patients:detail", args=[jane.pk]))
+    expect(page.get_by_role("heading", name="Appointments")).to_be_visible()
+    shoot(page, "chart-patient-page")
     # The chart: the allergies, the vitals of every visit and their trend, the history.
-    page.get_by_role("link", name="Open the chart").click()
+    page.get_by_test_id("open-chart").click()
     expect(page.get_by_test_id("allergies")).to_contain_text("anaphylaxis")
     expect(page.get_by_test_id("vitals-table").locator("tbody tr")).to_have_count(8)
     for chart in ("blood-pressure", "pulse", "weight"):
