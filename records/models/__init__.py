@@ -8,17 +8,29 @@ the access log only grows.
 
 from .audit import AccessAction, AccessLog, AccessLogQuerySet, EmergencyAccess
 from .clinical import Addendum, ClinicalNote, Prescription, PrescriptionItem, Route, Signable
+from .documents import (
+    NON_CLINICAL_KINDS,
+    DocumentContentType,
+    DocumentKind,
+    PatientDocument,
+    PatientDocumentQuerySet,
+)
 from .record import BloodType, MedicalRecord
 
 __all__ = [
+    "NON_CLINICAL_KINDS",
     "AccessAction",
     "AccessLog",
     "AccessLogQuerySet",
     "Addendum",
     "BloodType",
     "ClinicalNote",
+    "DocumentContentType",
+    "DocumentKind",
     "EmergencyAccess",
     "MedicalRecord",
+    "PatientDocument",
+    "PatientDocumentQuerySet",
     "Prescription",
     "PrescriptionItem",
     "Route",
