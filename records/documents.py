@@ -78,6 +78,11 @@ def sniff_content_type(head: bytes) -> DocumentContentType | None:
     return None
 
 
+def max_size_display() -> str:
+    """The largest file accepted, for people ("10.0 MB")."""
+    return filesizeformat(settings.DOCUMENTS_MAX_BYTES)
+
+
 # --- Who may do what ------------------------------------------------------------
 
 
