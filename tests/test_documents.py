@@ -323,7 +323,7 @@ def test_reception_cannot_add_a_clinical_document(allowed_receptionist, jane, do
     )
 
     assert response.status_code == 400
-    assert "Select a valid choice" in response.content.decode()
+    assert "Choose a kind of document you may add." in response.content.decode()
     assert not PatientDocument.objects.exists()
     assert stored_files(documents_folder) == []
 

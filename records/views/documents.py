@@ -33,21 +33,38 @@ FILE_CSP = "default-src 'none'; sandbox"
 
 
 class DocumentForm(forms.Form):
-    kind = forms.ChoiceField(label=gettext_lazy("Kind"))
+    kind = forms.ChoiceField(
+        label=gettext_lazy("Kind"),
+        error_messages={
+            "required": gettext_lazy("Choose a kind of document."),
+            "invalid_choice": gettext_lazy("Choose a kind of document you may add."),
+        },
+    )
     title = forms.CharField(
         label=gettext_lazy("Title"),
         max_length=documents.TITLE_MAX_LENGTH,
+        error_messages={"required": gettext_lazy("Give the document a title.")},
         help_text=gettext_lazy("e.g. “Full blood count, 12 March”."),
     )
     file = forms.FileField(
         label=gettext_lazy("File"),
         help_text=gettext_lazy("A PDF, JPEG or PNG."),
+        error_messages={
+            "required": gettext_lazy("Choose the file to add."),
+            "empty": gettext_lazy("The file is empty."),
+        },
         widget=forms.ClearableFileInput(attrs={"accept": ".pdf,.jpg,.jpeg,.png"}),
     )
 
     def __init__(self, *args: Any, kinds: list[DocumentKind], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["kind"].choices = [("", "---------"), *((k.value, k.label) for k in kinds)]
+        clinical = [(kind.value, kind.label) for kind in kinds if kind.is_clinical]
+        other = [(kind.value, kind.label) for kind in kinds if not kind.is_clinical]
+        groups = [(_("Clinical"), clinical), (_("Non-clinical"), other)]
+        self.fields["kind"].choices = [
+            ("", _("Choose…")),
+            *((label, choices) for label, choices in groups if choices),
+        ]
         self.fields["file"].help_text = _(
             "A PDF, JPEG or PNG, at most %(limit)s. Its content is checked, not its name."
         ) % {"limit": documents.max_size_display()}
@@ -58,6 +75,7 @@ class WithdrawForm(forms.Form):
         label=gettext_lazy("Why is it withdrawn?"),
         max_length=documents.REASON_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages={"required": gettext_lazy("Say why the document is withdrawn.")},
         help_text=gettext_lazy("Shown on the chart next to the document, with your name."),
     )
 

@@ -29,6 +29,7 @@ from tests.factories import (
 
 VIEWPORTS = {"desktop": (1366, 768), "phone": (390, 844)}
 PDF = b"%PDF-1.7\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n"
+JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(40)
 EXE = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00" + bytes(64)
 
 
@@ -129,6 +130,17 @@ def test_a_doctor_adds_a_pdf_that_only_clinical_roles_open(
     desk.get_by_role("link", name="Documents").click()
     expect(desk.get_by_role("heading", name="Documents")).to_be_visible()
     expect(desk.get_by_test_id("documents")).to_contain_text("No documents yet.")
+    # They add her ID scan (a JPEG), which is theirs to handle.
+    desk.get_by_role("link", name="Add a document").click()
+    expect(desk.get_by_label("Kind").locator("option")).to_have_text(
+        ["Choose…", "Referral letter", "ID scan", "Insurance document"]
+    )
+    desk.get_by_label("Kind").select_option(label="ID scan")
+    desk.get_by_label("Title").fill("Driving licence")
+    desk.get_by_label("File").set_input_files(file_input("licence.jpg", JPEG, "image/jpeg"))
+    desk.get_by_role("button", name="Add the document").click()
+    expect(desk.get_by_test_id("document")).to_have_count(1)
+    expect(desk.get_by_test_id("document")).to_contain_text("Driving licence")
     expect(desk.get_by_text("Full blood count")).to_have_count(0)
     shoot(desk, "documents-reception")
     file_url = reverse("records:document_file", args=[document.pk])
@@ -143,15 +155,16 @@ def test_a_doctor_adds_a_pdf_that_only_clinical_roles_open(
     assert managers_download.value.suggested_filename == "results.pdf"
     office.get_by_role("link", name="Withdraw Full blood count, 12 March").click()
     office.get_by_role("button", name="Withdraw the document").click()
-    expect(office.get_by_text("This field is required.")).to_be_visible()
+    expect(office.get_by_text("Say why the document is withdrawn.")).to_be_visible()
     shoot(office, "document-withdraw")
     office.get_by_label("Why is it withdrawn?").fill("Scanned for the wrong patient")
     office.get_by_role("button", name="Withdraw the document").click()
     expect(office.get_by_test_id("withdrawn")).to_contain_text("Scanned for the wrong patient")
     shoot(office, "chart-documents-withdrawn")
 
-    # The doctor sees it withdrawn, no longer a link.
+    # The doctor sees it withdrawn, no longer a link, and reception's ID scan.
     page.reload()
     expect(page.get_by_test_id("withdrawn")).to_contain_text("by Maria Lopez")
+    expect(page.get_by_role("link", name="Driving licence")).to_be_visible()
     expect(page.get_by_role("link", name="Full blood count, 12 March", exact=True)).to_have_count(0)
     assert refused == []
