@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from django.contrib.auth.models import Permission
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import connection
+from django.db import DatabaseError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
@@ -36,7 +36,7 @@ from records.models import AccessAction, AccessLog, DocumentKind, PatientDocumen
 from records.services import break_the_glass
 from tests.clock import NEW_YORK
 from tests.factories import DoctorFactory, PatientFactory, ReceptionistFactory, SessionFactory
-from tests.helpers import signed_in
+from tests.helpers import postgresql_only, signed_in
 
 NOW = datetime(2026, 11, 30, 10, 0, tzinfo=NEW_YORK)
 ROOT = Path(__file__).resolve().parent.parent
@@ -422,6 +422,47 @@ def test_a_document_is_never_edited_nor_deleted(lab_report):
     with pytest.raises(RecordLocked):
         PatientDocument.objects.all().delete()
     assert PatientDocument.objects.get().title == "Full blood count"
+
+
+DATABASE_GUARD = "The documents' trigger exists on PostgreSQL only, as the access log's."
+
+
+@postgresql_only(DATABASE_GUARD)
+def test_the_database_refuses_to_edit_or_delete_a_document(lab_report):
+    for statement, params in [
+        ("UPDATE records_patientdocument SET title = %s WHERE id = %s", ["Other", lab_report.pk]),
+        (
+            "UPDATE records_patientdocument SET withdrawn_at = now(), withdrawal_reason = 'x', "
+            "stored_name = %s WHERE id = %s",
+            ["elsewhere.pdf", lab_report.pk],
+        ),
+        ("DELETE FROM records_patientdocument WHERE id = %s", [lab_report.pk]),
+    ]:
+        with (
+            pytest.raises(DatabaseError, match=r"records_patientdocument: (UPDATE|DELETE) refused"),
+            transaction.atomic(),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute(statement, params)
+
+    assert PatientDocument.objects.get().title == "Full blood count"
+    assert PatientDocument.objects.get().stored_name == lab_report.stored_name
+
+
+@postgresql_only(DATABASE_GUARD)
+def test_the_database_lets_a_document_be_withdrawn_once(manager, lab_report):
+    withdraw_document(document=lab_report, by=manager, reason="Duplicate")
+
+    with (
+        pytest.raises(DatabaseError, match="UPDATE refused"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(
+            "UPDATE records_patientdocument SET withdrawal_reason = 'Changed' WHERE id = %s",
+            [lab_report.pk],
+        )
+    assert PatientDocument.objects.get().withdrawal_reason == "Duplicate"
 
 
 def test_a_manager_withdraws_a_document_with_a_reason(

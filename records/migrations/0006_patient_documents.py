@@ -1,11 +1,15 @@
-"""Documents on the chart: the model (never edited; withdrawn with a reason) and
-the roles' rights to them."""
+"""Documents on the chart: the model (never edited; withdrawn with a reason), the
+roles' rights to them, and on PostgreSQL a trigger that holds the rule whoever
+writes (the app, a shell, raw SQL): a row is never deleted, and an UPDATE may only
+withdraw a document not yet withdrawn, changing nothing else. As for the access log
+(0005), TRUNCATE and SQLite are left alone."""
 
 import django.db.models.deletion
 import django.utils.timezone
 from django.conf import settings
 from django.db import migrations, models
 
+from clinic.kernel.db import RunSQLOnPostgreSQL
 from clinic.kernel.roles import DOCTORS, MANAGERS, grant_operation
 
 # Doctors and managers add and open documents (on the charts they may read);
@@ -15,6 +19,39 @@ GRANTS = {
     DOCTORS: ["add_patientdocument", "view_patientdocument"],
     MANAGERS: ["add_patientdocument", "view_patientdocument", "withdraw_patientdocument"],
 }
+
+CONTENT = (
+    "patient_id, kind, title, stored_name, original_name, content_type, size, sha256, "
+    "uploaded_at, uploaded_by_id"
+)
+NEW_CONTENT = ", ".join(f"NEW.{column.strip()}" for column in CONTENT.split(","))
+OLD_CONTENT = ", ".join(f"OLD.{column.strip()}" for column in CONTENT.split(","))
+
+CREATE_TRIGGER = f"""
+CREATE FUNCTION records_patientdocument_never_edited() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'UPDATE'
+        AND OLD.withdrawn_at IS NULL
+        AND NEW.withdrawn_at IS NOT NULL
+        AND ({NEW_CONTENT}) IS NOT DISTINCT FROM ({OLD_CONTENT})
+    THEN
+        RETURN NEW;
+    END IF;
+    RAISE EXCEPTION 'records_patientdocument: % refused', TG_OP
+        USING HINT = 'A document is never edited nor deleted; a manager withdraws it.';
+END;
+$$;
+
+CREATE TRIGGER records_patientdocument_never_edited
+    BEFORE UPDATE OR DELETE ON records_patientdocument
+    FOR EACH ROW EXECUTE FUNCTION records_patientdocument_never_edited();
+"""
+
+DROP_TRIGGER = """
+DROP TRIGGER IF EXISTS records_patientdocument_never_edited ON records_patientdocument;
+DROP FUNCTION IF EXISTS records_patientdocument_never_edited();
+"""
 
 
 class Migration(migrations.Migration):
@@ -160,4 +197,5 @@ class Migration(migrations.Migration):
             },
         ),
         grant_operation("records", GRANTS),
+        RunSQLOnPostgreSQL(CREATE_TRIGGER, reverse_sql=DROP_TRIGGER),
     ]
