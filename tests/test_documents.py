@@ -388,6 +388,19 @@ def test_another_doctor_states_a_reason_before_opening_a_document(lab_report, ja
     assert document_reads(lab_report).get().description.endswith("(emergency access)")
 
 
+def test_another_doctor_states_a_reason_before_adding_a_document(visit, jane):
+    hopper = DoctorFactory(given_name="Grace", family_name="Hopper")
+    client = signed_in(hopper.user)
+    add_url = reverse("records:add_document", args=[jane.pk])
+    reason_page = reverse("records:emergency_access", args=[jane.pk])
+
+    assert client.get(add_url)["Location"] == reason_page
+    response = client.post(add_url, {"kind": "lab_report", "title": "Results", "file": upload()})
+    assert response["Location"] == reason_page
+    assert client.get(reverse("records:documents", args=[jane.pk]))["Location"] == reason_page
+    assert not PatientDocument.objects.exists()
+
+
 def test_a_grant_opens_documents_in_the_service_too(lab_report, jane):
     hopper = DoctorFactory(given_name="Grace", family_name="Hopper")
     grant = break_the_glass(patient=jane, by=hopper.user, reason="covering", details="")

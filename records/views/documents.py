@@ -85,6 +85,28 @@ def _may_handle_documents(request: HttpRequest) -> None:
         raise PermissionDenied
 
 
+def _refused_chart(
+    request: HttpRequest, patient: Patient, *, adding: bool = False
+) -> HttpResponse | None:
+    """The answer to someone who may not handle this patient's documents: 403 for
+    reception not allowed by the manager; the reason page for a doctor who is not
+    the patient's; None for those who may go on."""
+    _may_handle_documents(request)
+    user = staff_user(request)
+    refusal = documents.document_refusal(
+        user=user,
+        patient_id=patient.pk,
+        kind=documents.kinds_for(user)[0],
+        adding=adding,
+        emergency=emergency_access_of(request, patient.pk),
+    )
+    if isinstance(refusal, ReasonRequired):
+        return redirect("records:emergency_access", patient_pk=patient.pk)
+    if refusal is not None:
+        raise PermissionDenied(refusal.message)
+    return None
+
+
 def _back_url(request: HttpRequest, patient_id: int) -> str:
     """The chart for those who read it, the document list for reception."""
     if can_read_clinical_content(staff_user(request)):
@@ -97,19 +119,9 @@ class DocumentListView(View):
     chart lists them for doctors)."""
 
     def get(self, request: HttpRequest, patient_pk: int) -> HttpResponse:
-        _may_handle_documents(request)
         patient = get_object_or_404(Patient, pk=patient_pk)
-        user = staff_user(request)
-        refusal = documents.document_refusal(
-            user=user,
-            patient_id=patient.pk,
-            kind=documents.kinds_for(user)[0],
-            emergency=emergency_access_of(request, patient.pk),
-        )
-        if isinstance(refusal, ReasonRequired):
-            return redirect("records:emergency_access", patient_pk=patient.pk)
-        if refusal is not None:
-            raise Http404(refusal.message)
+        if refused := _refused_chart(request, patient):
+            return refused
         return render(request, "records/documents.html", {"patient": patient})
 
 
@@ -117,14 +129,16 @@ class DocumentAddView(View):
     """Add a document to the patient's chart: kind, title and file."""
 
     def get(self, request: HttpRequest, patient_pk: int) -> HttpResponse:
-        _may_handle_documents(request)
         patient = get_object_or_404(Patient, pk=patient_pk)
+        if refused := _refused_chart(request, patient, adding=True):
+            return refused
         form = DocumentForm(kinds=documents.kinds_for(staff_user(request)))
         return self.render_page(request, patient, form)
 
     def post(self, request: HttpRequest, patient_pk: int) -> HttpResponse:
-        _may_handle_documents(request)
         patient = get_object_or_404(Patient, pk=patient_pk)
+        if refused := _refused_chart(request, patient, adding=True):
+            return refused
         user = staff_user(request)
         form = DocumentForm(request.POST, request.FILES, kinds=documents.kinds_for(user))
         if form.is_valid():
