@@ -9,7 +9,7 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -61,7 +61,9 @@ class DocumentForm(forms.Form):
         clinical = [(kind.value, kind.label) for kind in kinds if kind.is_clinical]
         other = [(kind.value, kind.label) for kind in kinds if not kind.is_clinical]
         groups = [(_("Clinical"), clinical), (_("Non-clinical"), other)]
-        self.fields["kind"].choices = [
+        kind = self.fields["kind"]
+        assert isinstance(kind, forms.ChoiceField)
+        kind.choices = [
             ("", _("Choose…")),
             *((label, choices) for label, choices in groups if choices),
         ]
@@ -180,7 +182,7 @@ class DocumentFileView(View):
     cached; every opening is written to the access log. Anyone else gets a 404, as
     for a document that does not exist."""
 
-    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
+    def get(self, request: HttpRequest, pk: int) -> HttpResponseBase:
         _may_handle_documents(request)
         document = get_object_or_404(PatientDocument.objects.select_related("patient"), pk=pk)
         try:
