@@ -227,11 +227,7 @@ def add_document(
         raise refusal
     title = title.strip()
     content_type = _check_content(title=title, file=file)
-    sha256 = hashlib.sha256()
-    file.seek(0)
-    for chunk in file.chunks():
-        sha256.update(chunk)
-    file.seek(0)
+    digest = _sha256(file)
     storage = documents_storage()
     stored_name = storage.save(f"{uuid.uuid4().hex}{EXTENSIONS[content_type]}", file)
     try:
@@ -244,7 +240,7 @@ def add_document(
                 original_name=PurePath(file.name or "").name[:255],
                 content_type=content_type,
                 size=file.size or 0,
-                sha256=sha256.hexdigest(),
+                sha256=digest,
                 uploaded_by=by,
             )
             log_access(
@@ -293,6 +289,16 @@ def withdraw_document(
             description=f"document withdrawn: {reason}",
         )
     return PatientDocument.objects.select_related("withdrawn_by").get(pk=document.pk)
+
+
+def _sha256(file: UploadedFile) -> str:
+    """The file's SHA-256, read in chunks (a large upload is a temporary file)."""
+    sha256 = hashlib.sha256()
+    file.seek(0)
+    for chunk in file.chunks():
+        sha256.update(chunk)
+    file.seek(0)
+    return sha256.hexdigest()
 
 
 def _check_content(*, title: str, file: UploadedFile) -> DocumentContentType:
