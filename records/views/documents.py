@@ -117,11 +117,14 @@ def _back_url(request: HttpRequest, patient_id: int) -> str:
 
 
 class DocumentListView(View):
-    """The patient's documents with their upload link: reception's way to them (the
-    chart lists them for doctors)."""
+    """The patient's non-clinical documents with their upload link: reception's way
+    to them. Doctors and managers find every document on the chart."""
 
     def get(self, request: HttpRequest, patient_pk: int) -> HttpResponse:
         patient = get_object_or_404(Patient, pk=patient_pk)
+        if can_read_clinical_content(staff_user(request)):
+            # Their documents are on the chart, whose reading is logged.
+            return redirect("records:chart", patient_pk=patient.pk)
         if refused := _refused_chart(request, patient):
             return refused
         return render(request, "records/documents.html", {"patient": patient})
