@@ -70,6 +70,11 @@ if CLINIC_TIME_FORMAT not in {"24h", "12h"}:
     raise ImproperlyConfigured(
         f"CLINIC_TIME_FORMAT must be '24h' or '12h', not {CLINIC_TIME_FORMAT!r}."
     )
+# Documents on the chart: where their files are kept ("filesystem": DOCUMENTS_ROOT,
+# a folder no URL serves; or "s3") and the largest file accepted.
+DOCUMENTS_STORAGE = env.str("DOCUMENTS_STORAGE", default="filesystem")
+DOCUMENTS_ROOT = env.str("DOCUMENTS_ROOT", default=str(BASE_DIR / "var" / "documents"))
+DOCUMENTS_MAX_BYTES = env.int("DOCUMENTS_MAX_BYTES", default=10 * 1024 * 1024)
 
 # --- Applications -------------------------------------------------------------
 
@@ -320,7 +325,39 @@ STORAGES = {
         if STATIC_MANIFEST
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
+    # Documents on the chart: a private store, never served at a URL of its own (only
+    # through records' audited view). A folder by default; any S3-compatible store
+    # with DOCUMENTS_STORAGE=s3 (needs the `s3` extra: django-storages and boto3).
+    "documents": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {
+            "location": DOCUMENTS_ROOT,
+            "base_url": None,
+            "file_permissions_mode": 0o600,
+            "directory_permissions_mode": 0o700,
+        },
+    },
 }
+if DOCUMENTS_STORAGE == "s3":
+    STORAGES["documents"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": env.str("DOCUMENTS_S3_BUCKET"),
+            "endpoint_url": env.str("DOCUMENTS_S3_ENDPOINT_URL", default="") or None,
+            "region_name": env.str("DOCUMENTS_S3_REGION", default="") or None,
+            "access_key": env.str("DOCUMENTS_S3_ACCESS_KEY_ID", default="") or None,
+            "secret_key": env.str("DOCUMENTS_S3_SECRET_ACCESS_KEY", default="") or None,
+            "location": env.str("DOCUMENTS_S3_PREFIX", default="documents"),
+            # Private objects; a name is never reused, so nothing is overwritten.
+            "default_acl": "private",
+            "querystring_auth": True,
+            "file_overwrite": False,
+        },
+    }
+elif DOCUMENTS_STORAGE != "filesystem":
+    raise ImproperlyConfigured(
+        f"DOCUMENTS_STORAGE is {DOCUMENTS_STORAGE!r}: use 'filesystem' or 's3'."
+    )
 if not STATIC_MANIFEST:
     # Looked up in static/ (and the apps' static folders) when asked for.
     WHITENOISE_USE_FINDERS = True

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import chart, session
+from .views import chart, documents, session
 
 app_name = "records"
 urlpatterns = [
@@ -14,6 +14,22 @@ urlpatterns = [
         "patients/<id:patient_pk>/chart/record/",
         chart.MedicalRecordEditView.as_view(),
         name="edit_record",
+    ),
+    path(
+        "patients/<id:patient_pk>/documents/",
+        documents.DocumentListView.as_view(),
+        name="documents",
+    ),
+    path(
+        "patients/<id:patient_pk>/documents/add/",
+        documents.DocumentAddView.as_view(),
+        name="add_document",
+    ),
+    path("documents/<id:pk>/file/", documents.DocumentFileView.as_view(), name="document_file"),
+    path(
+        "documents/<id:pk>/withdraw/",
+        documents.DocumentWithdrawView.as_view(),
+        name="withdraw_document",
     ),
     path("notes/<id:note_pk>/addenda/", chart.AddendumView.as_view(), name="add_addendum"),
     path("sessions/<id:pk>/", session.SessionView.as_view(), name="session"),

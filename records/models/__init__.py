@@ -8,9 +8,17 @@ the access log only grows.
 
 from .audit import AccessAction, AccessLog, AccessLogQuerySet, EmergencyAccess
 from .clinical import Addendum, ClinicalNote, Prescription, PrescriptionItem, Route, Signable
+from .documents import (
+    NON_CLINICAL_KINDS,
+    DocumentContentType,
+    DocumentKind,
+    PatientDocument,
+    PatientDocumentQuerySet,
+)
 from .record import Allergy, BloodType, MedicalRecord, RecordChange, Severity
 
 __all__ = [
+    "NON_CLINICAL_KINDS",
     "AccessAction",
     "AccessLog",
     "AccessLogQuerySet",
@@ -18,8 +26,12 @@ __all__ = [
     "Allergy",
     "BloodType",
     "ClinicalNote",
+    "DocumentContentType",
+    "DocumentKind",
     "EmergencyAccess",
     "MedicalRecord",
+    "PatientDocument",
+    "PatientDocumentQuerySet",
     "Prescription",
     "PrescriptionItem",
     "RecordChange",
