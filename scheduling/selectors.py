@@ -359,7 +359,10 @@ def with_history(appointment: Appointment) -> Appointment:
 
 
 def _history() -> Prefetch:
-    return Prefetch("changes", queryset=AppointmentChange.objects.select_related("changed_by"))
+    return Prefetch(
+        "changes",
+        queryset=AppointmentChange.objects.select_related("changed_by", "from_doctor", "to_doctor"),
+    )
 
 
 def patient_appointments(
