@@ -75,20 +75,18 @@ def tell_rescheduled(
     else:
         # Moved to another doctor: the new one has a patient more, the old one a
         # free slot; each is told in their own words.
-        moved = {"previous_when": when(previous_starts_at), "previous_doctor": str(previous_doctor)}
-        _tell_doctor(
-            appointment,
-            "doctor_appointment_moved_in",
-            key=f"rescheduled:{change.pk}:doctor",
-            **moved,
-        )
-        _tell_doctor(
-            appointment,
-            "doctor_appointment_moved_away",
-            key=f"rescheduled:{change.pk}:previous_doctor",
-            doctor=previous_doctor,
-            **moved,
-        )
+        for template, key, told in (
+            ("doctor_appointment_moved_in", "doctor", None),
+            ("doctor_appointment_moved_away", "previous_doctor", previous_doctor),
+        ):
+            _tell_doctor(
+                appointment,
+                template,
+                key=f"rescheduled:{change.pk}:{key}",
+                doctor=told,
+                previous_when=when(previous_starts_at),
+                previous_doctor=str(previous_doctor),
+            )
     if appointment.status == AppointmentStatus.CONFIRMED:
         schedule_reminders(appointment)
 
