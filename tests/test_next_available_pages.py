@@ -375,3 +375,18 @@ def test_a_move_to_another_doctor_lost_at_the_database_is_an_overlap(
     assert not AppointmentChange.objects.filter(
         appointment=janes_visit, action=AppointmentChange.Action.RESCHEDULED
     ).exists()
+
+
+def test_htmx_free_times_of_the_reschedule_page_can_be_clicked(
+    reception_client, janes_visit, jones
+):
+    response = reception_client.get(
+        reverse("scheduling:reschedule", args=[janes_visit.pk]),
+        {"date": "2026-11-30", "doctor": jones.pk, "show": "next"},
+        headers={"HX-Request": "true"},
+    )
+
+    page = response.content.decode()
+    assert "<html" not in page
+    assert f'value="{jones.pk}@2026-11-30T14:00:00+00:00"' in page
+    assert "disabled" not in page

@@ -208,6 +208,9 @@ class RescheduleView(PermissionRequiredMixin, View):
         search = SlotSearchForm({"service": appointment.service_id, **chosen})
         context = {
             "appointment": appointment,
+            # The partial enables its buttons for a patient, on the page and when
+            # htmx asks for the partial alone.
+            "patient": appointment.patient,
             "form": form,
             **free_times(search, appointment.patient, ignoring=appointment),
             "search": search,
