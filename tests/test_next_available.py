@@ -214,7 +214,7 @@ def test_queries_do_not_grow_with_doctors_days_or_history(
         for weeks in range(1, 53):
             taken(doctor, at(MONDAY, 10) - timedelta(weeks=weeks), consultation)
 
-    # Doctors and their hours (2), then, for each stretch (7, 14, 28 and 11 days),
+    # Doctors and their hours (2), then, for each stretch (2, 6, 18 and 34 days),
     # the doctors' appointments, their time off and the patient's appointments.
     with django_assert_max_num_queries(2 + 4 * 3):
         assert next_free_slots(service=consultation, patient=jane, from_date=MONDAY) == []
