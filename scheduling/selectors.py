@@ -250,12 +250,13 @@ def next_free_slot(
 ) -> Slot | None:
     """The first free slot (on the slot grid) on the days after `after`, up to
     NEXT_FREE_DAYS of them: what reception can offer a walk-in nobody can see today."""
-    slots = free_slots(
+    slots = next_free_slots(
         service=service,
         doctor=doctor,
         patient=patient,
-        date_from=after + timedelta(days=1),
-        date_to=after + timedelta(days=NEXT_FREE_DAYS),
+        from_date=after + timedelta(days=1),
+        limit=1,
+        horizon_days=NEXT_FREE_DAYS,
     )
     return slots[0] if slots else None
 
