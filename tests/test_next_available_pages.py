@@ -390,3 +390,27 @@ def test_htmx_free_times_of_the_reschedule_page_can_be_clicked(
     assert "<html" not in page
     assert f'value="{jones.pk}@2026-11-30T14:00:00+00:00"' in page
     assert "disabled" not in page
+
+
+def test_the_manager_names_the_doctors_who_offer_a_service_in_admin(
+    manager_client, smith, jones, consultation
+):
+    url = reverse("admin:scheduling_service_change", args=[consultation.pk])
+
+    response = manager_client.post(
+        url,
+        {
+            "code": "consult",
+            "name": "Consultation",
+            "duration_minutes": 30,
+            "price": "80.00",
+            "is_active": "on",
+            "doctors": [jones.pk],
+        },
+    )
+
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert list(consultation.offering_doctors()) == [jones]
+    assert "Leave empty when every doctor offers this service." in (
+        manager_client.get(url).content.decode()
+    )
