@@ -124,6 +124,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "clinic.context_processors.clinic",
                 "notifications.context_processors.inbox",
+                "scheduling.context_processors.rebooking",
             ],
         },
     },
@@ -159,6 +160,14 @@ else:
     # restarted database costs nothing but a reconnect. 0 closes after each request.
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # Behind a pooler in transaction mode (PgBouncer's pool_mode = transaction; README,
+    # "Deploy") a server connection is ours for one transaction only. Django's
+    # .iterator() would keep a named cursor open across transactions, so it reads in
+    # chunks instead. Nothing else here needs the session: queries bind their
+    # parameters on the client (no prepared statements), locks are row locks taken
+    # inside transactions, and the time zone is a parameter PgBouncer carries over.
+    DATABASE_TRANSACTION_POOLER = env.bool("DATABASE_TRANSACTION_POOLER", default=False)
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = DATABASE_TRANSACTION_POOLER
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Auth and sessions --------------------------------------------------------

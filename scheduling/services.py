@@ -22,6 +22,7 @@ from .exceptions import InvalidTimes, InvalidTransition, Overlap, SchedulingErro
 from .lifecycle import lock_appointment, record_change, refusal, take_step
 from .models import RESCHEDULABLE, Appointment, AppointmentChange, Service, same_clinic_day
 from .overlaps import check_no_overlap, lock_calendars, overlap_from_race
+from .rebooking import clear_rebooking
 from .selectors import NEXT_FREE_DAYS, Slot, next_free_slot, walk_in_slot
 
 Action = AppointmentChange.Action
@@ -197,6 +198,7 @@ def cancel_appointment(*, appointment: Appointment, reason: str, by: User | None
             note=reason,
             cancellation_reason=reason,
         )
+        clear_rebooking(appointment=current, by=by)
         signals.appointment_cancelled.send(Appointment, appointment=current, by=by)
     return current
 
@@ -289,7 +291,8 @@ def reschedule_appointment(
     doctor, who must offer the appointment's service. The new time obeys every
     booking rule; the appointment's own old time is no conflict. The history entry
     keeps the old time and, on a change of doctor, both doctors; the signal carries
-    the previous doctor, so both doctors are told."""
+    the previous doctor, so both doctors are told. Moved, it no longer needs
+    rebooking (a cancelled one neither)."""
     starts_at = require_aware(starts_at)
     # What the lost-race handler needs, filled in once the move is known.
     move: dict = {}
@@ -353,6 +356,7 @@ def _move(
         from_doctor=previous_doctor if other_doctor else None,
         to_doctor=to_doctor if other_doctor else None,
     )
+    clear_rebooking(appointment=current, by=by)
     signals.appointment_rescheduled.send(
         Appointment,
         appointment=current,

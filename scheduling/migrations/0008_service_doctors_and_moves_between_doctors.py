@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     dependencies = [
         ("doctors", "0002_role_permissions"),
-        ("scheduling", "0006_arrivals_and_walk_ins"),
+        ("scheduling", "0007_rebooking_flags"),
     ]
 
     operations = [
