@@ -53,6 +53,23 @@ SESSION_START_LEAD_MINUTES = env.int("SESSION_START_LEAD_MINUTES", default=30)
 # ahead (to prepare the visit) without stating a reason, as they do for patients
 # who came to them; any other chart needs one (records.selectors.is_own_patient).
 RECORDS_OWN_PATIENT_WEEKS_AHEAD = env.int("RECORDS_OWN_PATIENT_WEEKS_AHEAD", default=4)
+# Vitals are stored in °C and kg and shown and typed in these units (records.units).
+CLINIC_TEMPERATURE_UNIT = env.str("CLINIC_TEMPERATURE_UNIT", default="C")
+if CLINIC_TEMPERATURE_UNIT not in {"C", "F"}:
+    raise ImproperlyConfigured(
+        f"CLINIC_TEMPERATURE_UNIT must be 'C' or 'F', not {CLINIC_TEMPERATURE_UNIT!r}."
+    )
+CLINIC_WEIGHT_UNIT = env.str("CLINIC_WEIGHT_UNIT", default="kg")
+if CLINIC_WEIGHT_UNIT not in {"kg", "lb"}:
+    raise ImproperlyConfigured(
+        f"CLINIC_WEIGHT_UNIT must be 'kg' or 'lb', not {CLINIC_WEIGHT_UNIT!r}."
+    )
+# Times of day on every page: "24h" (14:30) or "12h" (2:30 PM) (clinic.kernel.dates).
+CLINIC_TIME_FORMAT = env.str("CLINIC_TIME_FORMAT", default="24h")
+if CLINIC_TIME_FORMAT not in {"24h", "12h"}:
+    raise ImproperlyConfigured(
+        f"CLINIC_TIME_FORMAT must be '24h' or '12h', not {CLINIC_TIME_FORMAT!r}."
+    )
 
 # --- Applications -------------------------------------------------------------
 
@@ -126,6 +143,8 @@ TEMPLATES = [
                 "notifications.context_processors.inbox",
                 "scheduling.context_processors.rebooking",
             ],
+            # Times in the clinic's one format on every page: `|clock`, `|stamp`.
+            "builtins": ["clinic.templatetags.clock"],
         },
     },
 ]

@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
-from clinic.kernel.dates import clinic_zone
+from clinic.kernel.dates import clinic_zone, format_time_of_day
 from doctors.models import Doctor, DoctorQuerySet
 from patients.models import Patient
 
@@ -261,10 +261,10 @@ class Appointment(models.Model):
 
 def time_range(starts_at, ends_at) -> str:
     """When an appointment runs: start and end as hours and minutes in the clinic's
-    time zone, joined by an en dash. Formatted here, not by the template's `time`
-    filter, whose locale lookups cost a busy day view several milliseconds."""
-    starts, ends = timezone.localtime(starts_at), timezone.localtime(ends_at)
-    return f"{starts:%H:%M}–{ends:%H:%M}"
+    time zone, in the clinic's format (24 h or 12 h), joined by an en dash.
+    Formatted here, not by the template's `time` filter, whose locale lookups cost
+    a busy day view several milliseconds."""
+    return f"{format_time_of_day(starts_at)}–{format_time_of_day(ends_at)}"
 
 
 # The quick actions of the lifecycle a page may offer, in the order of the buttons.
