@@ -68,6 +68,8 @@ ROWS = [
     Row("slots_one_queries", "Free slots, one doctor, a week: queries"),
     Row("slots_all_ms", "Free slots, all doctors, a week", "ms", *FAST, flat=True),
     Row("slots_all_queries", "Free slots, all doctors, a week: queries"),
+    Row("next_all_ms", "Next available, all doctors, first 10", "ms", *FAST, flat=True),
+    Row("next_all_queries", "Next available, all doctors, first 10: queries"),
     Row("booking_per_s", "Booking over HTTP: bookings/s", "/s"),
     Row("booking_p50_ms", "Booking over HTTP: p50 latency", "ms"),
     Row("booking_p95_ms", "Booking over HTTP: p95 latency", "ms"),

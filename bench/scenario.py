@@ -31,7 +31,7 @@ from patients.models import Patient
 from scheduling.availability import clinic_zone, day_bounds
 from scheduling.models import Appointment, Service
 from scheduling.models import Status as AppointmentStatus
-from scheduling.selectors import free_slots
+from scheduling.selectors import free_slots, next_free_slots
 
 # The day view and the doctor's day look this far back for the busiest day.
 RECENT_DAYS = 60
@@ -265,6 +265,9 @@ def measure_free_slots(plan: Plan, iterations: int) -> dict:
     def all_doctors():
         return free_slots(service=plan.service, **week)
 
+    def next_available():
+        return next_free_slots(service=plan.service, from_date=plan.week, limit=10)
+
     return {
         "slots_one_ms": timed(one_doctor, iterations),
         "slots_one_queries": counted(one_doctor)[0],
@@ -272,6 +275,8 @@ def measure_free_slots(plan: Plan, iterations: int) -> dict:
         "slots_all_ms": timed(all_doctors, iterations),
         "slots_all_queries": counted(all_doctors)[0],
         "slots_all_found": len(all_doctors()),
+        "next_all_ms": timed(next_available, iterations),
+        "next_all_queries": counted(next_available)[0],
     }
 
 

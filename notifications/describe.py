@@ -31,6 +31,8 @@ KINDS = {
     "payment_link": gettext_lazy("Link to pay online"),
     "doctor_patient_arrived": gettext_lazy("Patient arrived (to the doctor)"),
     "doctor_appointment_rescheduled": gettext_lazy("Appointment moved (to the doctor)"),
+    "doctor_appointment_moved_in": gettext_lazy("Appointment moved to this doctor"),
+    "doctor_appointment_moved_away": gettext_lazy("Appointment moved to another doctor"),
     "doctor_appointment_cancelled": gettext_lazy("Appointment cancelled (to the doctor)"),
     "reception_session_started": gettext_lazy("Session started (to reception)"),
     "reception_session_completed": gettext_lazy("Session completed (to reception)"),

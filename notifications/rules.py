@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from clinic.kernel.roles import RECEPTION
+from doctors.models import Doctor
 from scheduling import signals as scheduling
 from scheduling.models import Appointment, AppointmentChange
 from scheduling.models import Status as AppointmentStatus
@@ -50,7 +51,13 @@ def tell_patient_confirmed(appointment: Appointment, **kwargs) -> None:
 
 
 @receiver(scheduling.appointment_rescheduled)
-def tell_rescheduled(appointment: Appointment, change, previous_starts_at, **kwargs) -> None:
+def tell_rescheduled(
+    appointment: Appointment,
+    change,
+    previous_starts_at,
+    previous_doctor: Doctor | None = None,
+    **kwargs,
+) -> None:
     cancel_pending(_reminders_of(appointment))
     _sms_to_patient(
         appointment,
@@ -58,12 +65,28 @@ def tell_rescheduled(appointment: Appointment, change, previous_starts_at, **kwa
         key=f"rescheduled:{change.pk}",
         previous_when=when(previous_starts_at),
     )
-    _tell_doctor(
-        appointment,
-        "doctor_appointment_rescheduled",
-        key=f"rescheduled:{change.pk}:doctor",
-        previous_when=when(previous_starts_at),
-    )
+    if previous_doctor is None or previous_doctor.pk == appointment.doctor_id:
+        _tell_doctor(
+            appointment,
+            "doctor_appointment_rescheduled",
+            key=f"rescheduled:{change.pk}:doctor",
+            previous_when=when(previous_starts_at),
+        )
+    else:
+        # Moved to another doctor: the new one has a patient more, the old one a
+        # free slot; each is told in their own words.
+        for template, key, told in (
+            ("doctor_appointment_moved_in", "doctor", None),
+            ("doctor_appointment_moved_away", "previous_doctor", previous_doctor),
+        ):
+            _tell_doctor(
+                appointment,
+                template,
+                key=f"rescheduled:{change.pk}:{key}",
+                doctor=told,
+                previous_when=when(previous_starts_at),
+                previous_doctor=str(previous_doctor),
+            )
     if appointment.status == AppointmentStatus.CONFIRMED:
         schedule_reminders(appointment)
 
@@ -201,9 +224,11 @@ def _tell_doctor(
     key: str,
     channel: str = Channel.IN_APP,
     link: str = "",
+    doctor: Doctor | None = None,
     **extra,
 ) -> None:
-    doctor_user = appointment.doctor.user
+    """Alert the appointment's doctor (or `doctor`, one it has left)."""
+    doctor_user = (doctor or appointment.doctor).user
     if doctor_user is None:
         return  # A doctor without a login has no inbox.
     queue_message(

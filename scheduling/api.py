@@ -126,6 +126,11 @@ class RescheduleIn(Schema):
         le=MAX_APPOINTMENT_MINUTES,
         description="New length in minutes; the same length when absent.",
     )
+    doctor: OptionalId = Field(
+        None,
+        description="Another doctor, who must offer the appointment's service; the same "
+        "doctor when absent.",
+    )
 
 
 class CancelIn(Schema):
@@ -268,13 +273,20 @@ def confirm(request, appointment_id: int = path_id("The appointment's id.")):
 def reschedule(
     request, payload: RescheduleIn, appointment_id: int = path_id("The appointment's id.")
 ):
-    """Move a booked or confirmed appointment, keeping its length unless given."""
+    """Move a booked or confirmed appointment, keeping its length unless given, to
+    another doctor when given (one who does not offer the service: 422
+    `unavailable`)."""
+    require(request, "scheduling.change_appointment")
+    doctor = None if payload.doctor is None else Doctor.objects.filter(pk=payload.doctor).first()
+    if payload.doctor is not None and doctor is None:
+        raise refuse_fields(doctor="No such doctor.")
     return _act(
         request,
         appointment_id,
         services.reschedule_appointment,
         starts_at=payload.starts_at,
         duration=_minutes(payload.duration),
+        doctor=doctor,
     )
 
 

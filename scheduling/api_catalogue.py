@@ -22,7 +22,14 @@ from patients.models import Patient
 
 from .exceptions import InvalidTimes
 from .models import Service
-from .selectors import MAX_SEARCH_DAYS, Slot, free_slots
+from .selectors import (
+    MAX_SEARCH_DAYS,
+    NEXT_AVAILABLE_HORIZON_DAYS,
+    NEXT_AVAILABLE_LIMIT,
+    Slot,
+    free_slots,
+    next_free_slots,
+)
 
 router = Router(tags=["scheduling"])
 
@@ -66,6 +73,18 @@ class SlotSearch(Schema):
         description=f"The last day, inclusive; left out: date_from. At most {MAX_SEARCH_DAYS} "
         "days from date_from.",
     )
+
+
+class NextSlotSearch(Schema):
+    service: Id = Field(description="The service's id, from GET /services.")
+    doctor: OptionalId = Field(None, description="A doctor's id; any doctor when absent.")
+    patient: OptionalId = Field(
+        None, description="A patient's id: their other appointments are avoided too."
+    )
+    date_from: ClinicDay = Field(
+        description="The first day to look at, in the clinic's calendar (never before now)."
+    )
+    limit: int = Field(NEXT_AVAILABLE_LIMIT, ge=1, le=50, description="How many slots, at most.")
 
 
 class SlotOut(Schema):
@@ -112,6 +131,29 @@ def search_slots(request: HttpRequest, search: Query[SlotSearch]) -> list[Slot]:
         # The selector owns the range rules (order, length); the client is told the
         # field to change.
         raise ValidationError([field_problem("date_to", error.message, where="query")]) from None
+
+
+@router.get(
+    "/slots/next",
+    response={200: list[SlotOut], **ERRORS},
+    description="The first free start times from a day on, across days, with one doctor "
+    'or any, ordered by time then doctor: "next available". Looks at most '
+    f"{NEXT_AVAILABLE_HORIZON_DAYS} days ahead; an empty list means nothing free in them.",
+)
+def next_available(request: HttpRequest, search: Query[NextSlotSearch]) -> list[Slot]:
+    """ "Next available", through the same selector as the pages."""
+    require(request, "scheduling.add_appointment")
+    service = _chosen(Service.objects.active(), search.service, "service", "active service")
+    assert service is not None  # `service` is a required parameter.
+    doctor = _chosen(Doctor.objects.active(), search.doctor, "doctor", "active doctor")
+    patient = _chosen(Patient.objects.all(), search.patient, "patient", "patient")
+    return next_free_slots(
+        service=service,
+        doctor=doctor,
+        patient=patient,
+        from_date=search.date_from,
+        limit=search.limit,
+    )
 
 
 def _chosen(queryset: QuerySet[M], pk: int | None, field: str, what: str) -> M | None:

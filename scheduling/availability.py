@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from clinic.kernel.dates import clinic_zone
 from doctors.models import Doctor, TimeOff, WorkingHours
@@ -25,6 +27,9 @@ from .constraints import (
     MIN_APPOINTMENT_MINUTES,
 )
 from .exceptions import InvalidTimes, Unavailable
+
+if TYPE_CHECKING:
+    from .models import Service
 
 
 @dataclass(frozen=True)
@@ -117,6 +122,15 @@ def check_bookable(*, doctor: Doctor, starts_at: datetime, ends_at: datetime) ->
         raise Unavailable(
             f"{doctor} is away until {until:%Y-%m-%d %H:%M}"
             + (f" ({leave.reason})." if leave.reason else ".")
+        )
+
+
+def check_offered(*, service: Service, doctor: Doctor) -> None:
+    """Refuse a doctor who does not offer the service (one query)."""
+    if not service.offering_doctors().filter(pk=doctor.pk).exists():
+        raise Unavailable(
+            _("%(doctor)s does not offer %(service)s.")
+            % {"doctor": doctor, "service": service.name}
         )
 
 

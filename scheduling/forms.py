@@ -38,14 +38,43 @@ def parse_slot(value: str) -> tuple[int, datetime]:
     return doctor_id, starts_at
 
 
+# How free times are shown: the chosen day's, or the first ones from it on.
+SHOW_DAY, SHOW_NEXT = "day", "next"
+SHOW_CHOICES = [(SHOW_DAY, _("That day")), (SHOW_NEXT, _("Next available"))]
+
+
+def show_field() -> forms.ChoiceField:
+    return forms.ChoiceField(
+        label=_("Show"),
+        choices=SHOW_CHOICES,
+        required=False,
+        widget=forms.RadioSelect(attrs={"class": "btn-check"}),
+    )
+
+
+def with_show(data: Any) -> Any:
+    """Form data that says how to show free times: that day's unless asked (older
+    links and forms do not say), so one of the choices is always marked."""
+    if data is None or data.get("show") in dict(SHOW_CHOICES):
+        return data
+    data = data.copy()
+    data["show"] = SHOW_DAY
+    return data
+
+
 class SlotSearchForm(forms.Form):
-    """What reception is looking for: a service, a doctor (or any), a day."""
+    """What reception is looking for: a service, a doctor (or any), a day, and
+    whether to see that day's free times or the next available from it on."""
 
     service = forms.ModelChoiceField(queryset=Service.objects.active(), empty_label=None)
     doctor = forms.ModelChoiceField(
         queryset=Doctor.objects.active(), required=False, empty_label="Any doctor"
     )
     date = schedule_date_field()
+    show = show_field()
+
+    def __init__(self, data: Any = None, *args: Any, **kwargs: Any) -> None:
+        super().__init__(with_show(data), *args, **kwargs)
 
 
 class ChosenTimeForm(forms.Form):
@@ -100,7 +129,33 @@ class BookingForm(SlotSearchForm, ChosenTimeForm):
 
 
 class RescheduleForm(ChosenTimeForm):
-    pass
+    """A new time for an appointment, with its doctor or another one who offers its
+    service (a slot names its doctor; a typed time is with the doctor chosen, or the
+    appointment's own when "any")."""
+
+    doctor = forms.ModelChoiceField(
+        label=_("Doctor"),
+        queryset=Doctor.objects.none(),
+        required=False,
+        empty_label=_("Any doctor"),
+    )
+    show = show_field()
+
+    def __init__(self, data: Any = None, *args: Any, service: Service, **kwargs: Any) -> None:
+        super().__init__(with_show(data), *args, **kwargs)
+        doctor = self.fields["doctor"]
+        assert isinstance(doctor, forms.ModelChoiceField)
+        doctor.queryset = service.offering_doctors().active().order_by("family_name", "pk")
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if self.errors:
+            return data
+        if "slot_doctor_id" in data:
+            data["doctor"] = Doctor.objects.filter(pk=data["slot_doctor_id"]).first()
+            if data["doctor"] is None:
+                raise forms.ValidationError("That time is not one of the offered ones.")
+        return data
 
 
 class CancelForm(forms.Form):

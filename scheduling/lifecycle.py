@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from clinic.kernel.users import User
+from doctors.models import Doctor
 
 from .exceptions import InvalidTransition
 from .models import IN_VISIT, STEPS, Appointment, AppointmentChange, Status
@@ -95,6 +96,8 @@ def record_change(
     note: str = "",
     from_starts_at: datetime | None = None,
     from_ends_at: datetime | None = None,
+    from_doctor: Doctor | None = None,
+    to_doctor: Doctor | None = None,
 ) -> AppointmentChange:
     return AppointmentChange.objects.create(
         appointment=appointment,
@@ -106,5 +109,7 @@ def record_change(
         from_ends_at=from_ends_at,
         to_starts_at=appointment.starts_at,
         to_ends_at=appointment.ends_at,
+        from_doctor=from_doctor,
+        to_doctor=to_doctor,
         note=note,
     )

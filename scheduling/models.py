@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
 from clinic.kernel.dates import clinic_zone, format_time_of_day
-from doctors.models import Doctor
+from doctors.models import Doctor, DoctorQuerySet
 from patients.models import Patient
 
 from .constraints import (
@@ -47,6 +47,15 @@ class Service(models.Model):
         max_digits=10, decimal_places=2, validators=[MinValueValidator(Decimal("0"))]
     )
     is_active = models.BooleanField("active", default=True)
+    # Who offers it; none chosen means every doctor does (the catalogue before the
+    # field existed, and a small clinic where everyone sees everything).
+    doctors = models.ManyToManyField(
+        Doctor,
+        blank=True,
+        related_name="offered_services",
+        verbose_name=gettext_lazy("offered by"),
+        help_text=gettext_lazy("Leave empty when every doctor offers this service."),
+    )
 
     objects = ServiceQuerySet.as_manager()
 
@@ -66,6 +75,12 @@ class Service(models.Model):
     @property
     def duration(self) -> timedelta:
         return timedelta(minutes=self.duration_minutes)
+
+    def offering_doctors(self) -> DoctorQuerySet:
+        """The doctors who offer this service, as one query (two subqueries): the
+        chosen ones, or every doctor when none is chosen."""
+        chosen = Service.doctors.through.objects.filter(service_id=self.pk)
+        return Doctor.objects.filter(Q(pk__in=chosen.values("doctor_id")) | ~models.Exists(chosen))
 
 
 class Status(models.TextChoices):
@@ -311,6 +326,13 @@ class AppointmentChange(models.Model):
     from_ends_at = models.DateTimeField(null=True, blank=True)
     to_starts_at = models.DateTimeField()
     to_ends_at = models.DateTimeField()
+    # A move to another doctor: who had it and who has it now (both empty otherwise).
+    from_doctor = models.ForeignKey(
+        Doctor, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    to_doctor = models.ForeignKey(
+        Doctor, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     note = models.CharField(max_length=300, blank=True)
 
     class Meta:
@@ -328,6 +350,10 @@ class AppointmentChange(models.Model):
         if not self._state.adding:
             raise ValueError("Appointment history is append-only; entries are never changed.")
         super().save(*args, **kwargs)
+
+    @property
+    def doctor_changed(self) -> bool:
+        return self.from_doctor_id is not None and self.from_doctor_id != self.to_doctor_id
 
     @property
     def times_changed(self) -> bool:

@@ -24,6 +24,13 @@ MAX_SEARCH_DAYS = 31
 # How far ahead a refused walk-in looks for the next free time to offer instead.
 NEXT_FREE_DAYS = 14
 MINUTE = timedelta(minutes=1)
+# "Next available": how many slots it offers, how far ahead it looks, and the first
+# stretch of days it reads (each next one three times as long: 2, 6, 18, 54 days).
+# Short first: with any doctor, the first day or two usually has the ten.
+NEXT_AVAILABLE_LIMIT = 10
+NEXT_AVAILABLE_HORIZON_DAYS = 60
+FIRST_STRETCH_DAYS = 2
+STRETCH_GROWTH = 3
 
 
 @dataclass(frozen=True)
@@ -44,50 +51,137 @@ def free_slots(
     now: datetime | None = None,
 ) -> list[Slot]:
     """Start times, on the clinic's slot grid, at which `service` can be booked with
-    `doctor` (or any active doctor) between two dates inclusive: inside working hours,
-    outside time off and other active appointments (the patient's too, when given),
-    and not in the past. Ordered by time, then doctor. When rescheduling, the
-    appointment being moved is passed as `ignoring`: its own time is not taken."""
+    `doctor` (or any active doctor who offers it) between two dates inclusive: inside
+    working hours, outside time off and other active appointments (the patient's too,
+    when given), and not in the past. Ordered by time, then doctor. When
+    rescheduling, the appointment being moved is passed as `ignoring`: its own time
+    is not taken."""
     if date_to < date_from:
         raise InvalidTimes("The end date is before the start date.")
     if (date_to - date_from).days >= MAX_SEARCH_DAYS:
         raise InvalidTimes(f"Search at most {MAX_SEARCH_DAYS} days at a time.")
-    span = Window(day_bounds(date_from).starts_at, day_bounds(date_to).ends_at)
-    doctors = list(
-        Doctor.objects.active()
-        .filter(**({"pk": doctor.pk} if doctor else {}))
-        .prefetch_related("working_hours")
-    )
-    appointments = Appointment.objects.overlapping(span.starts_at, span.ends_at)
-    if ignoring is not None:
-        appointments = appointments.exclude(pk=ignoring.pk)
-    busy = _busy_windows(doctors, span, appointments)
-    patient_busy = _patient_busy_windows(patient, appointments)
+    doctors = _bookable_doctors(service, doctor)
+    calendar = _Calendar.read(doctors, date_from, date_to, patient=patient, ignoring=ignoring)
     earliest = earliest_start(now)
-    grid = timedelta(minutes=settings.SCHEDULING_SLOT_MINUTES)
-    slots = []
+    slots: list[Slot] = []
     day = date_from
     while day <= date_to:
-        bounds = day_bounds(day)
-        for candidate in doctors:
-            # Only what touches this day can take one of its slots.
-            taken = [
-                other
-                for other in (*busy[candidate.pk], *patient_busy)
-                if other.overlaps(bounds.starts_at, bounds.ends_at)
-            ]
-            for window in working_windows(day, list(candidate.working_hours.all())):
+        slots.extend(calendar.day_slots(day, service.duration, earliest))
+        day += timedelta(days=1)
+    return slots
+
+
+def next_free_slots(
+    *,
+    service: Service,
+    from_date: date,
+    doctor: Doctor | None = None,
+    patient: Patient | None = None,
+    ignoring: Appointment | None = None,
+    limit: int = NEXT_AVAILABLE_LIMIT,
+    horizon_days: int = NEXT_AVAILABLE_HORIZON_DAYS,
+    now: datetime | None = None,
+) -> list[Slot]:
+    """The first `limit` free slots from `from_date` on (never in the past), across
+    days, with `doctor` or any active doctor who offers `service`: "next available".
+    The same rules as `free_slots` (it is the same calendar, read in stretches).
+
+    It reads the calendar two days first, then stretches three times as long each
+    time, and stops at `limit` slots or after `horizon_days` days from the first one
+    looked at, so "no free time" has an end: at most 2 + 3 x 4 queries for 60 days,
+    whatever the history or the number of doctors."""
+    if limit < 1 or horizon_days < 1:
+        raise InvalidTimes("Ask for at least one slot within at least one day.")
+    earliest = earliest_start(now)
+    first_day = max(from_date, local_day(earliest))
+    last_day = first_day + timedelta(days=horizon_days - 1)
+    doctors = _bookable_doctors(service, doctor)
+    slots: list[Slot] = []
+    day, stretch = first_day, FIRST_STRETCH_DAYS
+    while doctors and day <= last_day:
+        until = min(day + timedelta(days=stretch - 1), last_day)
+        calendar = _Calendar.read(doctors, day, until, patient=patient, ignoring=ignoring)
+        while day <= until:
+            slots.extend(calendar.day_slots(day, service.duration, earliest))
+            if len(slots) >= limit:
+                return slots[:limit]
+            day += timedelta(days=1)
+        stretch *= STRETCH_GROWTH
+    return slots
+
+
+def _bookable_doctors(service: Service, doctor: Doctor | None) -> list[Doctor]:
+    """The active doctors (or `doctor`, if active) who offer `service`, with every
+    range of their weekly hours: two queries."""
+    doctors = service.offering_doctors().active().order_by("family_name", "pk")
+    if doctor is not None:
+        doctors = doctors.filter(pk=doctor.pk)
+    return list(doctors.prefetch_related("working_hours"))
+
+
+@dataclass
+class _Calendar:
+    """What takes the doctors' (and the patient's) time from one day to another,
+    read in three queries and filed by the clinic day each piece touches."""
+
+    doctors: list[Doctor]
+    busy: dict[tuple[int, date], list[Window]]
+    patient_busy: dict[date, list[Window]]
+
+    @classmethod
+    def read(
+        cls,
+        doctors: list[Doctor],
+        date_from: date,
+        date_to: date,
+        *,
+        patient: Patient | None,
+        ignoring: Appointment | None,
+    ) -> _Calendar:
+        span = Window(day_bounds(date_from).starts_at, day_bounds(date_to).ends_at)
+        appointments = Appointment.objects.overlapping(span.starts_at, span.ends_at)
+        if ignoring is not None:
+            appointments = appointments.exclude(pk=ignoring.pk)
+        busy: dict[tuple[int, date], list[Window]] = defaultdict(list)
+        for doctor_id, windows in _busy_windows(doctors, span, appointments).items():
+            for window in windows:
+                for day in _days_touched(window, date_from, date_to):
+                    busy[doctor_id, day].append(window)
+        patient_busy: dict[date, list[Window]] = defaultdict(list)
+        for window in _patient_busy_windows(patient, appointments):
+            for day in _days_touched(window, date_from, date_to):
+                patient_busy[day].append(window)
+        return cls(doctors, busy, patient_busy)
+
+    def day_slots(self, day: date, length: timedelta, earliest: datetime) -> list[Slot]:
+        """The day's free slots on the grid, ordered by time, then doctor."""
+        grid = timedelta(minutes=settings.SCHEDULING_SLOT_MINUTES)
+        slots = []
+        for doctor in self.doctors:
+            taken = [*self.busy.get((doctor.pk, day), ()), *self.patient_busy.get(day, ())]
+            for window in working_windows(day, list(doctor.working_hours.all())):
                 starts_at = window.starts_at
-                while starts_at + service.duration <= window.ends_at:
-                    ends_at = starts_at + service.duration
+                while starts_at + length <= window.ends_at:
+                    ends_at = starts_at + length
                     if starts_at >= earliest and not any(
                         other.overlaps(starts_at, ends_at) for other in taken
                     ):
-                        slots.append(Slot(candidate, starts_at, ends_at))
+                        slots.append(Slot(doctor, starts_at, ends_at))
                     starts_at += grid
+        slots.sort(key=lambda slot: (slot.starts_at, slot.doctor.family_name, slot.doctor.pk))
+        return slots
+
+
+def _days_touched(window: Window, first: date, last: date) -> list[date]:
+    """The clinic days from `first` to `last` that `window` has a part of."""
+    day = max(local_day(window.starts_at), first)
+    # The day of its last instant: a window ending at midnight does not touch the next day.
+    until = min(local_day(window.ends_at - MINUTE / 60), last)
+    days = []
+    while day <= until:
+        days.append(day)
         day += timedelta(days=1)
-    slots.sort(key=lambda slot: (slot.starts_at, slot.doctor.family_name, slot.doctor.pk))
-    return slots
+    return days
 
 
 def walk_in_slot(
@@ -106,9 +200,9 @@ def walk_in_slot(
     earliest = _next_minute(now)
     day = local_day(now)
     rest_of_day = Window(earliest, day_bounds(day).ends_at)
+    offering = service.offering_doctors().active()
     doctors = list(
-        Doctor.objects.active()
-        .filter(**({"pk": doctor.pk} if doctor else {}))
+        offering.filter(**({"pk": doctor.pk} if doctor else {}))
         .order_by("family_name", "pk")
         .prefetch_related(
             Prefetch("working_hours", queryset=WorkingHours.objects.filter(weekday=day.weekday()))
@@ -156,12 +250,13 @@ def next_free_slot(
 ) -> Slot | None:
     """The first free slot (on the slot grid) on the days after `after`, up to
     NEXT_FREE_DAYS of them: what reception can offer a walk-in nobody can see today."""
-    slots = free_slots(
+    slots = next_free_slots(
         service=service,
         doctor=doctor,
         patient=patient,
-        date_from=after + timedelta(days=1),
-        date_to=after + timedelta(days=NEXT_FREE_DAYS),
+        from_date=after + timedelta(days=1),
+        limit=1,
+        horizon_days=NEXT_FREE_DAYS,
     )
     return slots[0] if slots else None
 
@@ -267,7 +362,10 @@ def with_history(appointment: Appointment) -> Appointment:
 
 
 def _history() -> Prefetch:
-    return Prefetch("changes", queryset=AppointmentChange.objects.select_related("changed_by"))
+    return Prefetch(
+        "changes",
+        queryset=AppointmentChange.objects.select_related("changed_by", "from_doctor", "to_doctor"),
+    )
 
 
 def patient_appointments(

@@ -17,7 +17,7 @@ from doctors.models import Doctor
 from patients.models import Patient
 
 from . import signals
-from .availability import check_bookable, end_of, require_aware
+from .availability import check_bookable, check_offered, end_of, require_aware
 from .exceptions import InvalidTimes, InvalidTransition, Overlap, SchedulingError, Unavailable
 from .lifecycle import lock_appointment, record_change, refusal, take_step
 from .models import RESCHEDULABLE, Appointment, AppointmentChange, Service, same_clinic_day
@@ -78,6 +78,7 @@ def _insert_booking(
     """The booking itself, inside the caller's transaction: lock, check, insert, record
     and announce."""
     lock_calendars(doctor=doctor, patient=patient)
+    check_offered(service=service, doctor=doctor)
     check_bookable(doctor=doctor, starts_at=starts_at, ends_at=ends_at)
     check_no_overlap(doctor=doctor, patient=patient, starts_at=starts_at, ends_at=ends_at)
     appointment = Appointment.objects.create(
@@ -283,11 +284,15 @@ def reschedule_appointment(
     starts_at: datetime,
     by: User | None,
     duration: timedelta | None = None,
+    doctor: Doctor | None = None,
 ) -> Appointment:
     """Move a booked or confirmed appointment to `starts_at`, keeping its length
-    (unless `duration` is given), its status and its history. The new time obeys
-    every booking rule; the appointment's own old time is no conflict. Moved, it no
-    longer needs rebooking (a cancelled one neither)."""
+    (unless `duration` is given), its status and its history; with `doctor`, to that
+    doctor, who must offer the appointment's service. The new time obeys every
+    booking rule; the appointment's own old time is no conflict. The history entry
+    keeps the old time and, on a change of doctor, both doctors; the signal carries
+    the previous doctor, so both doctors are told. Moved, it no longer needs
+    rebooking (a cancelled one neither)."""
     starts_at = require_aware(starts_at)
     # What the lost-race handler needs, filled in once the move is known.
     move: dict = {}
@@ -297,42 +302,70 @@ def reschedule_appointment(
             if current.status not in RESCHEDULABLE:
                 raise InvalidTransition(refusal(current, "rescheduled", RESCHEDULABLE))
             ends_at = end_of(starts_at, current.duration if duration is None else duration)
-            if (starts_at, ends_at) == (current.starts_at, current.ends_at):
+            previous_doctor = current.doctor
+            to_doctor = previous_doctor if doctor is None else doctor
+            if (starts_at, ends_at, to_doctor.pk) == (
+                current.starts_at,
+                current.ends_at,
+                previous_doctor.pk,
+            ):
                 raise InvalidTimes("The appointment is already at that time.")
             move = {
-                "doctor": current.doctor,
+                "doctor": to_doctor,
                 "patient": current.patient,
                 "starts_at": starts_at,
                 "ends_at": ends_at,
                 "exclude": current,
             }
-            lock_calendars(doctor=current.doctor, patient=current.patient)
-            check_bookable(doctor=current.doctor, starts_at=starts_at, ends_at=ends_at)
+            lock_calendars(doctor=to_doctor, patient=current.patient)
+            if to_doctor.pk != previous_doctor.pk:
+                check_offered(service=current.service, doctor=to_doctor)
+            check_bookable(doctor=to_doctor, starts_at=starts_at, ends_at=ends_at)
             check_no_overlap(**move)
-            previous_starts_at, previous_ends_at = current.starts_at, current.ends_at
-            current.starts_at, current.ends_at = starts_at, ends_at
-            current.save(update_fields=["starts_at", "ends_at", "updated_at"])
-            change = record_change(
-                current,
-                Action.RESCHEDULED,
-                by=by,
-                from_status=current.status,
-                from_starts_at=previous_starts_at,
-                from_ends_at=previous_ends_at,
-            )
-            clear_rebooking(appointment=current, by=by)
-            signals.appointment_rescheduled.send(
-                Appointment,
-                appointment=current,
-                by=by,
-                previous_starts_at=previous_starts_at,
-                previous_ends_at=previous_ends_at,
-                change=change,
+            current = _move(
+                current, to_doctor=to_doctor, starts_at=starts_at, ends_at=ends_at, by=by
             )
     except (IntegrityError, OperationalError) as error:
         if not move:
             raise
         raise overlap_from_race(error, **move) from error
+    return current
+
+
+def _move(
+    current: Appointment,
+    *,
+    to_doctor: Doctor,
+    starts_at: datetime,
+    ends_at: datetime,
+    by: User | None,
+) -> Appointment:
+    """The move itself, once allowed: save, record and announce."""
+    previous_doctor = current.doctor
+    previous_starts_at, previous_ends_at = current.starts_at, current.ends_at
+    other_doctor = to_doctor.pk != previous_doctor.pk
+    current.doctor, current.starts_at, current.ends_at = to_doctor, starts_at, ends_at
+    current.save(update_fields=["doctor", "starts_at", "ends_at", "updated_at"])
+    change = record_change(
+        current,
+        Action.RESCHEDULED,
+        by=by,
+        from_status=current.status,
+        from_starts_at=previous_starts_at,
+        from_ends_at=previous_ends_at,
+        from_doctor=previous_doctor if other_doctor else None,
+        to_doctor=to_doctor if other_doctor else None,
+    )
+    clear_rebooking(appointment=current, by=by)
+    signals.appointment_rescheduled.send(
+        Appointment,
+        appointment=current,
+        by=by,
+        previous_starts_at=previous_starts_at,
+        previous_ends_at=previous_ends_at,
+        previous_doctor=previous_doctor,
+        change=change,
+    )
     return current
 
 

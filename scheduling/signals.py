@@ -3,8 +3,10 @@ the change; receivers (notifications' rules) write their own rows in the same
 transaction and use `transaction.on_commit` for anything that leaves the process.
 
 Every signal is sent with `appointment` and `by` (the user who acted, or None);
-`appointment_rescheduled` also carries `previous_starts_at`, `previous_ends_at` and
-`change`, the history entry of the move (a receiver can tell one move from another).
+`appointment_rescheduled` also carries `previous_starts_at`, `previous_ends_at`,
+`previous_doctor` (the appointment's doctor before the move: another one when it
+moved to another doctor) and `change`, the history entry of the move (a receiver
+can tell one move from another).
 `patient_arrived` carries `change`, the history entry of the check-in (a patient
 checked in, undone and checked in again has arrived twice). `check_in_undone`
 carries `change`, the entry of the undoing, and `check_in`, the entry of the

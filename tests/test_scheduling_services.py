@@ -642,6 +642,7 @@ def test_rescheduling_sends_the_previous_times_and_the_history_entry(booked, rec
             "by": receptionist,
             "previous_starts_at": at(MONDAY, 10),
             "previous_ends_at": at(MONDAY, 10, 30),
+            "previous_doctor": booked.doctor,
             "change": booked.changes.get(action=AppointmentChange.Action.RESCHEDULED),
         }
     ]

@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.http import HttpRequest, HttpResponse
@@ -18,9 +21,15 @@ from patients.selectors import search_patients
 
 from .. import services
 from ..exceptions import SchedulingError
-from ..forms import BookingForm, RescheduleForm, SlotSearchForm, slot_value
+from ..forms import SHOW_DAY, SHOW_NEXT, BookingForm, RescheduleForm, SlotSearchForm, slot_value
 from ..models import Appointment, Service
-from ..selectors import appointments_visible_to, free_slots
+from ..selectors import (
+    NEXT_AVAILABLE_HORIZON_DAYS,
+    Slot,
+    appointments_visible_to,
+    free_slots,
+    next_free_slots,
+)
 from .common import describe
 
 
@@ -35,6 +44,7 @@ class BookingView(PermissionRequiredMixin, View):
             initial={
                 "service": Service.objects.active().first(),
                 "date": timezone.localdate(),
+                "show": SHOW_DAY,
             },
         )
         return self.render_page(request, search, booking_form=BookingForm())
@@ -66,7 +76,7 @@ class BookingView(PermissionRequiredMixin, View):
             "search": search,
             "booking_form": booking_form,
             "patient": patient,
-            "slots": slots_for(search, patient),
+            **free_times(search, patient),
             "query": request.GET.get("q", "").strip(),
         }
         if not patient and context["query"]:
@@ -81,6 +91,51 @@ def chosen_patient(request: HttpRequest) -> Patient | None:
     if not patient_id or not str(patient_id).isdigit() or len(str(patient_id)) > 18:
         return None
     return Patient.objects.filter(pk=patient_id).first()
+
+
+def free_times(
+    search: SlotSearchForm, patient: Patient | None, ignoring: Appointment | None = None
+) -> dict[str, Any]:
+    """What the free-times partial shows for a search: the day's free slots by
+    doctor (`slots`), or the next available ones by day (`next_slots`); None for
+    the one not asked for, or both when the search is not (yet) valid."""
+    shown: dict[str, Any] = {"slots": None, "next_slots": None}
+    if not search.is_bound or not search.is_valid():
+        return shown
+    if search.cleaned_data["show"] == SHOW_NEXT:
+        shown["next_slots"] = next_for(search, patient, ignoring)
+        shown["horizon_days"] = NEXT_AVAILABLE_HORIZON_DAYS
+    else:
+        shown["slots"] = slots_for(search, patient, ignoring)
+    return shown
+
+
+def next_for(
+    search: SlotSearchForm, patient: Patient | None, ignoring: Appointment | None
+) -> list[tuple[date, list[tuple[str, datetime, Doctor]]]] | None:
+    """The first free slots from the search's date on, grouped by day, each with its
+    button's value, its local start and its doctor."""
+    data = search.cleaned_data
+    try:
+        slots = next_free_slots(
+            service=data["service"],
+            doctor=data["doctor"],
+            from_date=data["date"],
+            patient=patient,
+            ignoring=ignoring,
+        )
+    except SchedulingError as error:
+        search.add_error(None, error.message)
+        return None
+    by_day: dict[date, list[tuple[str, datetime, Doctor]]] = {}
+    for slot in slots:
+        local = timezone.localtime(slot.starts_at)
+        by_day.setdefault(local.date(), []).append((_button(slot), local, slot.doctor))
+    return list(by_day.items())
+
+
+def _button(slot: Slot) -> str:
+    return slot_value(slot.doctor.pk, slot.starts_at)
 
 
 def slots_for(search: SlotSearchForm, patient: Patient | None, ignoring=None):
@@ -109,24 +164,33 @@ def slots_for(search: SlotSearchForm, patient: Patient | None, ignoring=None):
 
 
 class RescheduleView(PermissionRequiredMixin, View):
+    """Move an appointment: that day's free times or the next available ones, with
+    its doctor, another doctor who offers the service, or any."""
+
     permission_required = "scheduling.change_appointment"
 
     def get(self, request: HttpRequest, pk: int) -> HttpResponse:
         appointment = get_object_or_404(appointments_visible_to(staff_user(request)), pk=pk)
         form = RescheduleForm(
             request.GET if "date" in request.GET else None,
-            initial={"date": timezone.localdate(appointment.starts_at)},
+            service=appointment.service,
+            initial={
+                "date": timezone.localdate(appointment.starts_at),
+                "doctor": appointment.doctor_id,
+                "show": SHOW_DAY,
+            },
         )
         return self.render_page(request, appointment, form)
 
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         appointment = get_object_or_404(appointments_visible_to(staff_user(request)), pk=pk)
-        form = RescheduleForm(request.POST)
+        form = RescheduleForm(request.POST, service=appointment.service)
         if form.is_valid():
             try:
                 appointment = services.reschedule_appointment(
                     appointment=appointment,
                     starts_at=form.cleaned_data["starts_at"],
+                    doctor=form.cleaned_data["doctor"],
                     by=staff_user(request),
                 )
             except SchedulingError as error:
@@ -137,14 +201,18 @@ class RescheduleView(PermissionRequiredMixin, View):
         return self.render_page(request, appointment, form)
 
     def render_page(self, request, appointment: Appointment, form: RescheduleForm):
-        day = form.data.get("date") if form.is_bound else form.initial["date"]
-        search = SlotSearchForm(
-            {"service": appointment.service_id, "doctor": appointment.doctor_id, "date": day}
-        )
+        if form.is_bound:
+            chosen = {name: form.data.get(name, "") for name in ("date", "doctor", "show")}
+        else:
+            chosen = dict(form.initial)
+        search = SlotSearchForm({"service": appointment.service_id, **chosen})
         context = {
             "appointment": appointment,
+            # The partial enables its buttons for a patient, on the page and when
+            # htmx asks for the partial alone.
+            "patient": appointment.patient,
             "form": form,
-            "slots": slots_for(search, appointment.patient, ignoring=appointment),
+            **free_times(search, appointment.patient, ignoring=appointment),
             "search": search,
         }
         template = (
