@@ -4,6 +4,8 @@ never disagree."""
 
 from __future__ import annotations
 
+import re
+
 from django.contrib.auth.models import AnonymousUser
 from django.utils.translation import gettext as _
 
@@ -11,7 +13,7 @@ from clinic.kernel.users import User
 from sessions_app.models import Session, SessionStatus
 
 from .exceptions import Forbidden, NotSigned, RecordsError, SessionClosed
-from .models import ClinicalNote
+from .models import ClinicalNote, MedicalRecord
 
 # Held by the Managers role only (records migration 0003).
 ADDENDUM_TO_ANY_NOTE = "records.add_addendum_to_any_note"
@@ -60,3 +62,15 @@ def addendum_refusal(*, note: ClinicalNote, user: User | AnonymousUser) -> Recor
 
 def can_add_addendum(*, note: ClinicalNote, user: User | AnonymousUser) -> bool:
     return addendum_refusal(note=note, user=user) is None
+
+
+def allergy_names(record: MedicalRecord | None) -> list[str]:
+    """The names of the patient's recorded allergies, for the prescription's
+    allergy check (`records.allergies.allergy_conflicts`).
+
+    Today the record keeps its allergies as free text; its entries are the parts
+    between commas, semicolons and line breaks, blanks left out."""
+    if record is None:
+        return []
+    parts = re.split(r"[,;\n\r]+", record.allergies or "")
+    return [part.strip() for part in parts if part.strip()]

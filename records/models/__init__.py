@@ -9,6 +9,7 @@ the access log only grows.
 from .audit import AccessAction, AccessLog, AccessLogQuerySet, EmergencyAccess
 from .clinical import Addendum, ClinicalNote, Prescription, PrescriptionItem, Route, Signable
 from .record import BloodType, MedicalRecord
+from .templates import NoteTemplate
 
 __all__ = [
     "AccessAction",
@@ -19,6 +20,7 @@ __all__ = [
     "ClinicalNote",
     "EmergencyAccess",
     "MedicalRecord",
+    "NoteTemplate",
     "Prescription",
     "PrescriptionItem",
     "Route",
