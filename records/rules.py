@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from clinic.kernel.users import User
 from sessions_app.models import Session, SessionStatus
 
-from .exceptions import Forbidden, NotSigned, RecordsError, SessionClosed
+from .exceptions import EmptyNote, Forbidden, NotSigned, RecordsError, SessionClosed
 from .models import ClinicalNote, MedicalRecord
 
 # Held by the Managers role only (records migration 0003).
@@ -62,6 +62,17 @@ def addendum_refusal(*, note: ClinicalNote, user: User | AnonymousUser) -> Recor
 
 def can_add_addendum(*, note: ClinicalNote, user: User | AnonymousUser) -> bool:
     return addendum_refusal(note=note, user=user) is None
+
+
+def signing_refusal(note: ClinicalNote | None) -> EmptyNote | None:
+    """Why `note` may not be signed as it stands, or None: it needs an assessment
+    or a plan (a note of findings alone says nothing of what was decided). Asked by
+    the session page before it offers the confirmation, and by the signing itself."""
+    if note is None or note.assessment.strip() or note.plan.strip():
+        return None
+    return EmptyNote(
+        _("Write an assessment or a plan before signing: an empty note is never signed.")
+    )
 
 
 def allergy_names(record: MedicalRecord | None) -> list[str]:

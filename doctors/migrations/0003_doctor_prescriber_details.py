@@ -4,20 +4,29 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('doctors', '0002_role_permissions'),
+        ("doctors", "0002_role_permissions"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='doctor',
-            name='qualification',
-            field=models.CharField(blank=True, help_text='e.g. MD, MBBS, FRCP', max_length=100, verbose_name='qualification'),
+            model_name="doctor",
+            name="qualification",
+            field=models.CharField(
+                blank=True,
+                help_text="e.g. MD, MBBS, FRCP",
+                max_length=100,
+                verbose_name="qualification",
+            ),
         ),
         migrations.AddField(
-            model_name='doctor',
-            name='registration_number',
-            field=models.CharField(blank=True, help_text='The licence or registration number with the medical council.', max_length=50, verbose_name='registration number'),
+            model_name="doctor",
+            name="registration_number",
+            field=models.CharField(
+                blank=True,
+                help_text="The licence or registration number with the medical council.",
+                max_length=50,
+                verbose_name="registration number",
+            ),
         ),
     ]

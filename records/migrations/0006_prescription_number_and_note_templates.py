@@ -5,35 +5,76 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('records', '0005_accesslog_append_only_trigger'),
-        ('scheduling', '0006_arrivals_and_walk_ins'),
+        ("records", "0005_accesslog_append_only_trigger"),
+        ("scheduling", "0006_arrivals_and_walk_ins"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='prescription',
-            name='number',
-            field=models.CharField(blank=True, editable=False, max_length=20, null=True, unique=True, verbose_name='prescription number'),
+            model_name="prescription",
+            name="number",
+            field=models.CharField(
+                blank=True,
+                editable=False,
+                max_length=20,
+                null=True,
+                unique=True,
+                verbose_name="prescription number",
+            ),
         ),
         migrations.CreateModel(
-            name='NoteTemplate',
+            name="NoteTemplate",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100, unique=True, verbose_name='name')),
-                ('subjective', models.TextField(blank=True, verbose_name='subjective')),
-                ('objective', models.TextField(blank=True, verbose_name='objective')),
-                ('assessment', models.TextField(blank=True, verbose_name='assessment')),
-                ('plan', models.TextField(blank=True, verbose_name='plan')),
-                ('is_active', models.BooleanField(default=True, help_text='Inactive templates are not offered.', verbose_name='active')),
-                ('service', models.ForeignKey(blank=True, help_text='Offered only in visits for this service; leave empty for every visit.', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='scheduling.service', verbose_name='service')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=100, unique=True, verbose_name="name")),
+                ("subjective", models.TextField(blank=True, verbose_name="subjective")),
+                ("objective", models.TextField(blank=True, verbose_name="objective")),
+                ("assessment", models.TextField(blank=True, verbose_name="assessment")),
+                ("plan", models.TextField(blank=True, verbose_name="plan")),
+                (
+                    "is_active",
+                    models.BooleanField(
+                        default=True,
+                        help_text="Inactive templates are not offered.",
+                        verbose_name="active",
+                    ),
+                ),
+                (
+                    "service",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="Offered only in visits for this service; leave empty for every visit.",
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="scheduling.service",
+                        verbose_name="service",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'note template',
-                'verbose_name_plural': 'note templates',
-                'ordering': ['name'],
-                'constraints': [models.CheckConstraint(condition=models.Q(('assessment', ''), ('objective', ''), ('plan', ''), ('subjective', ''), _negated=True), name='notetemplate_not_empty', violation_error_message='Write at least one part of the note.')],
+                "verbose_name": "note template",
+                "verbose_name_plural": "note templates",
+                "ordering": ["name"],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("assessment", ""),
+                            ("objective", ""),
+                            ("plan", ""),
+                            ("subjective", ""),
+                            _negated=True,
+                        ),
+                        name="notetemplate_not_empty",
+                        violation_error_message="Write at least one part of the note.",
+                    )
+                ],
             },
         ),
     ]

@@ -7,7 +7,15 @@ the access log only grows.
 """
 
 from .audit import AccessAction, AccessLog, AccessLogQuerySet, EmergencyAccess
-from .clinical import Addendum, ClinicalNote, Prescription, PrescriptionItem, Route, Signable
+from .clinical import (
+    Addendum,
+    ClinicalNote,
+    Prescription,
+    PrescriptionItem,
+    Route,
+    Signable,
+    prescription_number,
+)
 from .record import BloodType, MedicalRecord
 from .templates import NoteTemplate
 
@@ -25,4 +33,5 @@ __all__ = [
     "PrescriptionItem",
     "Route",
     "Signable",
+    "prescription_number",
 ]
