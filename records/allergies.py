@@ -35,8 +35,15 @@ def matching_allergies(medication: str, allergies: Iterable[str]) -> list[str]:
     return [
         allergy
         for allergy in allergies
-        if (words := _words(allergy)) and (_contains(drug, words) or _contains(words, drug))
+        if (words := _words(_name_of(allergy)))
+        and (_contains(drug, words) or _contains(words, drug))
     ]
+
+
+def _name_of(allergy: str) -> str:
+    # What a free-text entry says after its name is the reaction or a remark:
+    # "Penicillin (rash)", "Latex: hives".
+    return re.split(r"[(:]", allergy, maxsplit=1)[0]
 
 
 def allergy_conflicts(medications: Iterable[str], allergies: Iterable[str]) -> dict[str, list[str]]:

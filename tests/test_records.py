@@ -692,7 +692,8 @@ def test_the_manager_saves_a_medical_record_in_the_admin_through_the_service(
 
 
 def test_doctors_and_managers_hold_the_records_permissions_and_reception_none(db):
-    # Managers hold the doctors' records permissions, and three of their own.
+    # Managers hold the doctors' records permissions, and their own: reading any
+    # chart, adding to any note, the emergency accesses, keeping the note templates.
     def codenames(role: str) -> set[str]:
         return set(
             Group.objects.get(name=role)
@@ -705,6 +706,9 @@ def test_doctors_and_managers_hold_the_records_permissions_and_reception_none(db
         "read_any_chart",
         "add_addendum_to_any_note",
         "view_emergencyaccess",
+        "add_notetemplate",
+        "change_notetemplate",
+        "delete_notetemplate",
     }
     assert codenames(DOCTORS) <= codenames(MANAGERS)
     assert not {"change_accesslog", "delete_accesslog"} & codenames(MANAGERS)
