@@ -1,0 +1,202 @@
+"""The consulting room in the browser: the doctor starts the note from a template,
+adds three drugs (one the patient is allergic to) and a second service on the page,
+signs after the confirmation, sees the read-only page and prints the prescription;
+a long prescription prints its header on every page.
+
+Screenshots (wide and narrow) go to var/shots/, with the printed PDFs."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from django.urls import reverse
+from playwright.sync_api import Page, expect
+
+from records.models import ClinicalNote, MedicalRecord, NoteTemplate, Prescription
+from records.services import add_prescription, write_note
+from scheduling.models import Status as AppointmentStatus
+from sessions_app.models import Session, SessionStatus
+from sessions_app.services import complete_session
+from tests.factories import DoctorFactory, PatientFactory, ServiceFactory, SessionFactory
+
+SHOTS = Path(__file__).resolve().parents[2] / "var" / "shots"
+WIDE = {"width": 1366, "height": 768}
+NARROW = {"width": 390, "height": 844}
+
+
+def screenshots(page: Page, name: str) -> None:
+    """The page at a desk's width and a phone's, whole; nothing sticks out sideways."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    for label, size in (("wide", WIDE), ("narrow", NARROW)):
+        page.set_viewport_size(size)
+        page.screenshot(path=SHOTS / f"{name}-{label}.png", full_page=True)
+        overflow = page.evaluate(
+            "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
+        assert overflow <= 0, f"{name} is {overflow}px wider than the window ({label})"
+    page.set_viewport_size(WIDE)
+
+
+def a_session_in_progress() -> Session:
+    """Anna's consultation with Dr Smith (MD, registered), started; Anna is allergic
+    to penicillin, and the clinic has a cough template for consultations."""
+    doctor = DoctorFactory(
+        given_name="Alan",
+        family_name="Smith",
+        qualification="MD, MRCP",
+        registration_number="GMC 7654321",
+    )
+    consultation = ServiceFactory(code="consult", name="Consultation")
+    ServiceFactory(code="ecg", name="ECG")
+    session = SessionFactory(
+        in_progress=True,
+        doctor=doctor,
+        patient=PatientFactory(given_name="Anna", family_name="Smithson"),
+        appointment__service=consultation,
+        appointment__status=AppointmentStatus.IN_SESSION,
+    )
+    MedicalRecord.objects.create(patient=session.patient, allergies="Penicillin (rash)")
+    NoteTemplate.objects.create(
+        name="Cough",
+        service=consultation,
+        subjective="Cough for … days.",
+        objective="Chest: clear.",
+        assessment="Viral bronchitis",
+        plan="Rest and fluids; review in a week.",
+    )
+    return session
+
+
+def fill_item(page: Page, index: int, medication: str, dose: str, frequency: str) -> None:
+    page.locator(f"[name=items-{index}-medication]").fill(medication)
+    page.locator(f"[name=items-{index}-strength]").fill("500 mg")
+    page.locator(f"[name=items-{index}-dose]").fill(dose)
+    page.locator(f"[name=items-{index}-frequency]").fill(frequency)
+    page.locator(f"[name=items-{index}-duration]").fill("5 days")
+    page.locator(f"[name=items-{index}-quantity]").fill("10")
+
+
+def test_a_consultation_from_template_to_printed_prescription(signed_in, settings):
+    settings.CLINIC_ADDRESS = "12 River Road, Springfield"
+    settings.CLINIC_PHONE = "+1 555 0100"
+    session = a_session_in_progress()
+    doctor = signed_in(session.doctor.user)
+    doctor.goto(reverse("records:session", args=[session.pk]))
+    expect(doctor.get_by_test_id("session-status")).to_have_text("In progress")
+    screenshots(doctor, "session-empty")
+
+    # The note is empty: the doctor starts it from the template.
+    doctor.get_by_label("Start the note from a template").select_option(label="Cough (Consultation)")
+    doctor.get_by_role("button", name="Use template").click()
+    expect(doctor.get_by_test_id("template-applied")).to_be_visible()
+    expect(doctor.get_by_label("Assessment")).to_have_value("Viral bronchitis")
+    expect(doctor.get_by_label("Plan")).to_have_value("Rest and fluids; review in a week.")
+    doctor.get_by_label("Subjective").fill("Cough for 10 days, worse at night.")
+
+    # Three drugs, added on the page; a fourth added by mistake and removed.
+    fill_item(doctor, 0, "Paracetamol", "1 tablet", "every 6 hours")
+    add = doctor.get_by_role("button", name="Add a medication")
+    add.click()
+    fill_item(doctor, 1, "Salbutamol inhaler", "2 puffs", "as needed")
+    add.click()
+    fill_item(doctor, 2, "Penicillin V", "1 tablet", "four times a day")
+    add.click()
+    doctor.locator("[name=items-3-medication]").fill("Mistake")
+    doctor.locator("[data-formset-row]").filter(
+        has=doctor.locator("[name=items-3-medication]")
+    ).get_by_role("button", name="Remove").click()
+    expect(doctor.locator("[name=items-3-medication]")).to_be_hidden()
+    # And a second service.
+    doctor.get_by_role("button", name="Add a service").click()
+    doctor.locator("[name=performed-1-service]").select_option(label="ECG (30 min)")
+    screenshots(doctor, "session-filled")
+
+    # "Complete and sign" shows what will be signed, and the allergy.
+    doctor.get_by_role("button", name="Complete and sign").click()
+    expect(doctor.get_by_test_id("confirm-note")).to_contain_text("Cough for 10 days")
+    items = doctor.get_by_test_id("confirm-items")
+    for drug in ("Paracetamol", "Salbutamol inhaler", "Penicillin V"):
+        expect(items).to_contain_text(drug)
+    expect(items).not_to_contain_text("Mistake")
+    expect(doctor.get_by_test_id("confirm-services")).to_contain_text("ECG")
+    expect(doctor.get_by_test_id("allergy-warning")).to_contain_text(
+        "Penicillin V matches the recorded allergy Penicillin (rash)"
+    )
+    screenshots(doctor, "session-confirmation")
+    doctor.get_by_role("button", name="Sign", exact=True).click()
+    expect(doctor.get_by_test_id("confirm-error")).to_contain_text("prescribe it anyway")
+    assert Session.objects.get(pk=session.pk).status == SessionStatus.IN_PROGRESS
+    doctor.get_by_label("I have checked the allergy and prescribe it anyway.").check()
+    doctor.get_by_role("button", name="Sign", exact=True).click()
+
+    # The signed page: values, no inputs, one message.
+    expect(doctor.get_by_role("alert").first).to_contain_text(
+        "Session completed; the note and prescription are signed."
+    )
+    expect(doctor.get_by_test_id("signed-message")).to_contain_text("Signed by Dr Smith at")
+    readonly = doctor.get_by_test_id("session-readonly")
+    expect(readonly).to_contain_text("Cough for 10 days, worse at night.")
+    expect(readonly).to_contain_text("Salbutamol inhaler")
+    expect(readonly).to_contain_text("1 × ECG")
+    expect(
+        doctor.locator("main textarea, main select, main input:not([type=hidden])")
+    ).to_have_count(0)
+    screenshots(doctor, "session-signed")
+
+    # The print, in its own tab.
+    with doctor.context.expect_page() as tab:
+        doctor.get_by_role("link", name="Print prescription").click()
+    printed = tab.value
+    prescription = Prescription.objects.get(session=session)
+    expect(printed.get_by_test_id("rx-number")).to_have_text(prescription.number)
+    expect(printed.get_by_test_id("prescriber")).to_contain_text("Alan Smith, MD, MRCP")
+    expect(printed.get_by_test_id("prescriber")).to_contain_text("GMC 7654321")
+    header = printed.locator("thead")
+    expect(header).to_contain_text("12 River Road, Springfield")
+    expect(header).to_contain_text("+1 555 0100")
+    expect(header).to_contain_text("1985-06-15")
+    expect(printed.get_by_role("table")).to_contain_text("Penicillin V 500 mg")
+    expect(printed.get_by_text("Signed electronically by Alan Smith")).to_be_visible()
+    screenshots(printed, "prescription-print")
+    printed.emulate_media(media="print")
+    expect(printed.get_by_role("button", name="Print")).to_be_hidden()
+    printed.pdf(path=SHOTS / "prescription-print.pdf", format="A4", print_background=True)
+    assert ClinicalNote.objects.get(session=session).is_signed
+
+
+def test_a_long_prescription_prints_its_header_on_every_page(signed_in, settings):
+    settings.CLINIC_ADDRESS = "12 River Road, Springfield"
+    session = a_session_in_progress()
+    doctor_user = session.doctor.user
+    write_note(session=session, by=doctor_user, assessment="Many conditions", plan="Many drugs")
+    prescription = add_prescription(
+        session=session,
+        by=doctor_user,
+        items=[
+            {
+                "medication": f"Medication number {number}",
+                "strength": "10 mg",
+                "dose": "1 tablet",
+                "frequency": "once a day",
+                "duration": "30 days",
+                "quantity": 30,
+                "instructions": "With water, in the morning.",
+            }
+            for number in range(1, 26)
+        ],
+    )
+    complete_session(session=session, by=doctor_user)
+    doctor = signed_in(doctor_user)
+
+    doctor.goto(reverse("records:print_prescription", args=[prescription.pk]))
+    expect(doctor.get_by_role("table")).to_contain_text("Medication number 25")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    pdf = doctor.pdf(path=SHOTS / "prescription-25-items.pdf", format="A4")
+
+    # Chromium writes one page object per printed page.
+    pages = len(re.findall(rb"/Type\s*/Page\b", pdf))
+    assert pages >= 2
+    # The table head (clinic and prescriber) is a header group, repeated per page.
+    display = doctor.locator("thead").evaluate("head => getComputedStyle(head).display")
+    assert display == "table-header-group"
