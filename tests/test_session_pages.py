@@ -120,9 +120,7 @@ def test_a_too_early_start_is_refused_with_the_reason(doctor_client, arrived, ti
 def test_a_signed_note_cannot_be_changed_through_the_page(doctor_client, arrived):
     session = started_session(doctor_client, arrived)
     url = reverse("records:session", args=[session.pk])
-    doctor_client.post(
-        url, page_data("sign", **{"performed-0-service": str(arrived.service_id)})
-    )
+    doctor_client.post(url, page_data("sign", **{"performed-0-service": str(arrived.service_id)}))
 
     doctor_client.post(url, page_data("save", **{"note-assessment": "Pneumonia"}))
 
