@@ -256,9 +256,19 @@ def test_signed_content_is_unchanged_by_any_page_post(doctor_client, signed, act
     before = signed_content(signed)
     data = page(signed, action, medications=["Morphine"], **{"note-assessment": "Pneumonia"})
 
-    doctor_client.post(url_of(signed), data)
+    response = doctor_client.post(url_of(signed), data)
 
     assert signed_content(signed) == before
+    assert 'data-testid="session-readonly"' in response.content.decode()
+
+
+def test_a_post_to_the_signed_page_says_why_it_was_refused(doctor_client, signed):
+    data = page(signed, "save", **{"note-assessment": "Pneumonia"})
+
+    response = doctor_client.post(url_of(signed), data)
+
+    assert response.status_code == 400
+    assert "add an addendum instead" in response.content.decode()
 
 
 def test_signed_content_is_unchanged_by_the_services_the_api_and_the_admin(

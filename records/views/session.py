@@ -223,12 +223,13 @@ class SessionView(PermissionRequiredMixin, View):
             "can_edit": can_edit,
             "note": note,
             "signed": note is not None and note.is_signed,
+            # Its errors are shown even on the read-only page: why a post was refused.
+            "note_form": note_form,
         }
         if not can_edit:
             context.update(readonly_values(note), performed_lines=performed_lines(session))
         else:
             context.update(
-                note_form=note_form,
                 items=items,
                 performed=performed,
                 allergy_conflicts=self.allergy_conflicts(page, items),
