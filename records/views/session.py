@@ -319,7 +319,8 @@ def grow(data: QueryDict, prefix: str) -> QueryDict:
         total = int(grown.get(key, "0"))
     except ValueError:
         total = 0
-    grown[key] = str(min(max(total, 0) + 1, settings.DATA_UPLOAD_MAX_NUMBER_FIELDS // 10))
+    # Django's own ceiling for a formset's rows (`max_num` defaults to 1000).
+    grown[key] = str(min(max(total, 0) + 1, 1000))
     return grown
 
 
