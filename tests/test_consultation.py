@@ -19,7 +19,7 @@ from doctors.models import Weekday
 from payments.models import Invoice
 from records.allergies import allergy_conflicts, matching_allergies
 from records.exceptions import EmptyNote, RecordLocked, SessionClosed
-from records.models import ClinicalNote, MedicalRecord, NoteTemplate, Prescription
+from records.models import Allergy, ClinicalNote, MedicalRecord, NoteTemplate, Prescription
 from records.rules import allergy_names
 from records.services import replace_prescription_items, write_note
 from scheduling.services import book_appointment, check_in, confirm_appointment
@@ -377,10 +377,12 @@ def test_a_dose_typed_without_a_medication_is_an_error_not_dropped(doctor_client
 # Allergies.
 
 
-def test_allergy_names_are_the_entries_of_the_record():
-    record = MedicalRecord(allergies="Penicillin (rash); latex,\nPeanuts ;; ")
+def test_allergy_names_are_the_substances_recorded(doctor, session):
+    record = MedicalRecord.objects.create(patient=session.patient)
+    for substance in ("Penicillin", "Latex"):
+        Allergy.objects.create(record=record, substance=substance, recorded_by=doctor.user)
 
-    assert allergy_names(record) == ["Penicillin (rash)", "latex", "Peanuts"]
+    assert sorted(allergy_names(record)) == ["Latex", "Penicillin"]
     assert allergy_names(None) == []
 
 
@@ -413,7 +415,9 @@ def test_allergy_conflicts_name_each_matching_medication():
 
 @pytest.fixture
 def allergic(session, doctor) -> Session:
-    MedicalRecord.objects.create(patient=session.patient, allergies="Penicillin (rash), latex")
+    record = MedicalRecord.objects.create(patient=session.patient)
+    Allergy.objects.create(record=record, substance="Penicillin", reaction="rash")
+    Allergy.objects.create(record=record, substance="Latex")
     return session
 
 
@@ -425,7 +429,7 @@ def test_the_page_warns_by_the_item_that_matches_an_allergy(doctor_client, aller
 
     assert 'data-testid="allergy-warning"' in text
     assert text.count('data-testid="item-allergy-warning"') == 1
-    assert "Penicillin V matches the recorded allergy Penicillin (rash)" in text
+    assert "Penicillin V matches the recorded allergy Penicillin." in text
 
 
 def test_signing_a_drug_the_patient_is_allergic_to_needs_an_explicit_yes(doctor_client, allergic):

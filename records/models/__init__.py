@@ -16,7 +16,7 @@ from .clinical import (
     Signable,
     prescription_number,
 )
-from .record import BloodType, MedicalRecord
+from .record import Allergy, BloodType, MedicalRecord, RecordChange, Severity
 from .templates import NoteTemplate
 
 __all__ = [
@@ -24,6 +24,7 @@ __all__ = [
     "AccessLog",
     "AccessLogQuerySet",
     "Addendum",
+    "Allergy",
     "BloodType",
     "ClinicalNote",
     "EmergencyAccess",
@@ -31,7 +32,9 @@ __all__ = [
     "NoteTemplate",
     "Prescription",
     "PrescriptionItem",
+    "RecordChange",
     "Route",
+    "Severity",
     "Signable",
     "prescription_number",
 ]

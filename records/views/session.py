@@ -344,6 +344,7 @@ class PrescriptionPrintView(PermissionRequiredMixin, View):
                 "prescription": printed,
                 "session": page.session,
                 "page": page,
+                "record": page.medical_record,
                 "clinic_address": settings.CLINIC_ADDRESS,
                 "clinic_phone": settings.CLINIC_PHONE,
             },

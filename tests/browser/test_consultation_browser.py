@@ -15,7 +15,7 @@ from pathlib import Path
 from django.urls import reverse
 from playwright.sync_api import Page, expect
 
-from records.models import ClinicalNote, MedicalRecord, NoteTemplate, Prescription
+from records.models import Allergy, ClinicalNote, MedicalRecord, NoteTemplate, Prescription
 from records.services import add_prescription, write_note
 from scheduling.models import Status as AppointmentStatus
 from sessions_app.models import Session, SessionStatus
@@ -58,7 +58,8 @@ def a_session_in_progress() -> Session:
         appointment__service=consultation,
         appointment__status=AppointmentStatus.IN_SESSION,
     )
-    MedicalRecord.objects.create(patient=session.patient, allergies="Penicillin (rash)")
+    record = MedicalRecord.objects.create(patient=session.patient)
+    Allergy.objects.create(record=record, substance="Penicillin", reaction="rash")
     NoteTemplate.objects.create(
         name="Cough",
         service=consultation,
@@ -125,7 +126,7 @@ def test_a_consultation_from_template_to_printed_prescription(signed_in, setting
     expect(items).not_to_contain_text("Mistake")
     expect(doctor.get_by_test_id("confirm-services")).to_contain_text("ECG")
     expect(doctor.get_by_test_id("allergy-warning")).to_contain_text(
-        "Penicillin V matches the recorded allergy Penicillin (rash)"
+        "Penicillin V matches the recorded allergy Penicillin."
     )
     screenshots(doctor, "session-confirmation")
     doctor.get_by_role("button", name="Sign", exact=True).click()

@@ -115,11 +115,11 @@ class Command(BaseCommand):
             Service.objects.update_or_create(
                 code=code, defaults={"name": name, "duration_minutes": minutes, "price": price}
             )
-        for name, code, subjective, objective, assessment, plan in NOTE_TEMPLATES:
+        for name, service_code, subjective, objective, assessment, plan in NOTE_TEMPLATES:
             NoteTemplate.objects.update_or_create(
                 name=name,
                 defaults={
-                    "service": Service.objects.get(code=code) if code else None,
+                    "service": Service.objects.get(code=service_code) if service_code else None,
                     "subjective": subjective,
                     "objective": objective,
                     "assessment": assessment,

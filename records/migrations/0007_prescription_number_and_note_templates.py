@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("records", "0005_accesslog_append_only_trigger"),
+        ("records", "0006_structured_allergies_and_history"),
         ("scheduling", "0006_arrivals_and_walk_ins"),
     ]
 

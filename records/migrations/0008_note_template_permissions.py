@@ -12,7 +12,7 @@ GRANTS = {
 class Migration(migrations.Migration):
     dependencies = [
         ("clinic", "0001_roles"),
-        ("records", "0006_prescription_number_and_note_templates"),
+        ("records", "0007_prescription_number_and_note_templates"),
     ]
 
     operations = [grant_operation("records", GRANTS)]
