@@ -38,6 +38,9 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 # --- The clinic --------------------------------------------------------------
 
 CLINIC_NAME = env.str("CLINIC_NAME", default="Riverside Clinic")
+# Printed on prescriptions (and wherever the clinic introduces itself on paper).
+CLINIC_ADDRESS = env.str("CLINIC_ADDRESS", default="")
+CLINIC_PHONE = env.str("CLINIC_PHONE", default="")
 CLINIC_TIME_ZONE = env.str("CLINIC_TIME_ZONE", default="America/New_York")
 CLINIC_CURRENCY = env.str("CLINIC_CURRENCY", default="USD")
 # The region whose national phone format reception may type (ISO 3166 code).

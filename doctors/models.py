@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
 from phonenumber_field.modelfields import PhoneNumberField
 
 
@@ -43,6 +44,16 @@ class Doctor(models.Model):
     )
     phone = PhoneNumberField(blank=True)
     email = models.EmailField(blank=True)
+    # Printed on prescriptions, as a pharmacy expects them.
+    qualification = models.CharField(
+        _("qualification"), max_length=100, blank=True, help_text=_("e.g. MD, MBBS, FRCP")
+    )
+    registration_number = models.CharField(
+        _("registration number"),
+        max_length=50,
+        blank=True,
+        help_text=_("The licence or registration number with the medical council."),
+    )
     is_active = models.BooleanField(
         "active", default=True, help_text="Inactive doctors take no new appointments."
     )

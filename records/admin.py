@@ -27,6 +27,7 @@ from .models import (
     ClinicalNote,
     EmergencyAccess,
     MedicalRecord,
+    NoteTemplate,
     Prescription,
     PrescriptionItem,
     RecordChange,
@@ -135,8 +136,20 @@ class PrescriptionAdmin(ReadOnlyAdminMixin, LoggedReadsAdmin):
     list_display = ["__str__", "session", "created_by", "created_at", "signed_at"]
     list_filter = [("signed_at", admin.EmptyFieldListFilter)]
     list_select_related = ["session__patient", "session__doctor", "created_by"]
-    search_fields = SESSION_PATIENT_SEARCH
+    search_fields = [*SESSION_PATIENT_SEARCH, "number"]
     inlines = [PrescriptionItemInline]
+
+
+@admin.register(NoteTemplate)
+class NoteTemplateAdmin(admin.ModelAdmin):
+    """The manager's note templates: general, or for one service; the doctor picks
+    one on the session page to start an empty note."""
+
+    list_display = ["name", "service", "is_active"]
+    list_filter = ["is_active", "service"]
+    search_fields = ["name"]
+    list_select_related = ["service"]
+    fields = ["name", "service", "is_active", "subjective", "objective", "assessment", "plan"]
 
 
 @admin.register(AccessLog)

@@ -45,6 +45,12 @@ class NotSigned(RecordsError):
     code = "not_signed"
 
 
+class EmptyNote(RecordsError):
+    """A note is signed only with something in it: an assessment or a plan."""
+
+    code = "empty_note"
+
+
 class InvalidClinicalData(RecordsError):
     """Values out of range or missing; `errors` maps a field to its messages."""
 

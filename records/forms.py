@@ -41,11 +41,21 @@ class ClinicalNoteForm(VitalsInClinicUnits, forms.ModelForm):
 
 
 class PrescriptionItemForm(forms.ModelForm):
+    class Meta:
+        widgets = {"instructions": forms.Textarea(attrs={"rows": 2})}
+
+    # What a person types into an item; the route select and the quantity always
+    # submit something.
+    TYPED_FIELDS = ("medication", "strength", "dose", "frequency", "duration", "instructions")
+
     def has_changed(self) -> bool:
-        # A new line with no medication is the page's spare blank line, left unused,
-        # even though its route select still submits a default.
+        # A new line with nothing typed is a spare blank row, left unused; one
+        # with anything typed is an item, validated as one (a dose without a
+        # medication is an error shown by the item, not silently dropped).
         if self.instance.pk is None:
-            return bool(self.data.get(self.add_prefix("medication"), "").strip())
+            return any(
+                str(self.data.get(self.add_prefix(name), "")).strip() for name in self.TYPED_FIELDS
+            )
         return super().has_changed()
 
 

@@ -11,7 +11,7 @@ from clinic.kernel.users import User
 from sessions_app.models import Session, SessionStatus
 
 from .emergency import EmergencyGrant
-from .exceptions import Forbidden, NotSigned, ReasonRequired, RecordsError, SessionClosed
+from .exceptions import EmptyNote, Forbidden, NotSigned, ReasonRequired, RecordsError, SessionClosed
 from .models import ClinicalNote, MedicalRecord
 from .selectors import can_read_clinical_content, holds_emergency_access, reads_as_of_right
 
@@ -99,3 +99,14 @@ def addendum_refusal(*, note: ClinicalNote, user: User | AnonymousUser) -> Recor
 
 def can_add_addendum(*, note: ClinicalNote, user: User | AnonymousUser) -> bool:
     return addendum_refusal(note=note, user=user) is None
+
+
+def signing_refusal(note: ClinicalNote | None) -> EmptyNote | None:
+    """Why `note` may not be signed as it stands, or None: it needs an assessment
+    or a plan (a note of findings alone says nothing of what was decided). Asked by
+    the session page before it offers the confirmation, and by the signing itself."""
+    if note is None or note.assessment.strip() or note.plan.strip():
+        return None
+    return EmptyNote(
+        _("Write an assessment or a plan before signing: an empty note is never signed.")
+    )

@@ -50,8 +50,9 @@ from .models import (
     PrescriptionItem,
     RecordChange,
     Severity,
+    prescription_number,
 )
-from .rules import addendum_refusal, record_edit_refusal, session_write_refusal
+from .rules import addendum_refusal, record_edit_refusal, session_write_refusal, signing_refusal
 from .selectors import can_read_clinical_content
 
 RECORD_FIELDS = frozenset(history.TRACKED_FIELDS)
@@ -265,29 +266,44 @@ def sign_session_records(*, session: Session, by: User | None) -> int:
     """Sign and lock the completed session's note and prescriptions, as `by` (the
     user who completed the session, else the session's doctor) at this moment.
 
-    Runs from the `session_completed` receiver, inside the completion's transaction.
+    A note is never signed empty: one without an assessment or a plan is refused
+    (`EmptyNote`), and since this runs from the `session_completed` receiver,
+    inside the completion's transaction, the session then stays open, whichever
+    path completed it (page, API, admin). A session with no note at all (completed
+    through the API, which writes no clinical content) signs nothing. Each
+    prescription gets its number now (`prescription_number`).
+
     Idempotent: what is signed already keeps its first signature. Returns how many
     notes and prescriptions were signed now."""
     if session.status != SessionStatus.COMPLETED:
         raise SessionClosed("A session's records are signed when the session is completed.")
     signer = by if by is not None else session.doctor.user
     signed_at = timezone.now()
-    count = 0
     with transaction.atomic():
-        for model in (ClinicalNote, Prescription):
-            unsigned = list(
-                model.objects.select_for_update().filter(session=session, signed_at__isnull=True)
+        notes = list(
+            ClinicalNote.objects.select_for_update().filter(session=session, signed_at__isnull=True)
+        )
+        for note in notes:
+            refusal = signing_refusal(note)
+            if refusal is not None:
+                raise refusal
+        prescriptions = list(
+            Prescription.objects.select_for_update().filter(session=session, signed_at__isnull=True)
+        )
+        # UPDATEs, not save(): the rows become locked by this very change.
+        ClinicalNote.objects.filter(pk__in=[note.pk for note in notes]).update(
+            signed_at=signed_at, signed_by=signer
+        )
+        for prescription in prescriptions:
+            Prescription.objects.filter(pk=prescription.pk).update(
+                signed_at=signed_at,
+                signed_by=signer,
+                number=prescription_number(prescription, signed_at),
             )
-            if not unsigned:
-                continue
-            # An UPDATE, not save(): the rows become locked by this very change.
-            model.objects.filter(pk__in=[row.pk for row in unsigned]).update(
-                signed_at=signed_at, signed_by=signer
-            )
-            for row in unsigned:
-                log_access(user=signer, patient=session.patient, obj=row, action=AccessAction.SIGN)
-            count += len(unsigned)
-    return count
+        signed: list[ClinicalNote | Prescription] = [*notes, *prescriptions]
+        for row in signed:
+            log_access(user=signer, patient=session.patient, obj=row, action=AccessAction.SIGN)
+    return len(signed)
 
 
 def add_addendum(*, note: ClinicalNote, by: User, text: str, ip: str | None = None) -> Addendum:

@@ -705,7 +705,9 @@ def test_the_manager_saves_a_medical_record_in_the_admin_through_the_service(
 
 
 def test_doctors_and_managers_hold_the_records_permissions_and_reception_none(db):
-    # Managers hold the doctors' records permissions, and four of their own.
+    # Managers hold the doctors' records permissions, and their own: reading any
+    # chart, adding to any note, the emergency accesses, withdrawing documents,
+    # keeping the note templates.
     def codenames(role: str) -> set[str]:
         return set(
             Group.objects.get(name=role)
@@ -719,6 +721,9 @@ def test_doctors_and_managers_hold_the_records_permissions_and_reception_none(db
         "add_addendum_to_any_note",
         "view_emergencyaccess",
         "withdraw_patientdocument",
+        "add_notetemplate",
+        "change_notetemplate",
+        "delete_notetemplate",
     }
     assert codenames(DOCTORS) <= codenames(MANAGERS)
     assert not {"change_accesslog", "delete_accesslog"} & codenames(MANAGERS)

@@ -74,7 +74,7 @@ def started_session(doctor_client, arrived) -> Session:
 
 def test_doctor_starts_writes_completes_and_prints(doctor_client, arrived):
     session = started_session(doctor_client, arrived)
-    data = page_data("complete", **{"performed-0-service": str(arrived.service_id)})
+    data = page_data("sign", **{"performed-0-service": str(arrived.service_id)})
 
     response = doctor_client.post(reverse("records:session", args=[session.pk]), data, follow=True)
 
@@ -96,7 +96,7 @@ def test_doctor_starts_writes_completes_and_prints(doctor_client, arrived):
 def test_a_visit_without_prescription_completes(doctor_client, arrived):
     session = started_session(doctor_client, arrived)
     data = page_data(
-        "complete", **{"performed-0-service": str(arrived.service_id), "items-0-medication": ""}
+        "sign", **{"performed-0-service": str(arrived.service_id), "items-0-medication": ""}
     )
     for field in ("strength", "dose", "frequency", "duration", "quantity", "instructions"):
         data[f"items-0-{field}"] = ""  # the route select still sends its default
@@ -120,9 +120,7 @@ def test_a_too_early_start_is_refused_with_the_reason(doctor_client, arrived, ti
 def test_a_signed_note_cannot_be_changed_through_the_page(doctor_client, arrived):
     session = started_session(doctor_client, arrived)
     url = reverse("records:session", args=[session.pk])
-    doctor_client.post(
-        url, page_data("complete", **{"performed-0-service": str(arrived.service_id)})
-    )
+    doctor_client.post(url, page_data("sign", **{"performed-0-service": str(arrived.service_id)}))
 
     doctor_client.post(url, page_data("save", **{"note-assessment": "Pneumonia"}))
 
@@ -233,7 +231,7 @@ def test_chart_page_runs_the_same_queries_however_long_the_history(
     session = started_session(doctor_client, arrived)
     doctor_client.post(
         reverse("records:session", args=[session.pk]),
-        page_data("complete", **{"performed-0-service": str(arrived.service_id)}),
+        page_data("sign", **{"performed-0-service": str(arrived.service_id)}),
     )
     one = count_queries(doctor_client, url)
 
@@ -251,7 +249,7 @@ def test_chart_page_runs_the_same_queries_however_long_the_history(
     second = started_session(doctor_client, later)
     doctor_client.post(
         reverse("records:session", args=[second.pk]),
-        page_data("complete", **{"performed-0-service": str(arrived.service_id)}),
+        page_data("sign", **{"performed-0-service": str(arrived.service_id)}),
     )
 
     assert count_queries(doctor_client, url) == one
@@ -262,7 +260,7 @@ def completed(doctor_client, arrived) -> Session:
     session = started_session(doctor_client, arrived)
     doctor_client.post(
         reverse("records:session", args=[session.pk]),
-        page_data("complete", **{"performed-0-service": str(arrived.service_id)}),
+        page_data("sign", **{"performed-0-service": str(arrived.service_id)}),
     )
     session.refresh_from_db()
     return session

@@ -7,7 +7,15 @@ the access log only grows.
 """
 
 from .audit import AccessAction, AccessLog, AccessLogQuerySet, EmergencyAccess
-from .clinical import Addendum, ClinicalNote, Prescription, PrescriptionItem, Route, Signable
+from .clinical import (
+    Addendum,
+    ClinicalNote,
+    Prescription,
+    PrescriptionItem,
+    Route,
+    Signable,
+    prescription_number,
+)
 from .documents import (
     NON_CLINICAL_KINDS,
     DocumentContentType,
@@ -16,6 +24,7 @@ from .documents import (
     PatientDocumentQuerySet,
 )
 from .record import Allergy, BloodType, MedicalRecord, RecordChange, Severity
+from .templates import NoteTemplate
 
 __all__ = [
     "NON_CLINICAL_KINDS",
@@ -30,6 +39,7 @@ __all__ = [
     "DocumentKind",
     "EmergencyAccess",
     "MedicalRecord",
+    "NoteTemplate",
     "PatientDocument",
     "PatientDocumentQuerySet",
     "Prescription",
@@ -38,4 +48,5 @@ __all__ = [
     "Route",
     "Severity",
     "Signable",
+    "prescription_number",
 ]

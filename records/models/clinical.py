@@ -185,6 +185,11 @@ class Prescription(Signable):
     """A prescription written in a session; a session may have several."""
 
     session = models.ForeignKey(Session, on_delete=models.PROTECT, related_name="prescriptions")
+    # Given when the prescription is signed (`prescription_number`), so that a
+    # pharmacy can quote it: RX-2026-000123.
+    number = models.CharField(
+        _("prescription number"), max_length=20, unique=True, null=True, blank=True, editable=False
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
@@ -197,13 +202,19 @@ class Prescription(Signable):
         indexes = [models.Index(fields=["session", "created_at"], name="prescription_session")]
 
     def __str__(self) -> str:
-        return f"Prescription #{self.pk}"
+        return self.number or f"Prescription #{self.pk}"
 
     def lock_message(self) -> str:
         return (
             f"This prescription was signed on {_signed_on(self.signed_at)}; "
             "write a new prescription or an addendum to the note instead."
         )
+
+
+def prescription_number(prescription: Prescription, signed_at) -> str:
+    """The prescription's number: the year it was signed (in the clinic's zone) and
+    its key, unique without a counter to race for; gaps do not matter here."""
+    return f"RX-{timezone.localtime(signed_at):%Y}-{prescription.pk:06d}"
 
 
 class Route(models.TextChoices):

@@ -66,6 +66,8 @@ def test_a_visit_from_booking_to_printed_prescription(signed_in):
     doctor_page.get_by_label("Duration").fill("5 days")
     doctor_page.locator("[name=items-0-quantity]").fill("20")
     doctor_page.get_by_role("button", name="Complete and sign").click()
+    expect(doctor_page.get_by_test_id("confirm-note")).to_contain_text("Viral bronchitis")
+    doctor_page.get_by_role("button", name="Sign", exact=True).click()
     expect(doctor_page.get_by_role("alert")).to_contain_text(
         "Session completed; the note and prescription are signed."
     )

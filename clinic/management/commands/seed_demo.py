@@ -18,6 +18,7 @@ from clinic.kernel.roles import DOCTORS, MANAGERS, RECEPTION
 from doctors.models import Doctor, Specialty, Weekday, WorkingHours
 from patients.models import Patient, Sex
 from patients.services import save_patient
+from records.models import NoteTemplate
 from scheduling.models import Appointment, Service
 from scheduling.selectors import Slot, free_slots
 from scheduling.services import book_appointment, confirm_appointment
@@ -35,6 +36,35 @@ DOCTORS_ = [
     ("dr.smith", "Alan", "Smith", "General practice", "+12025550141"),
     ("dr.jones", "Beth", "Jones", "Paediatrics", "+12025550142"),
     ("dr.patel", "Chetan", "Patel", "Dermatology", "+12025550143"),
+]
+
+# What a prescription prints under the prescriber's name: qualification, registration.
+PRESCRIBERS = {
+    "dr.smith": ("MD", "MC-104233"),
+    "dr.jones": ("MD, FAAP", "MC-118470"),
+    "dr.patel": ("MBBS, MD", "MC-120915"),
+}
+
+# The manager's note templates (admin: Records, Note templates): general, or for a
+# service by its code.
+NOTE_TEMPLATES = [
+    # name, service code or None, subjective, objective, assessment, plan
+    (
+        "Follow-up visit",
+        "follow-up",
+        "Since the last visit: ",
+        "Examination: ",
+        "Condition stable.",
+        "Continue the current treatment; review in 3 months.",
+    ),
+    (
+        "Upper respiratory infection",
+        None,
+        "Cough, sore throat, runny nose for … days. No shortness of breath.",
+        "Temperature: . Throat: . Chest: clear.",
+        "Viral upper respiratory tract infection.",
+        "Rest, fluids, paracetamol as needed; return if worse or not better in a week.",
+    ),
 ]
 
 # A split shift on weekdays: mornings and afternoons with a lunch break.
@@ -85,6 +115,18 @@ class Command(BaseCommand):
             Service.objects.update_or_create(
                 code=code, defaults={"name": name, "duration_minutes": minutes, "price": price}
             )
+        for name, service_code, subjective, objective, assessment, plan in NOTE_TEMPLATES:
+            NoteTemplate.objects.update_or_create(
+                name=name,
+                defaults={
+                    "service": Service.objects.get(code=service_code) if service_code else None,
+                    "subjective": subjective,
+                    "objective": objective,
+                    "assessment": assessment,
+                    "plan": plan,
+                    "is_active": True,
+                },
+            )
         self.upcoming_appointments()
         self.stdout.write(
             self.style.SUCCESS(
@@ -119,6 +161,8 @@ class Command(BaseCommand):
                 "specialty": Specialty.objects.get_or_create(name=specialty)[0],
                 "phone": phone,
                 "email": user.email,
+                "qualification": PRESCRIBERS[user.username][0],
+                "registration_number": PRESCRIBERS[user.username][1],
                 "is_active": True,
             },
         )
