@@ -63,12 +63,18 @@ class Patient(models.Model):
         blank=True,
         editable=False,
         related_name="merged_patients",
+        # Nearly every patient has none: an index would only tempt the planner
+        # away from the search's trigram index.
+        db_index=False,
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["family_name", "given_name", "pk"]
+        permissions = [
+            ("merge_patients", _("Can merge a patient registered twice into the other")),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["national_id"],

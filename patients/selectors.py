@@ -47,8 +47,9 @@ def search_patients(*, query: str = "") -> QuerySet[Patient]:
     A phone number (whole or any part of it) or a national ID; or a name, in any
     order and form ("siobhan darcy", "D'Arcy, Siobhán"), every word a part of the
     name, and optionally a date of birth among the words ("darcy 1985-03-14", or
-    the date alone). On PostgreSQL a word may also be a near miss, and the closest
-    names come first; elsewhere, and for an empty query, patients come by name.
+    the date alone). On PostgreSQL, when no name has every word, near misses are
+    found instead ("siobahn"), and the closest names come first; elsewhere, and for
+    an empty query, patients come by name.
     """
     patients = Patient.objects.filter(merged_into__isnull=True)
     # PostgreSQL refuses NUL in text parameters; no name or number contains one.
@@ -63,15 +64,18 @@ def search_patients(*, query: str = "") -> QuerySet[Patient]:
     if not names and not dates:
         # Only punctuation, or an ID such as "A-1": nothing to compare names with.
         return patients.filter(national_id__iexact=query).order_by(*NAME_ORDER)
-    matches = Q()
     for born in dates:
-        matches &= Q(date_of_birth=born)
-    for word in names:
-        matches &= _word_match(word)
-    patients = patients.filter(matches | Q(national_id__iexact=query))
-    if names and connection.vendor == "postgresql":
-        return _ranked(patients, names)
-    return patients.order_by(*NAME_ORDER)
+        patients = patients.filter(date_of_birth=born)
+    if not names:
+        return patients.order_by(*NAME_ORDER)
+    same_id = Q(national_id__iexact=query)
+    found = patients.filter(_every_word(names, Q(), fuzzy=False) | same_id)
+    if connection.vendor != "postgresql":
+        return found.order_by(*NAME_ORDER)
+    if not found.exists():
+        # Nobody has every word in their name: forgive a slip ("siobahn").
+        found = patients.filter(_every_word(names, Q(), fuzzy=True) | same_id)
+    return _ranked(found, names)
 
 
 def likely_duplicates(
@@ -115,12 +119,14 @@ def _as_date(word: str) -> date | None:
     return born
 
 
-def _word_match(word: str) -> Q:
-    """A typed (normalised) word is part of the name; on PostgreSQL, or close to a
-    word of it."""
-    match = Q(search_text__contains=word)
-    if connection.vendor == "postgresql" and len(word) >= FUZZY_MIN_LENGTH:
-        match |= Q(search_text__trigram_word_similar=word)
+def _every_word(names: list[str], match: Q, *, fuzzy: bool) -> Q:
+    """Each typed (normalised) word is part of the name or, `fuzzy` (PostgreSQL),
+    close to a part of it."""
+    for word in names:
+        word_match = Q(search_text__contains=word)
+        if fuzzy and len(word) >= FUZZY_MIN_LENGTH:
+            word_match |= Q(search_text__trigram_word_similar=word)
+        match &= word_match
     return match
 
 

@@ -58,6 +58,7 @@ class Migration(migrations.Migration):
             name="merged_into",
             field=models.ForeignKey(
                 blank=True,
+                db_index=False,
                 editable=False,
                 null=True,
                 on_delete=django.db.models.deletion.PROTECT,

@@ -23,6 +23,13 @@ class Migration(migrations.Migration):
             "USING gin (search_text gin_trgm_ops)",
             reverse_sql="DROP INDEX patient_search_text_trgm",
         ),
+        # The search's "or that national ID" compares UPPER(national_id); indexed,
+        # so that the whole search can use indexes.
+        RunSQLOnPostgreSQL(
+            sql="CREATE INDEX patient_national_id_upper ON patients_patient "
+            "(UPPER(national_id::text))",
+            reverse_sql="DROP INDEX patient_national_id_upper",
+        ),
         *(
             RunSQLOnPostgreSQL(
                 sql=f"DROP INDEX {name}",
