@@ -134,7 +134,7 @@ def _ranked(patients: QuerySet[Patient], names: list[str]) -> QuerySet[Patient]:
     """The closest names first: the sum of each word's similarity to the name (a
     word that is a whole word of the name scores 1)."""
     rank = sum(
-        (TrigramWordSimilarity(Value(word), F("search_text")) for word in names),
+        (TrigramWordSimilarity(word, F("search_text")) for word in names),
         start=Value(0.0),
     )
     return patients.annotate(rank=Coalesce(rank, Value(0.0), output_field=FloatField())).order_by(

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -98,5 +100,6 @@ def _check_pair(kept: Patient, merged: Patient) -> None:
             )
 
 
-def _answers(responses: list[tuple[object, Moves | None]]) -> Moves:
+def _answers(responses: list[tuple[Any, Any]]) -> Moves:
+    """The receivers' answers, one list: (kind, count) of every app."""
     return [move for _receiver, moves in responses for move in moves or []]

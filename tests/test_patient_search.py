@@ -12,7 +12,6 @@ from django.test import Client
 from django.urls import reverse
 
 from clinic.tokens import issue_token
-
 from patients.models import Patient
 from patients.normalise import normalise
 from patients.selectors import search_patients
