@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 
 from bench.scenario import Plan, timed_page
 from patients.models import Patient
+from patients.selectors import search_patients
 
 
 def searches() -> dict[str, str]:
@@ -42,4 +43,5 @@ def measure_patient_search(plan: Plan, iterations: int) -> dict:
         figures[f"patient_search_{kind}_ms"] = times
         figures[f"patient_search_{kind}_queries"] = queries
         figures[f"patient_search_{kind}_slowest"] = slowest
+        figures[f"patient_search_{kind}_found"] = search_patients(query=typed).count()
     return figures

@@ -85,12 +85,15 @@ class Patient(models.Model):
         ]
         # Exact phone look-ups and the list's ordering. Substring search on names
         # and phones uses trigram indexes, created on PostgreSQL by migration 0002.
-        # The duplicate check's look-up by normalised name and date of birth; on
-        # PostgreSQL a trigram index on search_text too (migration 0005).
+        # The duplicate check's look-up by normalised name and date of birth, and a
+        # search by date of birth; on PostgreSQL a trigram index on search_text too
+        # (migration 0005).
         indexes = [
             models.Index(fields=["phone"], name="patient_phone"),
             models.Index(fields=["family_name", "given_name"], name="patient_name"),
             models.Index(fields=["search_text", "date_of_birth"], name="patient_name_born"),
+            # A date of birth typed alone.
+            models.Index(fields=["date_of_birth"], name="patient_born"),
         ]
 
     def __str__(self) -> str:

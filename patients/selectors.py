@@ -36,8 +36,9 @@ DATE_LIKE = re.compile(r"^\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}$")
 FUZZY_MIN_LENGTH = 3
 # How close a typed word must be to part of a name (pg_trgm word similarity) to
 # match it; set on every PostgreSQL connection (patients.apps). Low enough for one
-# slip in a short name ("darcey", "smyth"), high enough to keep strangers out.
-WORD_SIMILARITY_THRESHOLD = 0.45
+# slip in a short name ("darcey", "satnos" for Santos); near misses are only
+# offered when nobody has every typed word, which keeps strangers out.
+WORD_SIMILARITY_THRESHOLD = 0.4
 NAME_ORDER = ("family_name", "given_name", "pk")
 
 

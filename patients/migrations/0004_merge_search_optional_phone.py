@@ -85,6 +85,10 @@ class Migration(migrations.Migration):
             model_name="patient",
             index=models.Index(fields=["search_text", "date_of_birth"], name="patient_name_born"),
         ),
+        migrations.AddIndex(
+            model_name="patient",
+            index=models.Index(fields=["date_of_birth"], name="patient_born"),
+        ),
         migrations.AddField(
             model_name="patientmerge",
             name="kept",
