@@ -128,7 +128,7 @@ def test_a_merged_away_patient_is_not_found(siobhan):
 @pytest.mark.parametrize("typed", ["siobahn", "darcey", "siobhna darcy", "Darcy, Shiobhan"])
 def test_a_near_miss_still_finds_her_on_postgresql(siobhan, others, typed):
     # Closest first: "darcey" is also near Darius Cyrus, offered after her.
-    assert list(search_patients(query=typed))[0] == siobhan
+    assert search_patients(query=typed).first() == siobhan
 
 
 @postgresql_only("typo tolerance is pg_trgm's word similarity; SQLite matches parts only")
