@@ -77,6 +77,12 @@ def _insert_booking(
     """The booking itself, inside the caller's transaction: lock, check, insert, record
     and announce."""
     lock_calendars(doctor=doctor, patient=patient)
+    if patient.merged_into_id is not None:
+        # A registration merged into another (patients.services.merge_patients):
+        # the kept patient is the one to book, or the history splits again.
+        raise Unavailable(
+            f"{patient} was merged into patient #{patient.merged_into_id}; book that patient."
+        )
     check_bookable(doctor=doctor, starts_at=starts_at, ends_at=ends_at)
     check_no_overlap(doctor=doctor, patient=patient, starts_at=starts_at, ends_at=ends_at)
     appointment = Appointment.objects.create(

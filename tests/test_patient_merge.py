@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from django.urls import reverse
 
+from doctors.models import Weekday
 from notifications.models import Notification
 from patients.exceptions import PatientMergeRefused
 from patients.models import Patient, PatientMerge
@@ -16,7 +17,9 @@ from patients.selectors import search_patients
 from patients.services import merge_patients, plan_merge
 from payments.models import Invoice
 from records.models import AccessLog, MedicalRecord
+from scheduling.exceptions import Unavailable
 from scheduling.models import Appointment
+from scheduling.services import book_appointment
 from sessions_app.models import Session
 from tests.factories import (
     AppointmentFactory,
@@ -25,7 +28,9 @@ from tests.factories import (
     MedicalRecordFactory,
     NotificationFactory,
     PatientFactory,
+    ServiceFactory,
     SessionFactory,
+    with_working_hours,
 )
 
 TEN = datetime(2026, 12, 7, 15, tzinfo=UTC)
@@ -89,6 +94,22 @@ def test_the_merge_is_audited(kept, twin, manager, time_machine):
     merge = PatientMerge.objects.get()
     assert (merge.kept, merge.merged, merge.merged_by) == (kept, twin, manager)
     assert merge.merged_at == datetime(2026, 11, 30, 15, tzinfo=UTC)
+
+
+def test_a_merged_away_patient_cannot_be_booked(kept, twin, manager):
+    merge_patients(kept=kept, merged=twin, by=manager)
+    twin.refresh_from_db()
+    doctor = with_working_hours(DoctorFactory(), Weekday.MONDAY)
+
+    with pytest.raises(Unavailable, match=f"merged into patient #{kept.pk}"):
+        book_appointment(
+            patient=twin,
+            doctor=doctor,
+            service=ServiceFactory(),
+            starts_at=TEN,
+            booked_by=manager,
+        )
+    assert not Appointment.objects.exists()
 
 
 def test_two_medical_records_are_combined_and_logged(kept, twin, manager):
