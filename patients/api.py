@@ -81,7 +81,8 @@ class PatientIn(Schema):
         False,
         description="Register even though a likely duplicate exists (the same name and "
         "date of birth, or the same phone): without it such a registration is answered "
-        "409 `possible_duplicate` with the patients it may be.",
+        "409 `possible_duplicate` with the patients it may be. A confirmed retry is a "
+        "new request: give it a new Idempotency-Key (the 409 is kept for the first).",
     )
 
 
@@ -117,12 +118,22 @@ class PatientOut(Schema):
     notes: str
     sms_opt_out: bool
     sms_opted_out_at: ClinicTime | None
+    merged_into: int | None = Field(
+        None,
+        description="Set when this registration was merged into another patient (by a "
+        "manager): that patient's id. A merged patient is found by no search and booked "
+        "no more.",
+    )
     created_at: ClinicTime
     updated_at: ClinicTime
 
     @staticmethod
     def resolve_phone(patient: Patient) -> str:
         return patient.phone.as_e164 if patient.phone else ""
+
+    @staticmethod
+    def resolve_merged_into(patient: Patient) -> int | None:
+        return patient.merged_into_id
 
 
 class PatientSearch(Schema):

@@ -7,8 +7,10 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 
+from clinic.tokens import issue_token
 from doctors.models import Weekday
 from notifications.models import Notification
 from patients.exceptions import PatientMergeRefused
@@ -84,6 +86,15 @@ def test_the_duplicate_stays_inactive_pointing_at_the_kept_one(kept, twin, manag
     twin.refresh_from_db()
     assert twin.merged_into == kept
     assert list(search_patients(query="darcy")) == [kept]
+
+
+def test_api_says_which_patient_a_merged_one_became(kept, twin, manager):
+    _, token = issue_token(user=manager, name="tests")
+    api = Client(headers={"Authorization": f"Bearer {token}"})
+    merge_patients(kept=kept, merged=twin, by=manager)
+
+    assert api.get(f"/api/v1/patients/{twin.pk}").json()["merged_into"] == kept.pk
+    assert api.get(f"/api/v1/patients/{kept.pk}").json()["merged_into"] is None
 
 
 def test_the_merge_is_audited(kept, twin, manager, time_machine):
