@@ -7,4 +7,4 @@ class NotificationsConfig(AppConfig):
 
     def ready(self) -> None:
         # Connects the rules: receivers of the scheduling and sessions signals.
-        from . import rules  # noqa: F401
+        from . import receivers, rules  # noqa: F401

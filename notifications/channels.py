@@ -49,7 +49,9 @@ class BaseSMS(BaseChannel):
         if patient.sms_opt_out:
             raise Skipped("The patient has opted out of SMS.")
         if not patient.phone:
-            raise PermanentFailure("The patient has no phone number.")
+            # The phone is optional: a patient without one gets no text messages,
+            # which is their choice, not a failure to retry or alarm about.
+            raise Skipped("The patient has no phone number: no text messages.")
         return patient.phone.as_e164
 
 

@@ -80,11 +80,14 @@ def keyword(body: str) -> str:
 
 
 def patients_with_number(from_number: str) -> list[Patient]:
-    """Every patient with this phone number: a family may share one."""
+    """Every patient with this phone number: a family may share one (a patient
+    merged into another is that other one)."""
     number = to_python(from_number)
     if not isinstance(number, PhoneNumber) or not number.is_valid():
         return []
-    return list(Patient.objects.filter(phone=number.as_e164).order_by("pk"))
+    return list(
+        Patient.objects.filter(phone=number.as_e164, merged_into__isnull=True).order_by("pk")
+    )
 
 
 def _act(word: str, patients: list[Patient]) -> tuple[str, str | None]:

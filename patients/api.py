@@ -17,6 +17,7 @@ from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError as ModelValidationError
 from django.db import models
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 from ninja.errors import ValidationError
 from ninja.pagination import paginate
@@ -26,7 +27,7 @@ from clinic.kernel.api import ERRORS, require
 from clinic.kernel.api_types import ClinicTime, Page, Text, field_problem, get_or_404, path_id
 
 from .models import Patient, Sex
-from .selectors import search_patients
+from .selectors import likely_duplicates, search_patients
 from .services import save_patient
 
 router = Router(tags=["patients"])
@@ -70,12 +71,19 @@ class PatientIn(Schema):
     family_name: FamilyName
     date_of_birth: date
     sex: Sex = Sex.UNKNOWN
-    phone: Phone
+    phone: Phone = Field("", description="Optional: a patient without one gets no SMS.")
     email: Email = ""
     address: Address = ""
     national_id: NationalId = Field("", description="Optional; unique when given.")
     notes: Notes = Field("", description="Administrative notes, not clinical ones.")
     sms_opt_out: bool = False
+    confirm_new_patient: bool = Field(
+        False,
+        description="Register even though a likely duplicate exists (the same name and "
+        "date of birth, or the same phone): without it such a registration is answered "
+        "409 `possible_duplicate` with the patients it may be. A confirmed retry is a "
+        "new request: give it a new Idempotency-Key (the 409 is kept for the first).",
+    )
 
 
 class PatientPatch(Schema):
@@ -110,6 +118,12 @@ class PatientOut(Schema):
     notes: str
     sms_opt_out: bool
     sms_opted_out_at: ClinicTime | None
+    merged_into: int | None = Field(
+        None,
+        description="Set when this registration was merged into another patient (by a "
+        "manager): that patient's id. A merged patient is found by no search and booked "
+        "no more.",
+    )
     created_at: ClinicTime
     updated_at: ClinicTime
 
@@ -117,11 +131,29 @@ class PatientOut(Schema):
     def resolve_phone(patient: Patient) -> str:
         return patient.phone.as_e164 if patient.phone else ""
 
+    @staticmethod
+    def resolve_merged_into(patient: Patient) -> int | None:
+        return patient.merged_into_id
+
 
 class PatientSearch(Schema):
     q: Annotated[str, Text(100)] = Field(
-        "", description="A name (every word matches), a phone number or part of one, a national ID."
+        "",
+        description="A name in any order, case, accents or apostrophes (every word "
+        "matches; on PostgreSQL a near miss too, closest first), optionally with a "
+        "date of birth; a date of birth alone; a phone number or any part of one; a "
+        "national ID.",
     )
+
+
+class DuplicateDetail(Schema):
+    code: str = Field(description="`possible_duplicate`.")
+    message: str
+    duplicates: list[PatientRef] = Field(description="The patients this one may be.")
+
+
+class DuplicateOut(Schema):
+    error: DuplicateDetail
 
 
 @router.get("/patients", response={200: list[PatientOut], **ERRORS})
@@ -132,13 +164,33 @@ def list_patients(request: HttpRequest, search: Query[PatientSearch]):
     return search_patients(query=search.q)
 
 
-@router.post("/patients", response={201: PatientOut, **ERRORS})
-def create_patient(request: HttpRequest, payload: PatientIn) -> Status[Patient]:
-    """Register a patient."""
+@router.post("/patients", response={201: PatientOut, 409: DuplicateOut, **ERRORS})
+def create_patient(request: HttpRequest, payload: PatientIn) -> Status:
+    """Register a patient. One who looks registered already (the same name and date
+    of birth, or the same phone) is answered 409 with those patients, unless
+    `confirm_new_patient` is true."""
     require(request, "patients.add_patient")
     data = payload.dict()
     sms_opt_out = data.pop("sms_opt_out")
-    return Status(201, _save(Patient(**data), sms_opt_out=sms_opt_out))
+    confirmed = data.pop("confirm_new_patient")
+    patient = Patient(**data)
+    if not confirmed:
+        duplicates = _duplicates_of(patient)
+        if duplicates:
+            return Status(
+                409,
+                {
+                    "error": {
+                        "code": "possible_duplicate",
+                        "message": _(
+                            "This patient may already be registered. Use the existing "
+                            "patient, or send confirm_new_patient: true."
+                        ),
+                        "duplicates": duplicates,
+                    }
+                },
+            )
+    return Status(201, _save(patient, sms_opt_out=sms_opt_out))
 
 
 @router.get("/patients/{id}", response={200: PatientOut, **ERRORS})
@@ -166,6 +218,23 @@ def update_patient(
     for field, value in changes.items():
         setattr(patient, field, value)
     return _save(patient, sms_opt_out=sms_opt_out)
+
+
+def _duplicates_of(patient: Patient) -> list[Patient]:
+    """The likely duplicates of a valid patient about to be registered; an invalid
+    one gets its field errors first (422), as without the check."""
+    try:
+        patient.full_clean()
+    except ModelValidationError as error:
+        raise ValidationError(_field_errors(error)) from None
+    return list(
+        likely_duplicates(
+            given_name=patient.given_name,
+            family_name=patient.family_name,
+            date_of_birth=patient.date_of_birth,
+            phone=patient.phone.as_e164 if patient.phone else "",
+        )[:5]
+    )
 
 
 def _save(patient: Patient, *, sms_opt_out: bool) -> Patient:

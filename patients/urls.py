@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import merge_views, views
 
 app_name = "patients"
 urlpatterns = [
@@ -8,4 +8,10 @@ urlpatterns = [
     path("new/", views.PatientCreateView.as_view(), name="create"),
     path("<id:pk>/", views.PatientDetailView.as_view(), name="detail"),
     path("<id:pk>/edit/", views.PatientUpdateView.as_view(), name="edit"),
+    path("<id:pk>/merge/", merge_views.ChooseDuplicateView.as_view(), name="merge"),
+    path(
+        "<id:pk>/merge/<id:other>/",
+        merge_views.ConfirmMergeView.as_view(),
+        name="merge_confirm",
+    ),
 ]

@@ -5,11 +5,13 @@ from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.forms import ModelForm
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.generic import CreateView, DetailView, ListView, UpdateView
 
 from .forms import PatientForm
 from .models import Patient
-from .selectors import search_patients
+from .normalise import name_key
+from .selectors import likely_duplicates, search_patients
 from .services import save_patient
 
 
@@ -55,13 +57,51 @@ def save_and_go_on(request: HttpRequest, form: ModelForm, message: str) -> HttpR
 
 
 class PatientCreateView(PermissionRequiredMixin, CreateView):
+    """Registering a patient. A patient who looks registered already (the same
+    name and date of birth, or the same phone) is shown first, to be used instead;
+    registering them anyway takes the page's "Register anyway" button."""
+
     permission_required = "patients.add_patient"
     model = Patient
     form_class = PatientForm
     template_name = "patients/patient_form.html"
 
     def form_valid(self, form: ModelForm) -> HttpResponse:
+        if self.request.POST.get("confirm_new_patient") != "yes":
+            duplicates = possible_duplicates(form.cleaned_data)
+            if duplicates:
+                return self.render_to_response(
+                    self.get_context_data(form=form, duplicates=duplicates, use_url=self._use_url())
+                )
         return save_and_go_on(self.request, form, "%(name)s is registered.")
+
+    def _use_url(self) -> str:
+        """Where "Use this patient" goes, before the patient's id: back to the
+        booking or walk-in page with them chosen, or to their page."""
+        then = THEN.get(self.request.GET.get("then", ""))
+        return f"{reverse(then)}?patient=" if then else ""
+
+
+def possible_duplicates(data: dict) -> list[tuple[Patient, list[str]]]:
+    """The registered patients the form's patient may be, each with why."""
+    phone = data.get("phone")
+    e164 = phone.as_e164 if phone else ""
+    key = name_key(given_name=data["given_name"], family_name=data["family_name"])
+    matches = likely_duplicates(
+        given_name=data["given_name"],
+        family_name=data["family_name"],
+        date_of_birth=data.get("date_of_birth"),
+        phone=e164,
+    )[:5]
+    found = []
+    for patient in matches:
+        reasons = []
+        if patient.search_text == key and patient.date_of_birth == data.get("date_of_birth"):
+            reasons.append(_("same name and date of birth"))
+        if e164 and patient.phone == e164:
+            reasons.append(_("same phone number"))
+        found.append((patient, reasons))
+    return found
 
 
 class PatientUpdateView(PermissionRequiredMixin, UpdateView):

@@ -26,6 +26,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.core.files import File
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
+from django.db.models import Q
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -146,9 +147,10 @@ def patient_documents(
         return []
     if document_refusal(user=user, patient_id=patient.pk, kind=kinds[0], emergency=emergency):
         return []
-    documents = PatientDocument.objects.filter(patient=patient).select_related(
-        "uploaded_by", "withdrawn_by"
-    )
+    # With those of any patient merged into this one (PatientDocument.chart_patient_id).
+    documents = PatientDocument.objects.filter(
+        Q(patient=patient) | Q(patient__merged_into=patient)
+    ).select_related("uploaded_by", "withdrawn_by")
     if len(kinds) < len(DocumentKind):
         documents = documents.filter(kind__in=kinds)
     return list(documents)
@@ -166,7 +168,7 @@ def open_document(
     read, once the file is found."""
     refusal = document_refusal(
         user=user,
-        patient_id=document.patient_id,
+        patient_id=document.chart_patient_id,
         kind=DocumentKind(document.kind),
         emergency=emergency,
     )

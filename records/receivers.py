@@ -7,10 +7,13 @@ from typing import Any
 from django.contrib.auth.signals import user_logged_in
 from django.dispatch import receiver
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 
+from patients.models import Patient
+from patients.signals import patient_merge_planned, patients_merged
 from sessions_app.signals import session_completed
 
-from . import emergency
+from . import emergency, merge
 from .services import sign_session_records
 
 
@@ -31,3 +34,13 @@ def emergency_access_ends_with_the_sign_in(
     again."""
     if request is not None and hasattr(request, "session"):
         emergency.forget_all(request.session)
+
+
+@receiver(patient_merge_planned, dispatch_uid="records.plan_patient_merge")
+def plan_patient_merge(sender: Any, *, kept: Patient, merged: Patient, **kwargs: Any):
+    return [(_("medical records"), merge.plan_record_merge(kept=kept, merged=merged))]
+
+
+@receiver(patients_merged, dispatch_uid="records.merge_medical_records")
+def merge_medical_records(sender: Any, *, kept: Patient, merged: Patient, by: Any, **kwargs: Any):
+    return [(_("medical records"), merge.merge_records(kept=kept, merged=merged, by=by))]

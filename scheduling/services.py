@@ -79,6 +79,13 @@ def _insert_booking(
     and announce."""
     lock_calendars(doctor=doctor, patient=patient)
     check_offered(service=service, doctor=doctor)
+    if patient.merged_into_id is not None:
+        # A registration merged into another (patients.services.merge_patients):
+        # the kept patient is the one to book, or the history splits again.
+        raise Unavailable(
+            _("%(patient)s was merged into patient #%(kept)s; book that patient.")
+            % {"patient": patient, "kept": patient.merged_into_id}
+        )
     check_bookable(doctor=doctor, starts_at=starts_at, ends_at=ends_at)
     check_no_overlap(doctor=doctor, patient=patient, starts_at=starts_at, ends_at=ends_at)
     appointment = Appointment.objects.create(

@@ -24,6 +24,7 @@ from django.db import DatabaseError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from patients.services import merge_patients
 from records.documents import (
     add_document,
     open_document,
@@ -648,3 +649,25 @@ def test_an_unknown_documents_storage_is_refused(tmp_path):
 
     assert result.returncode != 0
     assert "DOCUMENTS_STORAGE" in result.stderr
+
+
+# --- A patient registered twice -----------------------------------------------------
+
+
+def test_a_merged_patients_documents_are_on_the_kept_chart_and_open_from_it(
+    doctor, manager, lab_report, jane
+):
+    # Jane was registered twice; her visit (and so Dr Smith's care) and her lab report
+    # are on the duplicate, merged into the kept registration.
+    kept = PatientFactory(given_name="Jane", family_name="Doe")
+    merge_patients(kept=kept, merged=jane, by=manager)
+    client = signed_in(doctor.user)
+
+    chart = client.get(reverse("records:chart", args=[kept.pk])).content.decode()
+    response = client.get(file_url(lab_report))
+
+    assert "Full blood count" in chart
+    assert response.status_code == 200
+    lab_report.refresh_from_db()
+    assert lab_report.patient == jane  # A document never changes, its patient neither.
+    assert document_reads(lab_report).count() == 1

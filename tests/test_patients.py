@@ -41,7 +41,7 @@ def test_receptionist_edits_a_patient(reception_client):
     assert "Anna Smith-Jones&#x27;s details are saved." in response.content.decode()
 
 
-@pytest.mark.parametrize("phone", ["12345", "not a phone", "+1 202 555 01", ""])
+@pytest.mark.parametrize("phone", ["12345", "not a phone", "+1 202 555 01"])
 def test_invalid_phone_is_refused_and_nothing_is_saved(reception_client, phone):
     response = reception_client.post(reverse("patients:create"), new_patient(phone=phone))
 

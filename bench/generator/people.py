@@ -35,6 +35,7 @@ from bench.generator.writing import Writer, next_id
 from clinic.kernel.roles import DOCTORS, MANAGERS, RECEPTION
 from doctors.models import Doctor, Specialty, TimeOff, WorkingHours
 from patients.models import Patient, Sex
+from patients.normalise import name_key
 from records.models import Allergy, BloodType, MedicalRecord, Severity
 
 USERNAME_PREFIX = "load."
@@ -263,6 +264,8 @@ def _patient_row(
         id=patient.id,
         given_name=given,
         family_name=family,
+        # Written in bulk, past Patient.save(): the search column is filled here.
+        search_text=name_key(given_name=given, family_name=family),
         date_of_birth=person.born,
         sex=person.sex,
         phone=patient.phone,

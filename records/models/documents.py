@@ -31,6 +31,13 @@ class DocumentKind(models.TextChoices):
     INSURANCE = "insurance", _("Insurance document")
 
     @property
+    def chart_patient_id(self) -> int:
+        """The patient on whose chart the document is: its own, or the one its
+        patient was merged into. A document never changes, its patient neither, so
+        a merge leaves it where it is and the kept patient's chart lists it."""
+        return self.patient.merged_into_id or self.patient_id
+
+    @property
     def is_clinical(self) -> bool:
         return self not in NON_CLINICAL_KINDS
 
@@ -159,6 +166,13 @@ class PatientDocument(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise RecordLocked("A document is never deleted; a manager withdraws it with a reason.")
+
+    @property
+    def chart_patient_id(self) -> int:
+        """The patient on whose chart the document is: its own, or the one its
+        patient was merged into. A document never changes, its patient neither, so
+        a merge leaves it where it is and the kept patient's chart lists it."""
+        return self.patient.merged_into_id or self.patient_id
 
     @property
     def is_clinical(self) -> bool:

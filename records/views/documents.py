@@ -193,10 +193,10 @@ class DocumentFileView(View):
                 document=document,
                 user=staff_user(request),
                 ip=client_ip(request),
-                emergency=emergency_access_of(request, document.patient_id),
+                emergency=emergency_access_of(request, document.chart_patient_id),
             )
         except ReasonRequired:
-            return redirect("records:emergency_access", patient_pk=document.patient_id)
+            return redirect("records:emergency_access", patient_pk=document.chart_patient_id)
         except DomainError as refusal:
             raise Http404(refusal.message) from refusal
         response = FileResponse(
@@ -237,7 +237,7 @@ class DocumentWithdrawView(View):
                 messages.success(
                     request, _("“%(title)s” was withdrawn.") % {"title": document.title}
                 )
-                return redirect(_back_url(request, document.patient_id))
+                return redirect(_back_url(request, document.chart_patient_id))
         return self.render_page(request, document, form, status=400)
 
     def document_for(self, request: HttpRequest, pk: int) -> PatientDocument:
@@ -257,7 +257,7 @@ class DocumentWithdrawView(View):
                 "document": document,
                 "patient": document.patient,
                 "form": form,
-                "back": _back_url(request, document.patient_id),
+                "back": _back_url(request, document.chart_patient_id),
             },
             status=status,
         )
