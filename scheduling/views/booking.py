@@ -22,6 +22,7 @@ from ..forms import BookingForm, RescheduleForm, SlotSearchForm, slot_value
 from ..models import Appointment, Service
 from ..selectors import appointments_visible_to, free_slots
 from .common import describe
+from .prefill import BookingPrefill, booking_prefill
 
 
 class BookingView(PermissionRequiredMixin, View):
@@ -30,14 +31,18 @@ class BookingView(PermissionRequiredMixin, View):
     permission_required = "scheduling.add_appointment"
 
     def get(self, request: HttpRequest) -> HttpResponse:
+        # The day view's free time links here with its doctor, date and time.
+        prefill = booking_prefill(request)
         search = SlotSearchForm(
             request.GET if "service" in request.GET else None,
             initial={
                 "service": Service.objects.active().first(),
                 "date": timezone.localdate(),
+                **prefill.search_initial(),
             },
         )
-        return self.render_page(request, search, booking_form=BookingForm())
+        booking_form = BookingForm(initial=prefill.booking_initial())
+        return self.render_page(request, search, booking_form=booking_form, prefill=prefill)
 
     def post(self, request: HttpRequest) -> HttpResponse:
         form = BookingForm(request.POST)
@@ -60,9 +65,12 @@ class BookingView(PermissionRequiredMixin, View):
                 return redirect("scheduling:detail", pk=appointment.pk)
         return self.render_page(request, SlotSearchForm(request.POST), booking_form=form)
 
-    def render_page(self, request, search: SlotSearchForm, booking_form) -> HttpResponse:
+    def render_page(
+        self, request, search: SlotSearchForm, booking_form, prefill: BookingPrefill | None = None
+    ) -> HttpResponse:
         patient = chosen_patient(request)
         context = {
+            "prefill": prefill or BookingPrefill(),
             "search": search,
             "booking_form": booking_form,
             "patient": patient,

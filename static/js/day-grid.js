@@ -1,7 +1,13 @@
-// The reception day view: a CSS grid with one column per doctor and one row per slot.
-// Each cell says where it goes in data-grid-row / -span / -column; its place is set
-// here through the CSS object model, which the Content Security Policy allows
-// (style= attributes it refuses). htmx swaps only the cards inside the cells.
+// The time grids of the day and week views: a CSS grid with one column per doctor
+// (or day) and one row per minute. Each cell says where it goes in data-grid-row /
+// -span / -column; its place is set here through the CSS object model, which the
+// Content Security Policy allows (style= attributes it refuses). htmx swaps only
+// the cards inside the cells.
+//
+// Also: a card whose buttons do not fit its cell becomes compact (its actions open
+// from its menu button, never clipped); a click on free time books the slot under
+// the pointer (the link itself, for the keyboard, books the start of the free
+// time); the line of the current time moves with the clock.
 (() => {
   function place(cell) {
     const { gridRow, gridSpan, gridColumn } = cell.dataset;
@@ -9,15 +15,62 @@
     if (gridColumn) cell.style.gridColumn = gridColumn;
   }
 
+  function compactIfCrowded(card) {
+    if (card.classList.contains("compact") || !card.querySelector(".card-menu-toggle")) return;
+    if (card.scrollHeight > card.clientHeight + 1 || card.scrollWidth > card.clientWidth + 1) {
+      card.classList.add("compact");
+    }
+  }
+
   function layOut(root) {
-    root.querySelectorAll(".day-grid[data-grid-columns]").forEach((grid) => {
+    const grids = root.matches?.(".day-grid") ? [root] : root.querySelectorAll(".day-grid");
+    grids.forEach((grid) => {
       const { gridColumns, gridRows } = grid.dataset;
-      grid.style.gridTemplateColumns = `4rem repeat(${gridColumns}, minmax(12rem, 1fr))`;
-      grid.style.gridTemplateRows = `auto repeat(${gridRows}, 2.4rem)`;
+      const width = grid.classList.contains("week-grid") ? "9.5rem" : "12rem";
+      grid.style.gridTemplateColumns = `3.5rem repeat(${gridColumns}, minmax(${width}, 1fr))`;
+      grid.style.gridTemplateRows = `auto repeat(${gridRows}, var(--grid-minute))`;
       grid.querySelectorAll("[data-grid-row], [data-grid-column]").forEach(place);
+    });
+    root.querySelectorAll(".appointment-card").forEach(compactIfCrowded);
+    if (root.classList?.contains("appointment-card")) compactIfCrowded(root);
+  }
+
+  function hhmm(minute) {
+    const pad = (n) => String(n).padStart(2, "0");
+    return `${pad(Math.floor(minute / 60) % 24)}:${pad(minute % 60)}`;
+  }
+
+  // A mouse click books the slot (on the clinic's grid of slots) under the pointer.
+  document.addEventListener("click", (event) => {
+    const link = event.target.closest?.("a.free-space");
+    if (!link || event.detail === 0 || event.button !== 0) return;
+    if (event.ctrlKey || event.metaKey || event.shiftKey || event.altKey) return;
+    const grid = link.closest(".day-grid");
+    const slot = Number(grid?.dataset.slotMinutes || 15);
+    const start = Number(link.dataset.startMinute);
+    const length = Number(link.dataset.minutes);
+    const box = link.getBoundingClientRect();
+    const offset = Math.floor(((event.clientY - box.top) / box.height) * length);
+    let minute = Math.floor((start + Math.max(0, offset)) / slot) * slot;
+    minute = Math.min(Math.max(minute, start), start + length - 5);
+    const url = new URL(link.href);
+    url.searchParams.set("time", hhmm(minute));
+    event.preventDefault();
+    window.location.assign(url.toString());
+  });
+
+  function moveNowLine() {
+    document.querySelectorAll(".now-line[data-now-origin]").forEach((line) => {
+      const grid = line.closest(".day-grid");
+      const rows = Number(grid.dataset.gridRows);
+      const row = 2 + Math.floor((Date.now() - Number(line.dataset.nowOrigin)) / 60000);
+      line.hidden = row < 2 || row > rows + 1;
+      if (!line.hidden) line.style.gridRow = String(row);
     });
   }
 
   layOut(document);
+  moveNowLine();
+  setInterval(moveNowLine, 30000);
   document.body.addEventListener("htmx:load", (event) => layOut(event.detail.elt));
 })();
