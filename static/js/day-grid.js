@@ -26,8 +26,7 @@
     const grids = root.matches?.(".day-grid") ? [root] : root.querySelectorAll(".day-grid");
     grids.forEach((grid) => {
       const { gridColumns, gridRows } = grid.dataset;
-      const width = grid.classList.contains("week-grid") ? "9.5rem" : "12rem";
-      grid.style.gridTemplateColumns = `3.5rem repeat(${gridColumns}, minmax(${width}, 1fr))`;
+      grid.style.gridTemplateColumns = `3.5rem repeat(${gridColumns}, minmax(var(--grid-column-min), 1fr))`;
       grid.style.gridTemplateRows = `auto repeat(${gridRows}, var(--grid-minute))`;
       grid.querySelectorAll("[data-grid-row], [data-grid-column]").forEach(place);
     });
@@ -53,10 +52,8 @@
     const offset = Math.floor(((event.clientY - box.top) / box.height) * length);
     let minute = Math.floor((start + Math.max(0, offset)) / slot) * slot;
     minute = Math.min(Math.max(minute, start), start + length - 5);
-    const url = new URL(link.href);
-    url.searchParams.set("time", hhmm(minute));
     event.preventDefault();
-    window.location.assign(url.toString());
+    window.location.assign(link.href.replace(/([?&]time=)[^&#]*/, `$1${hhmm(minute)}`));
   });
 
   function moveNowLine() {
