@@ -10,12 +10,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from itertools import pairwise
 
 from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
-from .availability import Window, clinic_zone, earliest_start
+from .availability import Window, clinic_zone
 from .cards import Card
 from .constraints import MIN_APPOINTMENT_LENGTH
 from .selectors import DoctorDay
@@ -97,9 +98,11 @@ def _build_grid(day: date, schedule: list[tuple[date, DoctorDay]], now: datetime
 
     starts, ends = [], []
     for column_day, column in schedule:
-        for item in [*column.windows, *(c for c in column.appointments if c.is_active)]:
-            starts.append(minute_of(column_day, item.starts_at))
-            ends.append(minute_of(column_day, item.ends_at))
+        spans = [(w.starts_at, w.ends_at) for w in column.windows]
+        spans += [(c.starts_at, c.ends_at) for c in column.appointments if c.is_active]
+        for starts_at, ends_at in spans:
+            starts.append(minute_of(column_day, starts_at))
+            ends.append(minute_of(column_day, ends_at))
     opening = max(0, min(starts) // 60 * 60) if starts else DEFAULT_OPENING * 60
     closing = min(MINUTES_A_DAY, math.ceil(max(ends) / 60) * 60) if ends else DEFAULT_CLOSING * 60
     closing = max(closing, opening + 60)
@@ -124,7 +127,7 @@ def _build_grid(day: date, schedule: list[tuple[date, DoctorDay]], now: datetime
         windows = sorted(column.windows, key=lambda window: window.starts_at)
         breaks = [
             Window(before.ends_at, after.starts_at)
-            for before, after in zip(windows, windows[1:], strict=False)
+            for before, after in pairwise(windows)
             if before.ends_at < after.starts_at
         ]
         free = (
@@ -185,8 +188,10 @@ def _free_spaces(
         [(card.starts_at, card.ends_at) for card in active]
         + [(away.starts_at, away.ends_at) for away in column.time_off],
     )
-    # Not before now (a walk-in's grace aside), and on a whole minute.
-    earliest = earliest_start(now).replace(second=0, microsecond=0) + timedelta(minutes=1)
+    # From the next whole minute: a free space offers a time the booking page still
+    # takes when the person gets there (a walk-in's grace is for walk-ins).
+    whole = now.replace(second=0, microsecond=0)
+    earliest = whole if whole == now else whole + timedelta(minutes=1)
     free = []
     for window in windows:
         cursor = max(window.starts_at, earliest)
@@ -211,4 +216,3 @@ def _free_spaces(
             if cursor >= window.ends_at:
                 break
     return free
-

@@ -48,7 +48,8 @@ class CancelView(PermissionRequiredMixin, View):
                 if is_htmx(request):
                     return self.card(request, appointment, error=None)
                 messages.success(
-                    request, _("Cancelled: %(appointment)s.") % {"appointment": describe(appointment)}
+                    request,
+                    _("Cancelled: %(appointment)s.") % {"appointment": describe(appointment)},
                 )
                 return redirect(self.next_url(request, appointment))
         if is_htmx(request):
@@ -93,4 +94,4 @@ class CancelView(PermissionRequiredMixin, View):
 
 
 def _errors(form: CancelReasonForm) -> list[str]:
-    return [message for messages_ in form.errors.values() for message in messages_]
+    return [str(message) for messages_ in form.errors.values() for message in messages_]

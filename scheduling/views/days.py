@@ -17,8 +17,8 @@ from clinic.kernel.http import is_htmx
 from clinic.kernel.users import staff_user
 from doctors.models import Doctor
 
-from ..forms import CancelReasonForm
 from ..calendar import build_day_grid, build_week_grid
+from ..forms import CancelReasonForm
 from ..selectors import day_schedule, doctor_day, week_schedule
 from .common import day_navigation, requested_day
 

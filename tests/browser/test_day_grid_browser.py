@@ -122,7 +122,9 @@ def test_a_15_minute_cards_actions_open_from_its_menu_by_mouse(log_in, busy_day)
     # Not clipped by the card's small cell: the whole menu is on the screen.
     menu = the_card.locator(".dropdown-menu")
     box, cell = menu.bounding_box(), the_card.bounding_box()
-    assert box and cell and box["height"] > cell["height"] * 2
+    assert box
+    assert cell
+    assert box["height"] > cell["height"] * 2
     assert page.evaluate(
         "([x, y]) => document.elementFromPoint(x, y).closest('.dropdown-menu') !== null",
         [box["x"] + box["width"] / 2, box["y"] + box["height"] - 4],
@@ -252,9 +254,7 @@ def test_cancelling_asks_the_reason_in_a_dialog_of_the_page(log_in, busy_day):
     assert appointment.cancellation_reason == "The patient asked: Moving house"
 
 
-def test_the_cancel_page_without_javascript_refuses_an_empty_reason(
-    browser, live_server, busy_day
-):
+def test_the_cancel_page_without_javascript_refuses_an_empty_reason(browser, live_server, busy_day):
     context = browser.new_context(base_url=live_server.url, java_script_enabled=False)
     context.set_default_timeout(TIMEOUT_MS)
     context.route("**/favicon.ico", lambda route: route.fulfill(status=204))
