@@ -79,6 +79,7 @@ class WeekView(PermissionRequiredMixin, TemplateView):
         if doctor is not None:
             grid = build_week_grid(first_day, week_schedule(doctor=doctor, first_day=first_day))
         return super().get_context_data(
+            day=day,
             doctor=doctor,
             doctors=doctors,
             grid=grid,

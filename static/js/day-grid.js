@@ -66,7 +66,19 @@
     });
   }
 
+  // On a narrow screen the week opens on the day asked for, not on its Monday.
+  function scrollToAskedDay() {
+    document.querySelectorAll(".day-grid-scroll").forEach((scroller) => {
+      const head = scroller.querySelector("[data-scroll-to]");
+      const times = scroller.querySelector(".time-label");
+      if (head && scroller.scrollWidth > scroller.clientWidth) {
+        scroller.scrollLeft = head.offsetLeft - (times ? times.offsetWidth : 0);
+      }
+    });
+  }
+
   layOut(document);
+  scrollToAskedDay();
   moveNowLine();
   setInterval(moveNowLine, 30000);
   document.body.addEventListener("htmx:load", (event) => layOut(event.detail.elt));

@@ -187,6 +187,7 @@ def test_a_click_on_free_time_books_that_time_with_that_doctor(log_in, busy_day)
     expect(page.get_by_label("Doctor")).to_have_value(str(long.pk))
     expect(page.get_by_label("Date")).to_have_value(day.isoformat())
     expect(page.get_by_label("Time")).to_have_value("10:15")
+    screenshots(page, "book-from-free-time")
 
     # The patient is found and chosen: the doctor, date and time stay.
     patient = PatientFactory(given_name="Olga", family_name="Ivanova")
@@ -288,6 +289,7 @@ def test_the_week_of_a_doctor_from_the_day_view(log_in, busy_day):
     open_day(page, day)
 
     page.get_by_role("link", name="Dr Short", exact=True).click()
+    expect(page).to_have_url(f"{reverse('scheduling:week')}?doctor={short.pk}&date={day}")
 
     expect(page.get_by_role("heading", level=1)).to_contain_text("Dr Short")
     first = busy_day["cards"][0]
