@@ -82,4 +82,24 @@
   moveNowLine();
   setInterval(moveNowLine, 30000);
   document.body.addEventListener("htmx:load", (event) => layOut(event.detail.elt));
+
+  // A quick action replaces its card: focus moves to the new card (its menu button,
+  // or its first action) rather than being lost with the old one.
+  // Noted when the request starts: by the time of the swap the menu has closed,
+  // and the focus with it.
+  let refocus = null;
+  document.body.addEventListener("htmx:beforeRequest", (event) => {
+    const { elt, target } = event.detail;
+    const fromCard = target?.classList.contains("appointment-card") && target.contains(elt);
+    refocus = fromCard ? target.id : null;
+  });
+  document.body.addEventListener("htmx:afterSettle", () => {
+    const card = refocus && document.getElementById(refocus);
+    refocus = null;
+    if (!card) return;
+    const next = card.classList.contains("compact")
+      ? card.querySelector(".card-menu-toggle")
+      : card.querySelector(".card-actions .btn") || card.querySelector(".card-name");
+    (next || card.querySelector(".card-name"))?.focus();
+  });
 })();

@@ -166,6 +166,8 @@ def test_a_15_minute_cards_actions_work_by_keyboard(log_in, busy_day):
     page.keyboard.press("Enter")
 
     expect(card(page, appointment).locator(".badge")).to_have_text("Confirmed")
+    # The card is new; the focus is on its menu button again.
+    expect(menu_button).to_be_focused()
     appointment.refresh_from_db()
     assert appointment.status == Status.CONFIRMED
 
