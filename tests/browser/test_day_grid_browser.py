@@ -17,6 +17,7 @@ from playwright.sync_api import Page, expect
 from doctors.models import Doctor, Weekday
 from scheduling.models import Appointment, Status
 from tests.browser.conftest import TIMEOUT_MS, sign_in
+from tests.browser.test_csp_browser import REPORT_VIOLATIONS, is_violation
 from tests.clock import at
 from tests.factories import (
     AppointmentFactory,
@@ -301,3 +302,40 @@ def test_the_week_of_a_doctor_from_the_day_view(log_in, busy_day):
     page.get_by_role("link", name="Next week").click()
     monday = day - timedelta(days=day.weekday()) + timedelta(days=7)
     expect(page).to_have_url(f"{reverse('scheduling:week')}?doctor={short.pk}&date={monday}")
+
+
+def test_the_grid_menu_dialog_and_week_keep_to_the_content_security_policy(
+    page: Page, log_in, busy_day
+):
+    seen: list[str] = []
+    page.add_init_script(REPORT_VIOLATIONS)
+    page.on("console", lambda message: seen.append(f"{page.url}: {message.text}"))
+    log_in(ReceptionistFactory())
+    open_day(page, busy_day["day"])
+    appointment = busy_day["cards"][0]
+    card(page, appointment).get_by_role("button", name="Actions for Anna Smithson").click()
+    card(page, appointment).get_by_role("link", name="Cancel").click()
+    expect(page.get_by_test_id("cancel-dialog")).to_be_visible()
+    page.keyboard.press("Escape")
+    page.goto(f"{reverse('scheduling:week')}?doctor={busy_day['short'].pk}&date={busy_day['day']}")
+    expect(card(page, appointment)).to_be_visible()
+    page.goto(reverse("scheduling:cancel", args=[appointment.pk]))
+    page.wait_for_load_state("load")
+
+    assert [line for line in seen if is_violation(line)] == []
+
+
+def test_the_line_of_the_current_time_is_on_todays_grid(log_in):
+    doctor = DoctorFactory(family_name="Early")
+    for weekday in Weekday:
+        WorkingHoursFactory(doctor=doctor, weekday=weekday, starts=time(0), ends=time(23, 59))
+    page = log_in(ReceptionistFactory())
+    open_day(page, timezone.localdate())
+
+    line = page.get_by_test_id("now-line")
+    expect(line).to_be_attached()
+    now = timezone.localtime()
+    row = int(line.evaluate("line => getComputedStyle(line).gridRowStart"))
+    # The grid opens at midnight, a row a minute (the JS may have moved it on a minute).
+    assert row - 2 in (now.hour * 60 + now.minute, now.hour * 60 + now.minute + 1)
+    assert line.evaluate("line => getComputedStyle(line).gridColumnStart") == "2"
