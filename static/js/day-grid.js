@@ -28,6 +28,9 @@
       const { gridColumns, gridRows } = grid.dataset;
       grid.style.gridTemplateColumns = `3.5rem repeat(${gridColumns}, minmax(var(--grid-column-min), 1fr))`;
       grid.style.gridTemplateRows = `auto repeat(${gridRows}, var(--grid-minute))`;
+      grid.querySelectorAll("[data-rail-rows]").forEach((rail) => {
+        rail.style.gridTemplateRows = `0 repeat(${rail.dataset.railRows}, var(--grid-minute))`;
+      });
       grid.querySelectorAll("[data-grid-row], [data-grid-column]").forEach(place);
     });
     root.querySelectorAll(".appointment-card").forEach(compactIfCrowded);
@@ -70,7 +73,7 @@
   function scrollToAskedDay() {
     document.querySelectorAll(".day-grid-scroll").forEach((scroller) => {
       const head = scroller.querySelector("[data-scroll-to]");
-      const times = scroller.querySelector(".time-label");
+      const times = scroller.querySelector(".time-rail-labels");
       if (head && scroller.scrollWidth > scroller.clientWidth) {
         scroller.scrollLeft = head.offsetLeft - (times ? times.offsetWidth : 0);
       }

@@ -33,10 +33,14 @@ SHOTS = Path(__file__).resolve().parents[2] / "var" / "shots"
 WIDE, NARROW = {"width": 1366, "height": 900}, {"width": 390, "height": 844}
 
 
-def screenshots(page: Page, name: str) -> None:
+def screenshots(page: Page, name: str, reload: bool = False) -> None:
+    """Wide and narrow; `reload` loads the page again at each width, as a phone would
+    (for what the page does once on loading, such as scrolling to a day)."""
     SHOTS.mkdir(parents=True, exist_ok=True)
     for label, size in (("wide", WIDE), ("narrow", NARROW)):
         page.set_viewport_size(size)
+        if reload:
+            page.reload()
         page.screenshot(path=SHOTS / f"{name}-{label}.png", full_page=True)
     page.set_viewport_size(WIDE)
 
@@ -298,7 +302,7 @@ def test_the_week_of_a_doctor_from_the_day_view(log_in, busy_day):
     first = busy_day["cards"][0]
     expect(card(page, first)).to_be_visible()
     expect(page.get_by_test_id("time-off").first).to_contain_text("Time off · Training")
-    screenshots(page, "week")
+    screenshots(page, "week", reload=True)
     page.get_by_role("link", name="Next week").click()
     monday = day - timedelta(days=day.weekday()) + timedelta(days=7)
     expect(page).to_have_url(f"{reverse('scheduling:week')}?doctor={short.pk}&date={monday}")
