@@ -1,6 +1,6 @@
 """Reception works the day view in a real browser: quick actions change the card in
-place (htmx), a cancellation asks for its reason in the page's dialog, a no-show asks for confirmation,
-and moving an appointment goes through the reschedule page."""
+place (htmx), a cancellation asks for its reason in the page's dialog, a no-show
+asks for confirmation, and moving an appointment goes through the reschedule page."""
 
 from __future__ import annotations
 
