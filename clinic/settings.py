@@ -53,6 +53,23 @@ SESSION_START_LEAD_MINUTES = env.int("SESSION_START_LEAD_MINUTES", default=30)
 # ahead (to prepare the visit) without stating a reason, as they do for patients
 # who came to them; any other chart needs one (records.selectors.is_own_patient).
 RECORDS_OWN_PATIENT_WEEKS_AHEAD = env.int("RECORDS_OWN_PATIENT_WEEKS_AHEAD", default=4)
+# Vitals are stored in °C and kg and shown and typed in these units (records.units).
+CLINIC_TEMPERATURE_UNIT = env.str("CLINIC_TEMPERATURE_UNIT", default="C")
+if CLINIC_TEMPERATURE_UNIT not in {"C", "F"}:
+    raise ImproperlyConfigured(
+        f"CLINIC_TEMPERATURE_UNIT must be 'C' or 'F', not {CLINIC_TEMPERATURE_UNIT!r}."
+    )
+CLINIC_WEIGHT_UNIT = env.str("CLINIC_WEIGHT_UNIT", default="kg")
+if CLINIC_WEIGHT_UNIT not in {"kg", "lb"}:
+    raise ImproperlyConfigured(
+        f"CLINIC_WEIGHT_UNIT must be 'kg' or 'lb', not {CLINIC_WEIGHT_UNIT!r}."
+    )
+# Times of day on every page: "24h" (14:30) or "12h" (2:30 PM) (clinic.kernel.dates).
+CLINIC_TIME_FORMAT = env.str("CLINIC_TIME_FORMAT", default="24h")
+if CLINIC_TIME_FORMAT not in {"24h", "12h"}:
+    raise ImproperlyConfigured(
+        f"CLINIC_TIME_FORMAT must be '24h' or '12h', not {CLINIC_TIME_FORMAT!r}."
+    )
 
 # --- Applications -------------------------------------------------------------
 
@@ -124,7 +141,10 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "clinic.context_processors.clinic",
                 "notifications.context_processors.inbox",
+                "scheduling.context_processors.rebooking",
             ],
+            # Times in the clinic's one format on every page: `|clock`, `|stamp`.
+            "builtins": ["clinic.templatetags.clock"],
         },
     },
 ]
@@ -159,6 +179,14 @@ else:
     # restarted database costs nothing but a reconnect. 0 closes after each request.
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # Behind a pooler in transaction mode (PgBouncer's pool_mode = transaction; README,
+    # "Deploy") a server connection is ours for one transaction only. Django's
+    # .iterator() would keep a named cursor open across transactions, so it reads in
+    # chunks instead. Nothing else here needs the session: queries bind their
+    # parameters on the client (no prepared statements), locks are row locks taken
+    # inside transactions, and the time zone is a parameter PgBouncer carries over.
+    DATABASE_TRANSACTION_POOLER = env.bool("DATABASE_TRANSACTION_POOLER", default=False)
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = DATABASE_TRANSACTION_POOLER
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Auth and sessions --------------------------------------------------------

@@ -26,6 +26,7 @@ KINDS = {
     "appointment_rescheduled": gettext_lazy("Appointment moved"),
     "appointment_cancelled": gettext_lazy("Cancellation notice"),
     "appointment_no_show": gettext_lazy("Missed appointment, rebook"),
+    "rebooking_call": gettext_lazy("We will call to rebook"),
     "session_completed": gettext_lazy("Thank you after the visit"),
     "payment_link": gettext_lazy("Link to pay online"),
     "doctor_patient_arrived": gettext_lazy("Patient arrived (to the doctor)"),

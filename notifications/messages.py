@@ -43,9 +43,15 @@ def render_message(template: str, **context) -> str:
 def _engine() -> Engine:
     """The project's templates, rendered without HTML escaping (the Context above
     says so too): a text message is not HTML, and "D'Arcy & Co" must reach the
-    phone as typed, not as D&#x27;Arcy &amp; Co."""
+    phone as typed, not as D&#x27;Arcy &amp; Co. A text may mark its words for
+    translation ({% load i18n %})."""
     dirs = [str(folder) for folder in cast(list, settings.TEMPLATES[0]["DIRS"])]
-    return Engine(dirs=dirs, app_dirs=True, autoescape=False)
+    return Engine(
+        dirs=dirs,
+        app_dirs=True,
+        autoescape=False,
+        libraries={"i18n": "django.templatetags.i18n"},
+    )
 
 
 def appointment_context(appointment: Appointment) -> dict:

@@ -84,6 +84,13 @@ def offer_rebooking(appointment: Appointment, **kwargs) -> None:
     _sms_to_patient(appointment, "appointment_no_show", key=f"no_show:{appointment.pk}")
 
 
+@receiver(scheduling.rebooking_call_promised)
+def tell_patient_clinic_will_call(appointment: Appointment, flag, **kwargs) -> None:
+    """Reception's one click on the rebooking list: the doctor no longer has the
+    appointment's time, and the clinic will call. Once per flag."""
+    _sms_to_patient(appointment, "rebooking_call", key=f"rebooking_call:{flag.pk}")
+
+
 def schedule_reminders(appointment: Appointment) -> None:
     """A reminder at each of settings.NOTIFICATIONS_REMINDER_HOURS before the
     appointment, for those still in the future. The key carries the start time, so

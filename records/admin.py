@@ -23,11 +23,13 @@ from .models import (
     AccessAction,
     AccessLog,
     Addendum,
+    Allergy,
     ClinicalNote,
     EmergencyAccess,
     MedicalRecord,
     Prescription,
     PrescriptionItem,
+    RecordChange,
 )
 from .services import RECORD_FIELDS, update_medical_record
 
@@ -63,8 +65,23 @@ class LoggedReadsAdmin(admin.ModelAdmin):
         return response
 
 
+class AllergyInline(ReadOnlyAdminMixin, admin.TabularInline):
+    """Allergies are the doctors' to edit, on the chart (through the service)."""
+
+    model = Allergy
+    fields = readonly_fields = ("substance", "severity", "reaction", "recorded_by", "recorded_at")
+    extra = 0
+
+
+class RecordChangeInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = RecordChange
+    fields = readonly_fields = ("changed_at", "changed_by", "changes")
+    extra = 0
+
+
 @admin.register(MedicalRecord)
 class MedicalRecordAdmin(LoggedReadsAdmin):
+    inlines = [AllergyInline, RecordChangeInline]
     list_display = ["patient", "blood_type", "updated_at", "updated_by"]
     list_select_related = ["patient", "updated_by"]
     search_fields = PATIENT_SEARCH

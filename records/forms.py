@@ -15,9 +15,10 @@ from django.utils.translation import gettext_lazy as _
 from .emergency import EmergencyReason
 from .models import ClinicalNote, Prescription, PrescriptionItem
 from .services import EMERGENCY_DETAILS_MAX_LENGTH
+from .vitals import VitalsInClinicUnits
 
 
-class ClinicalNoteForm(forms.ModelForm):
+class ClinicalNoteForm(VitalsInClinicUnits, forms.ModelForm):
     class Meta:
         model = ClinicalNote
         fields = list(ClinicalNote.CONTENT_FIELDS)

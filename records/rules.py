@@ -10,11 +10,50 @@ from django.utils.translation import gettext as _
 from clinic.kernel.users import User
 from sessions_app.models import Session, SessionStatus
 
-from .exceptions import Forbidden, NotSigned, RecordsError, SessionClosed
-from .models import ClinicalNote
+from .emergency import EmergencyGrant
+from .exceptions import Forbidden, NotSigned, ReasonRequired, RecordsError, SessionClosed
+from .models import ClinicalNote, MedicalRecord
+from .selectors import can_read_clinical_content, holds_emergency_access, reads_as_of_right
 
 # Held by the Managers role only (records migration 0003).
 ADDENDUM_TO_ANY_NOTE = "records.add_addendum_to_any_note"
+# Held by the Doctors and Managers roles (records migration 0002).
+CHANGE_RECORD = "records.change_medicalrecord"
+
+
+def allergy_names(record: MedicalRecord | None) -> list[str]:
+    """The substances the patient is recorded as allergic to, as the doctor wrote
+    them (empty when none are recorded, or no record exists). Uses the record's
+    prefetched allergies when the page loaded them, so it asks at most one query."""
+    if record is None or record.pk is None:
+        return []
+    return [allergy.substance for allergy in record.allergies.all()]
+
+
+def record_edit_refusal(
+    *,
+    user: User | AnonymousUser,
+    patient_id: int,
+    emergency: EmergencyGrant | None = None,
+) -> RecordsError | None:
+    """Why `user` may not change the patient's medical record, or None when they
+    may: those who may change records (the Doctors and Managers roles) and may read
+    this chart, as of right (a manager, the patient's own doctor) or by an
+    emergency access of theirs to it. Editing never reaches further than reading."""
+    if not (
+        user.is_authenticated
+        and user.is_active
+        and user.has_perm(CHANGE_RECORD)
+        and can_read_clinical_content(user)
+    ):
+        return Forbidden(_("Only doctors and managers can change a medical record."))
+    if reads_as_of_right(user=user, patient_id=patient_id):
+        return None
+    if holds_emergency_access(user=user, patient_id=patient_id, emergency=emergency):
+        return None
+    return ReasonRequired(
+        _("This patient is not yours: say why you need their chart."), patient_id=patient_id
+    )
 
 
 def session_write_refusal(*, session: Session, user: User | AnonymousUser) -> RecordsError | None:

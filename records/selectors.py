@@ -11,7 +11,7 @@ refused with `ReasonRequired`, which the chart page answers by asking for it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 
 from django.conf import settings
@@ -30,7 +30,15 @@ from sessions_app.models import Session
 from .audit import log_access
 from .emergency import EmergencyGrant
 from .exceptions import Forbidden, ReasonRequired
-from .models import AccessAction, Addendum, ClinicalNote, MedicalRecord, Prescription
+from .models import (
+    AccessAction,
+    Addendum,
+    Allergy,
+    ClinicalNote,
+    MedicalRecord,
+    Prescription,
+    RecordChange,
+)
 
 READ_PERMISSION = "records.view_clinicalnote"
 # Held by the Managers role only (records migration 0004).
@@ -52,6 +60,8 @@ class Chart:
     sessions: list[Session]
     #: The reason stated to read it, when the patient is not the reader's own.
     emergency: EmergencyGrant | None = None
+    #: Every change to the medical record, newest first.
+    history: list[RecordChange] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -99,6 +109,16 @@ def reads_as_of_right(*, user: User | AnonymousUser, patient_id: int) -> bool:
     return user.has_perm(ANY_CHART_PERMISSION) or is_own_patient(user=user, patient_id=patient_id)
 
 
+def holds_emergency_access(
+    *, user: User | AnonymousUser, patient_id: int, emergency: EmergencyGrant | None
+) -> bool:
+    """Whether `emergency` is this user's emergency access to this patient."""
+    return emergency is not None and (emergency.user_id, emergency.patient_id) == (
+        user.pk,
+        patient_id,
+    )
+
+
 def patient_chart(
     *,
     patient: Patient,
@@ -111,7 +131,12 @@ def patient_chart(
     logged as one read, marked as an emergency access when it is one."""
     _require_reader(user)
     emergency = _require_access(user=user, patient_id=patient.pk, emergency=emergency)
-    record = MedicalRecord.objects.filter(patient=patient).select_related("updated_by").first()
+    record = _records_with_allergies().filter(patient=patient).select_related("updated_by").first()
+    history = (
+        list(RecordChange.objects.filter(record=record).select_related("changed_by"))
+        if record is not None
+        else []
+    )
     sessions = list(
         _with_clinical_content(Session.objects.filter(patient=patient)).order_by(
             "-created_at", "-pk"
@@ -125,7 +150,32 @@ def patient_chart(
         ip=ip,
         description="chart" if emergency is None else "chart (emergency access)",
     )
-    return Chart(patient=patient, record=record, sessions=sessions, emergency=emergency)
+    return Chart(
+        patient=patient, record=record, sessions=sessions, emergency=emergency, history=history
+    )
+
+
+def medical_record(
+    *,
+    patient: Patient,
+    user: User | AnonymousUser,
+    ip: str | None = None,
+    emergency: EmergencyGrant | None = None,
+) -> MedicalRecord | None:
+    """The patient's medical record with its allergies (None until first written),
+    for those who may read the chart (as `patient_chart`); logged as one read."""
+    _require_reader(user)
+    emergency = _require_access(user=user, patient_id=patient.pk, emergency=emergency)
+    record = _records_with_allergies().filter(patient=patient).first()
+    log_access(
+        user=user,
+        patient=patient,
+        obj=record if record is not None else patient,
+        action=AccessAction.READ,
+        ip=ip,
+        description="medical record" if emergency is None else "medical record (emergency access)",
+    )
+    return record
 
 
 def session_clinical_content(
@@ -179,8 +229,14 @@ def session_page(
     """The session page's content, for those `session_clinical_content` lets read
     it; the read is logged."""
     records = session_clinical_content(session=session, user=user, ip=ip, emergency=emergency)
-    record = MedicalRecord.objects.filter(patient_id=records.session.patient_id).first()
+    record = _records_with_allergies().filter(patient_id=records.session.patient_id).first()
     return SessionPage(records=records, medical_record=record)
+
+
+def _records_with_allergies() -> QuerySet[MedicalRecord]:
+    return MedicalRecord.objects.prefetch_related(
+        Prefetch("allergies", queryset=Allergy.objects.select_related("recorded_by"))
+    )
 
 
 def _with_clinical_content(sessions: QuerySet[Session]) -> QuerySet[Session]:
@@ -212,10 +268,7 @@ def _require_access(
     access when they read it by one (theirs, for this patient); else ReasonRequired."""
     if reads_as_of_right(user=user, patient_id=patient_id):
         return None
-    if emergency is not None and (emergency.user_id, emergency.patient_id) == (
-        user.pk,
-        patient_id,
-    ):
+    if holds_emergency_access(user=user, patient_id=patient_id, emergency=emergency):
         return emergency
     raise ReasonRequired(
         _("This patient is not yours: say why you need their chart."), patient_id=patient_id

@@ -3,8 +3,9 @@ refuses what the rules refuse with a `RecordsError` (changing nothing), and writ
 the access log.
 
 Who may write what:
-- the medical record: anyone holding `records.change_medicalrecord` (the Doctors
-  and Managers roles);
+- the medical record and its allergies: those holding `records.change_medicalrecord`
+  (the Doctors and Managers roles) who may read the chart (`record_edit_refusal`);
+  every change is kept in the record's history;
 - a session's note and prescriptions: only that session's doctor, until the
   session is completed; completion signs and locks them;
 - an addendum to a signed note: the note's author (who still holds the Doctors
@@ -30,6 +31,7 @@ from clinic.kernel.users import User
 from patients.models import Patient
 from sessions_app.models import Session, SessionStatus
 
+from . import history
 from .audit import log_access
 from .emergency import EmergencyGrant, EmergencyReason
 from .exceptions import (
@@ -41,17 +43,19 @@ from .exceptions import (
 from .models import (
     AccessAction,
     Addendum,
+    Allergy,
     ClinicalNote,
     MedicalRecord,
     Prescription,
     PrescriptionItem,
+    RecordChange,
+    Severity,
 )
-from .rules import addendum_refusal, session_write_refusal
+from .rules import addendum_refusal, record_edit_refusal, session_write_refusal
 from .selectors import can_read_clinical_content
 
-RECORD_FIELDS = frozenset(
-    {"allergies", "chronic_conditions", "current_medications", "blood_type", "notes"}
-)
+RECORD_FIELDS = frozenset(history.TRACKED_FIELDS)
+ALLERGY_FIELDS = frozenset(Allergy.CONTENT_FIELDS)
 NOTE_FIELDS = frozenset(ClinicalNote.CONTENT_FIELDS)
 ITEM_FIELDS = frozenset(PrescriptionItem.CONTENT_FIELDS)
 # The details of an emergency access's reason, so that with the reason's name it
@@ -76,22 +80,122 @@ def get_or_create_medical_record(
 
 
 def update_medical_record(
-    *, patient: Patient, by: User, ip: str | None = None, **fields: Any
+    *,
+    patient: Patient,
+    by: User,
+    ip: str | None = None,
+    emergency: EmergencyGrant | None = None,
+    allergies: Iterable[Mapping[str, Any]] | None = None,
+    **fields: Any,
 ) -> MedicalRecord:
-    """Change the patient's medical record (allergies, chronic conditions, current
-    medications, blood type, notes), creating it if needed. Doctors and managers
-    may; the values are validated and the change is logged."""
+    """Change the patient's medical record (no known allergies, chronic conditions,
+    current medications, blood type, notes) and, when `allergies` is given, make
+    its allergies exactly those (each a substance, a severity and a reaction),
+    creating the record if needed.
+
+    Those who may read the chart may (`records.rules.record_edit_refusal`): a
+    manager, the patient's own doctor, or a doctor holding an emergency access to
+    it. "No known allergies" and a recorded allergy exclude each other. A save that
+    changes something writes one entry to the record's history (who, when, each
+    field's old and new value) and one to the access log; one that changes nothing
+    writes neither."""
     _check_fields(fields, RECORD_FIELDS)
-    _require_record_editor(by)
+    refusal = record_edit_refusal(user=by, patient_id=patient.pk, emergency=emergency)
+    if refusal is not None:
+        raise refusal
+    wanted = None if allergies is None else _wanted_allergies(allergies)
     with transaction.atomic():
         _lock_patient(patient)
-        record, _ = MedicalRecord.objects.select_for_update().get_or_create(patient=patient)
+        record, created = MedicalRecord.objects.select_for_update().get_or_create(patient=patient)
+        before = history.snapshot(record)
         _assign(record, fields)
-        record.updated_by = by
         _validate(record, exclude=["patient", "updated_by"])
+        stored = list(record.allergies.all())
+        plan = history.plan_allergies(
+            stored, stored_as_wanted(stored) if wanted is None else wanted
+        )
+        if record.no_known_allergies and len(stored) - len(plan.removed) + len(plan.added):
+            message = _(
+                "Untick “No known allergies”, or remove the allergies: a patient with "
+                "a recorded allergy has known allergies."
+            )
+            raise InvalidClinicalData(message, errors={"no_known_allergies": [message]})
+        changes = history.field_changes(before, record) + history.allergy_changes(plan)
+        if not changes and not created:
+            return record
+        record.updated_by = by
         record.save()
-        log_access(user=by, patient=patient, obj=record, action=AccessAction.WRITE, ip=ip)
+        _apply_allergies(record, plan, by=by)
+        if changes:
+            RecordChange.objects.create(record=record, changed_by=by, changes=changes)
+        log_access(
+            user=by,
+            patient=patient,
+            obj=record,
+            action=AccessAction.WRITE,
+            ip=ip,
+            description="medical record: "
+            + ", ".join(sorted({change["field"] for change in changes})),
+        )
     return record
+
+
+def stored_as_wanted(stored: Iterable[Allergy]) -> list[history.WantedAllergy]:
+    return [
+        history.WantedAllergy(substance=a.substance, severity=a.severity, reaction=a.reaction)
+        for a in stored
+    ]
+
+
+def _wanted_allergies(items: Iterable[Mapping[str, Any]]) -> list[history.WantedAllergy]:
+    """The allergies as given, validated as rows would be, each substance once."""
+    wanted: list[history.WantedAllergy] = []
+    errors: dict[str, list[str]] = {}
+    for number, item in enumerate(items, start=1):
+        _check_fields(item, ALLERGY_FIELDS)
+        row = Allergy(severity=Severity.UNKNOWN)
+        _assign(row, item)
+        row.substance = " ".join(row.substance.split())
+        try:
+            row.full_clean(exclude=["record", "recorded_by"], validate_constraints=False)
+        except ValidationError as error:
+            errors[_("Allergy %(number)d") % {"number": number}] = error.messages
+            continue
+        entry = history.WantedAllergy(
+            substance=row.substance, severity=row.severity, reaction=row.reaction
+        )
+        if any(other.key == entry.key for other in wanted):
+            errors[_("Allergy %(number)d") % {"number": number}] = [
+                _("%(substance)s is listed twice.") % {"substance": row.substance}
+            ]
+            continue
+        wanted.append(entry)
+    if errors:
+        message = " ".join(f"{item}: {' '.join(messages)}" for item, messages in errors.items())
+        raise InvalidClinicalData(message, errors=errors)
+    return wanted
+
+
+def _apply_allergies(record: MedicalRecord, plan: history.AllergyPlan, *, by: User) -> None:
+    if plan.removed:
+        Allergy.objects.filter(pk__in=[allergy.pk for allergy in plan.removed]).delete()
+    for current, item in plan.changed:
+        current.substance, current.severity, current.reaction = (
+            item.substance,
+            item.severity,
+            item.reaction,
+        )
+        current.save(update_fields=["substance", "severity", "reaction"])
+    Allergy.objects.bulk_create(
+        Allergy(
+            record=record,
+            substance=item.substance,
+            severity=item.severity,
+            reaction=item.reaction,
+            recorded_by=by,
+        )
+        for item in plan.added
+    )
 
 
 def write_note(*, session: Session, by: User, ip: str | None = None, **fields: Any) -> ClinicalNote:

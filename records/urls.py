@@ -10,6 +10,11 @@ urlpatterns = [
         chart.EmergencyAccessView.as_view(),
         name="emergency_access",
     ),
+    path(
+        "patients/<id:patient_pk>/chart/record/",
+        chart.MedicalRecordEditView.as_view(),
+        name="edit_record",
+    ),
     path("notes/<id:note_pk>/addenda/", chart.AddendumView.as_view(), name="add_addendum"),
     path("sessions/<id:pk>/", session.SessionView.as_view(), name="session"),
     path(

@@ -16,6 +16,8 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
+from clinic.kernel.dates import format_time_of_day
+
 from .availability import Window, clinic_zone
 from .cards import Card
 from .constraints import MIN_APPOINTMENT_LENGTH
@@ -209,7 +211,7 @@ def _free_spaces(
                         f"&date={column_day.isoformat()}&time={local:%H:%M}",
                         start_minute=minute_of(column_day, cursor),
                         minutes=int((gap_end - cursor).total_seconds() // 60),
-                        starts_label=f"{local:%H:%M}",
+                        starts_label=format_time_of_day(local),
                     )
                 )
             cursor = max(cursor, ends_at)

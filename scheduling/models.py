@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
-from clinic.kernel.dates import clinic_zone
+from clinic.kernel.dates import clinic_zone, format_time_of_day
 from doctors.models import Doctor
 from patients.models import Patient
 
@@ -246,10 +246,10 @@ class Appointment(models.Model):
 
 def time_range(starts_at, ends_at) -> str:
     """When an appointment runs: start and end as hours and minutes in the clinic's
-    time zone, joined by an en dash. Formatted here, not by the template's `time`
-    filter, whose locale lookups cost a busy day view several milliseconds."""
-    starts, ends = timezone.localtime(starts_at), timezone.localtime(ends_at)
-    return f"{starts:%H:%M}–{ends:%H:%M}"
+    time zone, in the clinic's format (24 h or 12 h), joined by an en dash.
+    Formatted here, not by the template's `time` filter, whose locale lookups cost
+    a busy day view several milliseconds."""
+    return f"{format_time_of_day(starts_at)}–{format_time_of_day(ends_at)}"
 
 
 # The quick actions of the lifecycle a page may offer, in the order of the buttons.
@@ -293,6 +293,8 @@ class AppointmentChange(models.Model):
         CANCELLED = "cancelled", "Cancelled"
         CHECKED_IN = "checked_in", "Checked in"
         CHECK_IN_UNDONE = "check_in_undone", gettext_lazy("Check-in undone")
+        NEEDS_REBOOKING = "needs_rebooking", gettext_lazy("Needs rebooking")
+        REBOOKING_CALL = "rebooking_call", gettext_lazy("Told the clinic will call")
         NO_SHOW = "no_show", "Marked no-show"
         SESSION_STARTED = "session_started", "Session started"
         COMPLETED = "completed", "Completed"
@@ -332,3 +334,68 @@ class AppointmentChange(models.Model):
         return self.from_starts_at is not None and (
             (self.from_starts_at, self.from_ends_at) != (self.to_starts_at, self.to_ends_at)
         )
+
+
+class RebookingFlagQuerySet(models.QuerySet["RebookingFlag"]):
+    def open(self) -> RebookingFlagQuerySet:
+        """Flags still waiting for reception: not cleared, on an appointment that
+        still holds a time the doctor no longer has (booked, confirmed or arrived)."""
+        return self.filter(cleared_at__isnull=True, appointment__status__in=NEEDS_CARE)
+
+
+# The appointments a change of the doctor's hours or time off can strand: the patient
+# is still expected. An appointment in session or completed has happened already.
+NEEDS_CARE = frozenset({Status.BOOKED, Status.CONFIRMED, Status.ARRIVED})
+
+
+class RebookingFlag(models.Model):
+    """An appointment that needs rebooking: the manager took its time away from the
+    doctor (time off, shorter hours) and saved anyway. Reception works the open flags
+    from the rebooking list; rescheduling or cancelling the appointment clears its
+    flag (scheduling.rebooking.clear_rebooking). Kept once cleared, as a record."""
+
+    appointment = models.ForeignKey(
+        Appointment, on_delete=models.CASCADE, related_name="rebooking_flags"
+    )
+    reason = models.CharField(max_length=300)
+    flagged_at = models.DateTimeField(default=timezone.now)
+    flagged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    # When reception texted the patient that the clinic will call (once per flag).
+    patient_told_at = models.DateTimeField(null=True, blank=True)
+    cleared_at = models.DateTimeField(null=True, blank=True)
+    cleared_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    objects = RebookingFlagQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["flagged_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["appointment"],
+                condition=Q(cleared_at__isnull=True),
+                name="rebooking_one_open_flag",
+                violation_error_message="The appointment is already flagged for rebooking.",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["flagged_at"],
+                condition=Q(cleared_at__isnull=True),
+                name="rebooking_open_flags",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Needs rebooking: {self.appointment_id} ({self.reason})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.cleared_at is None

@@ -22,6 +22,7 @@ from .exceptions import InvalidTimes, InvalidTransition, Overlap, SchedulingErro
 from .lifecycle import lock_appointment, record_change, refusal, take_step
 from .models import RESCHEDULABLE, Appointment, AppointmentChange, Service, same_clinic_day
 from .overlaps import check_no_overlap, lock_calendars, overlap_from_race
+from .rebooking import clear_rebooking
 from .selectors import NEXT_FREE_DAYS, Slot, next_free_slot, walk_in_slot
 
 Action = AppointmentChange.Action
@@ -196,6 +197,7 @@ def cancel_appointment(*, appointment: Appointment, reason: str, by: User | None
             note=reason,
             cancellation_reason=reason,
         )
+        clear_rebooking(appointment=current, by=by)
         signals.appointment_cancelled.send(Appointment, appointment=current, by=by)
     return current
 
@@ -284,7 +286,8 @@ def reschedule_appointment(
 ) -> Appointment:
     """Move a booked or confirmed appointment to `starts_at`, keeping its length
     (unless `duration` is given), its status and its history. The new time obeys
-    every booking rule; the appointment's own old time is no conflict."""
+    every booking rule; the appointment's own old time is no conflict. Moved, it no
+    longer needs rebooking (a cancelled one neither)."""
     starts_at = require_aware(starts_at)
     # What the lost-race handler needs, filled in once the move is known.
     move: dict = {}
@@ -317,6 +320,7 @@ def reschedule_appointment(
                 from_starts_at=previous_starts_at,
                 from_ends_at=previous_ends_at,
             )
+            clear_rebooking(appointment=current, by=by)
             signals.appointment_rescheduled.send(
                 Appointment,
                 appointment=current,

@@ -14,6 +14,10 @@ A walk-in (services.book_walk_in) sends `appointment_booked`,
 `appointment_confirmed` and `patient_arrived` in one transaction, for an
 appointment whose `walk_in` is set: the patient is standing at the desk, so
 receivers send them no text about the booking.
+
+`rebooking_call_promised` (scheduling.rebooking.promise_call) carries `flag`, the
+appointment's open rebooking flag: reception asked to text the patient, once, that
+the clinic will call to rebook a time the doctor no longer has.
 """
 
 from django.dispatch import Signal
@@ -25,3 +29,4 @@ appointment_cancelled = Signal()
 patient_arrived = Signal()
 check_in_undone = Signal()
 appointment_no_show = Signal()
+rebooking_call_promised = Signal()

@@ -144,11 +144,13 @@ class AppointmentFactory(factory.django.DjangoModelFactory):
 from datetime import UTC, datetime  # noqa: E402
 
 from records.models import (  # noqa: E402
+    Allergy,
     ClinicalNote,
     MedicalRecord,
     Prescription,
     PrescriptionItem,
     Route,
+    Severity,
 )
 from scheduling.models import Status as AppointmentStatus  # noqa: E402
 from sessions_app.models import Session, SessionStatus  # noqa: E402
@@ -188,12 +190,24 @@ class SessionFactory(factory.django.DjangoModelFactory):
     )
 
 
+class AllergyFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Allergy
+
+    substance = "Penicillin"
+    severity = Severity.MODERATE
+    reaction = "rash"
+
+
 class MedicalRecordFactory(factory.django.DjangoModelFactory):
+    """Penicillin (moderate: rash), asthma, a salbutamol inhaler, O+."""
+
     class Meta:
         model = MedicalRecord
+        skip_postgeneration_save = True
 
     patient = factory.SubFactory(PatientFactory)
-    allergies = "Penicillin (rash)"
+    allergy = factory.RelatedFactory(AllergyFactory, "record")
     chronic_conditions = "Asthma"
     current_medications = "Salbutamol inhaler as needed"
     blood_type = "O+"

@@ -9,7 +9,6 @@ transactions make the bookings take turns (the test database is a file there).
 
 from __future__ import annotations
 
-import queue
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timedelta
@@ -22,7 +21,7 @@ from scheduling.exceptions import Overlap
 from scheduling.models import Appointment, AppointmentChange, Status
 from scheduling.services import book_appointment
 from tests.clock import MONDAY, at
-from tests.concurrency import all_at_once
+from tests.concurrency import all_at_once, waiting_on_this_transaction
 from tests.factories import AppointmentFactory, PatientFactory
 from tests.helpers import COMMITTED_DATA
 
@@ -141,32 +140,10 @@ def test_database_lets_a_cancelled_appointment_share_the_time(smith, jane, bob, 
     assert Appointment.objects.filter(status=Status.BOOKED).count() == 1
 
 
-def wait_until_blocked(backend_pid: int, attempt: Future) -> None:
-    """Returns once the attempt's connection waits for a lock held by another
-    session (or the attempt has ended without waiting)."""
-    with connection.cursor() as cursor:
-        while not attempt.done():
-            cursor.execute("SELECT cardinality(pg_blocking_pids(%s)) > 0", [backend_pid])
-            if cursor.fetchone()[0]:
-                return
-
-
 def book_in_another_session(pool: ThreadPoolExecutor, **arguments) -> Future:
     """Starts a booking on a connection of its own and returns once that booking is
     waiting for a lock held by this test's open transaction."""
-    backend_pids: queue.Queue[int] = queue.Queue()
-
-    def book() -> Appointment:
-        try:
-            connection.ensure_connection()
-            backend_pids.put(connection.connection.info.backend_pid)
-            return book_appointment(booked_by=None, **arguments)
-        finally:
-            connection.close()
-
-    attempt = pool.submit(book)
-    wait_until_blocked(backend_pids.get(timeout=30), attempt)
-    return attempt
+    return waiting_on_this_transaction(pool, lambda: book_appointment(booked_by=None, **arguments))
 
 
 @postgresql_only

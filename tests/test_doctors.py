@@ -184,6 +184,7 @@ def test_doctor_directory_runs_a_fixed_number_of_queries(
         WorkingHoursFactory(doctor=doctor)
 
     # session, user, user and group permissions, doctors with specialty, their
-    # hours, the bell's unread count (the session is saved at most once a minute)
-    with django_assert_num_queries(7):
+    # hours, the bell's unread count, the count of appointments to rebook (the
+    # session is saved at most once a minute)
+    with django_assert_num_queries(8):
         reception_client.get(reverse("doctors:list"))

@@ -205,8 +205,9 @@ def test_patient_list_is_paginated_with_a_fixed_number_of_queries(
     PatientFactory.create_batch(60)
 
     # session, user, user and group permissions, count, page of patients, the bell's
-    # unread count (the session is saved at most once a minute)
-    with django_assert_num_queries(7):
+    # unread count, the count of appointments to rebook (the session is saved at
+    # most once a minute)
+    with django_assert_num_queries(8):
         response = reception_client.get(reverse("patients:list"), {"page": 2})
 
     assert len(response.context["patients"]) == 25

@@ -38,7 +38,7 @@ from records.models import (
     Prescription,
     Route,
 )
-from records.rules import can_write_session_records, session_write_refusal
+from records.rules import allergy_names, can_write_session_records, session_write_refusal
 from records.selectors import patient_chart, session_clinical_content
 from records.services import (
     add_addendum,
@@ -125,14 +125,18 @@ def test_a_patient_has_one_medical_record(doctor, jane):
     assert MedicalRecord.objects.filter(patient=jane).count() == 1
 
 
-def test_doctor_updates_the_medical_record_and_the_write_is_logged(doctor, jane):
+def test_doctor_updates_the_medical_record_and_the_write_is_logged(doctor, jane, session):
     record = update_medical_record(
-        patient=jane, by=doctor.user, allergies=" Penicillin ", blood_type="A-", ip="10.0.0.7"
+        patient=jane,
+        by=doctor.user,
+        allergies=[{"substance": " Penicillin "}],
+        blood_type="A-",
+        ip="10.0.0.7",
     )
 
     record.refresh_from_db()
-    assert (record.allergies, record.blood_type, record.updated_by) == (
-        "Penicillin",
+    assert (allergy_names(record), record.blood_type, record.updated_by) == (
+        ["Penicillin"],
         "A-",
         doctor.user,
     )
@@ -155,14 +159,14 @@ def test_manager_may_update_the_medical_record(manager, jane):
 
 def test_reception_cannot_write_a_medical_record(receptionist, jane):
     with pytest.raises(Forbidden) as refused:
-        update_medical_record(patient=jane, by=receptionist, allergies="Latex")
+        update_medical_record(patient=jane, by=receptionist, allergies=[{"substance": "Latex"}])
 
     assert refused.value.code == "forbidden"
     assert not MedicalRecord.objects.exists()
     assert not AccessLog.objects.exists()
 
 
-def test_an_unknown_blood_type_is_refused(doctor, jane):
+def test_an_unknown_blood_type_is_refused(doctor, jane, session):
     update_medical_record(patient=jane, by=doctor.user, blood_type="O+")
 
     with pytest.raises(InvalidClinicalData) as refused:
@@ -538,10 +542,10 @@ def test_the_chart_runs_a_fixed_number_of_queries(django_assert_num_queries, doc
     _history(doctor, jane, visits)
     get_or_create_medical_record(patient=jane, by=doctor.user)
 
-    # Whether Jane is the doctor's own patient, the record, the sessions with their
-    # notes, addenda, prescriptions, items, and the log entry; the permission check
-    # is cached on the user already.
-    with django_assert_num_queries(7):
+    # Whether Jane is the doctor's own patient, the record, its allergies, its
+    # history, the sessions with their notes, addenda, prescriptions, items, and the
+    # log entry; the permission check is cached on the user already.
+    with django_assert_num_queries(9):
         chart = patient_chart(patient=jane, user=doctor.user)
         for visit in chart.sessions:
             list(visit.clinical_note.addenda.all())
@@ -672,8 +676,13 @@ def test_the_manager_saves_a_medical_record_in_the_admin_through_the_service(
     response = manager_client.post(
         url,
         {
-            "allergies": "Latex",
+            "no_known_allergies": "on",
             "blood_type": "B+",
+            # The read-only inlines' (allergies, history) management forms.
+            "allergies-TOTAL_FORMS": "0",
+            "allergies-INITIAL_FORMS": "0",
+            "changes-TOTAL_FORMS": "0",
+            "changes-INITIAL_FORMS": "0",
             "chronic_conditions": "",
             "current_medications": "",
             "notes": "",
@@ -682,7 +691,11 @@ def test_the_manager_saves_a_medical_record_in_the_admin_through_the_service(
 
     assert response.status_code == 302
     record.refresh_from_db()
-    assert (record.allergies, record.blood_type, record.updated_by) == ("Latex", "B+", manager)
+    assert (record.no_known_allergies, record.blood_type, record.updated_by) == (
+        True,
+        "B+",
+        manager,
+    )
     assert log_entries(action=AccessAction.WRITE) == [
         (manager.username, "write", "records.medicalrecord")
     ]

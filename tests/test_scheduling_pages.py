@@ -306,8 +306,9 @@ def test_day_view_runs_a_fixed_number_of_queries(
         )
     assert queries_for_the_day() == few
     # session, user, permissions (2), appointments, doctors, working hours, time
-    # off, the bell's unread count (the session is saved at most once a minute: not here)
-    with django_assert_num_queries(9):
+    # off, the bell's unread count, the count of appointments to rebook (the session
+    # is saved at most once a minute: not here)
+    with django_assert_num_queries(10):
         reception_client.get(reverse("scheduling:day"), {"date": "2026-11-30"})
 
 

@@ -9,7 +9,6 @@ The clock: Tuesday 1 December 2026, 10:00 in New York; Dr Smith works 09:00-17:0
 
 from __future__ import annotations
 
-import queue
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, time
 
@@ -20,7 +19,7 @@ from doctors.models import Weekday
 from scheduling.models import Appointment, Status
 from scheduling.services import book_walk_in
 from tests.clock import NEW_YORK
-from tests.concurrency import all_at_once
+from tests.concurrency import all_at_once, waiting_on_this_transaction
 from tests.factories import AppointmentFactory, PatientFactory, ServiceFactory, WorkingHoursFactory
 
 pytestmark = [
@@ -59,24 +58,7 @@ def consultation(db):
 def walk_in_in_another_session(pool: ThreadPoolExecutor, **arguments) -> Future:
     """Starts a walk-in on a connection of its own and returns once it waits for a
     lock held by this test's open transaction."""
-    backend_pids: queue.Queue[int] = queue.Queue()
-
-    def walk_in() -> Appointment:
-        try:
-            connection.ensure_connection()
-            backend_pids.put(connection.connection.info.backend_pid)
-            return book_walk_in(by=None, **arguments)
-        finally:
-            connection.close()
-
-    attempt = pool.submit(walk_in)
-    backend_pid = backend_pids.get(timeout=30)
-    with connection.cursor() as cursor:
-        while not attempt.done():
-            cursor.execute("SELECT cardinality(pg_blocking_pids(%s)) > 0", [backend_pid])
-            if cursor.fetchone()[0]:
-                break
-    return attempt
+    return waiting_on_this_transaction(pool, lambda: book_walk_in(by=None, **arguments))
 
 
 @postgresql_only

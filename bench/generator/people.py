@@ -4,6 +4,7 @@ each with a usual doctor, a visit frequency and sometimes a medical record."""
 
 from __future__ import annotations
 
+import itertools
 import random
 from datetime import date, datetime, time, timedelta
 from typing import NamedTuple
@@ -34,7 +35,7 @@ from bench.generator.writing import Writer, next_id
 from clinic.kernel.roles import DOCTORS, MANAGERS, RECEPTION
 from doctors.models import Doctor, Specialty, TimeOff, WorkingHours
 from patients.models import Patient, Sex
-from records.models import BloodType, MedicalRecord
+from records.models import Allergy, BloodType, MedicalRecord, Severity
 
 USERNAME_PREFIX = "load."
 PASSWORD = "!load-test-no-login"  # unusable: these logins cannot sign in
@@ -161,6 +162,7 @@ def make_patients(ctx: Context, count: int, progress: Progress) -> None:
     joining steadily until now; each has a usual doctor and a visit frequency."""
     rng = ctx.rng("patients")
     first_id = next_id(Patient)
+    record_ids = itertools.count(next_id(MedicalRecord))
     writer = Writer(ctx)
     doctor_weights = [sum(len(ranges) for ranges in d.hours.values()) for d in ctx.doctors]
     paediatric = [doctor for doctor in ctx.doctors if doctor.profile.children]
@@ -179,7 +181,8 @@ def make_patients(ctx: Context, count: int, progress: Progress) -> None:
         doctor = _enrol(ctx, rng, patient, index, doctor_weights, paediatric)
         writer.add(_patient_row(rng, patient, person, index))
         if rng.random() < 0.6:
-            writer.add(_medical_record(rng, patient, doctor))
+            for row in _medical_record(rng, patient, doctor, next(record_ids)):
+                writer.add(row)
         if (index + 1) % BATCH_SIZE == 0 or index + 1 == count:
             progress("patients", index + 1, count)
     writer.flush()
@@ -281,14 +284,34 @@ def _patient_row(
     )
 
 
+# How badly patients react to each of the generator's allergies.
+SEVERITY = {"Penicillin": Severity.SEVERE, "Peanuts": Severity.LIFE_THREATENING}
+
+
 def _medical_record(
-    rng: random.Random, patient: PlannedPatient, doctor: PlannedDoctor
-) -> MedicalRecord:
-    return MedicalRecord(
+    rng: random.Random, patient: PlannedPatient, doctor: PlannedDoctor, record_id: int
+) -> list[MedicalRecord | Allergy]:
+    """The record and its allergy, if any; a record without one says the doctor
+    found no known allergies."""
+    allergy = rng.choice(ALLERGIES)
+    record = MedicalRecord(
+        id=record_id,
         patient_id=patient.id,
-        allergies=rng.choice(ALLERGIES),
+        no_known_allergies=not allergy,
         chronic_conditions="" if patient.child else rng.choice(CONDITIONS),
         blood_type=rng.choice(BloodType.values),
         updated_at=patient.created_at,
         updated_by_id=doctor.user_id,
     )
+    if not allergy:
+        return [record]
+    return [
+        record,
+        Allergy(
+            record_id=record_id,
+            substance=allergy,
+            severity=SEVERITY.get(allergy, Severity.MODERATE),
+            recorded_by_id=doctor.user_id,
+            recorded_at=patient.created_at,
+        ),
+    ]

@@ -93,7 +93,7 @@ def next_id(model: type[models.Model]) -> int:
     return (model.objects.aggregate(top=models.Max("pk"))["top"] or 0) + 1
 
 
-EXPLICIT_IDS = (Patient, Appointment, Session, Prescription, Invoice, Payment)
+EXPLICIT_IDS = (Patient, MedicalRecord, Appointment, Session, Prescription, Invoice, Payment)
 
 
 def reset_sequences() -> None:

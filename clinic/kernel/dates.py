@@ -4,12 +4,12 @@ day" mean the same thing on every page, message and endpoint."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.utils import timezone
+from django.utils import dateformat, timezone
 
 # Bookings are made for the near future; far-off dates are typing mistakes (and
 # dates near year 9999 cannot be turned into a day's bounds at all).
@@ -28,3 +28,21 @@ def validate_schedule_date(value: date) -> None:
             f"Choose a date between last year and {BOOKABLE_YEARS} years from now.",
             code="date_range",
         )
+
+
+def time_of_day_format() -> str:
+    """The clinic's format of a time of day (settings.CLINIC_TIME_FORMAT): "H:i"
+    (14:30) or "g:i A" (2:30 PM), in Django's date format syntax. Every page shows
+    times through it (the `clock` and `stamp` template filters)."""
+    return "g:i A" if settings.CLINIC_TIME_FORMAT == "12h" else "H:i"
+
+
+def format_time_of_day(value: datetime | time) -> str:
+    """`value`'s time of day in the clinic's format; an aware datetime in the
+    clinic's zone."""
+    if isinstance(value, datetime) and timezone.is_aware(value):
+        value = timezone.localtime(value)
+    if settings.CLINIC_TIME_FORMAT != "12h":
+        # Without Django's formatter, which a busy day view calls hundreds of times.
+        return f"{value:%H:%M}"
+    return dateformat.time_format(value, time_of_day_format())

@@ -8,19 +8,22 @@ the access log only grows.
 
 from .audit import AccessAction, AccessLog, AccessLogQuerySet, EmergencyAccess
 from .clinical import Addendum, ClinicalNote, Prescription, PrescriptionItem, Route, Signable
-from .record import BloodType, MedicalRecord
+from .record import Allergy, BloodType, MedicalRecord, RecordChange, Severity
 
 __all__ = [
     "AccessAction",
     "AccessLog",
     "AccessLogQuerySet",
     "Addendum",
+    "Allergy",
     "BloodType",
     "ClinicalNote",
     "EmergencyAccess",
     "MedicalRecord",
     "Prescription",
     "PrescriptionItem",
+    "RecordChange",
     "Route",
+    "Severity",
     "Signable",
 ]

@@ -98,16 +98,18 @@ class ClinicalNote(Signable):
     )
     temperature_c = models.DecimalField(
         "temperature (°C)",
-        max_digits=3,
-        decimal_places=1,
+        # Hundredths, so that a temperature typed in °F (to a tenth) reads back as typed.
+        max_digits=4,
+        decimal_places=2,
         null=True,
         blank=True,
         validators=[MinValueValidator(Decimal("30.0")), MaxValueValidator(Decimal("45.0"))],
     )
     weight_kg = models.DecimalField(
         "weight (kg)",
-        max_digits=4,
-        decimal_places=1,
+        # Hundredths, so that a weight typed in pounds (to a tenth) reads back as typed.
+        max_digits=5,
+        decimal_places=2,
         null=True,
         blank=True,
         validators=[MinValueValidator(Decimal("0.3")), MaxValueValidator(Decimal("500.0"))],

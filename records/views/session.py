@@ -145,5 +145,5 @@ class PrescriptionPrintView(PermissionRequiredMixin, View):
         return render(
             request,
             "records/prescription_print.html",
-            {"prescription": printed, "session": page.session},
+            {"prescription": printed, "session": page.session, "record": page.medical_record},
         )
