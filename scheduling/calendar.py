@@ -39,6 +39,8 @@ class FreeSpace:
     """Free time in a working window: a link to the booking page for its start,
     which day-grid.js moves to the slot under the pointer."""
 
+    is_free = True  # beside the cards on the grid (Card.is_free)
+
     starts_at: datetime
     ends_at: datetime
     url: str
@@ -60,6 +62,12 @@ class Column:
     appointments: list[Placed]
     inactive: list[Card]
     is_today: bool
+
+    @property
+    def in_time_order(self) -> list[Placed]:
+        """The free spaces and the cards together, in the order of their times: the
+        order the keyboard goes through them."""
+        return sorted([*self.free, *self.appointments], key=lambda placed: placed.row)
 
 
 @dataclass

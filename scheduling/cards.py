@@ -54,6 +54,8 @@ class Card:
     # The offered actions whose buttons the template draws from the registry
     # (scheduling/actions.py) rather than writing them out.
     buttons: tuple[Button, ...] = ()
+    # Not free time (calendar.FreeSpace), beside which the grid lists the cards.
+    is_free = False
 
     @property
     def is_active(self) -> bool:

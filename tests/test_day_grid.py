@@ -133,7 +133,7 @@ def test_the_grid_draws_breaks_and_time_off(reception_client, doctor, consultati
 
 
 def test_free_time_is_what_no_appointment_or_time_off_takes(reception_client, smith, consultation):
-    visit(smith, consultation, at(MONDAY, 10))
+    booked = visit(smith, consultation, at(MONDAY, 10))
     visit(smith, consultation, at(MONDAY, 11), status=Status.CANCELLED)  # frees its time
     TimeOffFactory(doctor=smith, starts_at=at(MONDAY, 15), ends_at=at(MONDAY, 17))
 
@@ -148,6 +148,12 @@ def test_free_time_is_what_no_appointment_or_time_off_takes(reception_client, sm
     page = response.content.decode()
     assert f'href="{url}"' in page
     assert 'aria-label="Book Dr Smith on Mon 30 Nov from 10:30"' in page
+    # The keyboard goes through free time and cards in the order of their times.
+    assert (
+        page.index("from 09:00")
+        < page.index(f'id="appointment-{booked.pk}"')
+        < page.index("from 10:30")
+    )
 
 
 def test_free_time_starts_now_today_and_a_past_day_has_none(

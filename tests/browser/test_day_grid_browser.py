@@ -338,6 +338,9 @@ def test_the_line_of_the_current_time_is_on_todays_grid(log_in):
 
     line = page.get_by_test_id("now-line")
     expect(line).to_be_attached()
+    line.scroll_into_view_if_needed()
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=SHOTS / "day-now-line-wide.png")
     now = timezone.localtime()
     row = int(line.evaluate("line => getComputedStyle(line).gridRowStart"))
     # The grid opens at midnight, a row a minute (the JS may have moved it on a minute).
