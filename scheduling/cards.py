@@ -9,7 +9,7 @@ card an htmx quick action sends back is made the same way, from the appointment.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db.models import QuerySet
 from django.urls import reverse
@@ -20,6 +20,8 @@ from patients.models import full_name
 from .actions import Button, listed_buttons
 from .constraints import INACTIVE_STATUSES
 from .models import Appointment, Status, offered_actions, time_range
+
+COMPACT_BELOW = timedelta(minutes=30)
 
 # What a card reads of an appointment, in the order cards() unpacks them.
 CARD_COLUMNS = (
@@ -52,10 +54,23 @@ class Card:
     # The offered actions whose buttons the template draws from the registry
     # (scheduling/actions.py) rather than writing them out.
     buttons: tuple[Button, ...] = ()
+    # Not free time (calendar.FreeSpace), beside which the grid lists the cards.
+    is_free = False
 
     @property
     def is_active(self) -> bool:
         return self.status not in INACTIVE_STATUSES
+
+    @property
+    def is_compact(self) -> bool:
+        """A card too short on the grid for its buttons (under COMPACT_BELOW) shows
+        one line and a menu that opens its actions; day-grid.js makes any other card
+        compact too if its buttons do not fit its cell."""
+        return self.ends_at - self.starts_at < COMPACT_BELOW
+
+    @property
+    def starts_label(self) -> str:
+        return self.time_range.partition("–")[0]
 
 
 def make_card(

@@ -175,3 +175,47 @@ class WalkInForm(forms.Form):
         required=False,
         empty_label=_("Any free doctor"),
     )
+
+
+class CancelReasonForm(forms.Form):
+    """Why an appointment is cancelled: a common reason picked, with details if
+    wished, or another reason written out. The appointment page's short form sends
+    only `reason`, which counts as another reason."""
+
+    OTHER = "other"
+    COMMON_REASONS = (
+        ("patient_asked", _("The patient asked")),
+        ("doctor_unavailable", _("The doctor is unavailable")),
+        ("booked_in_error", _("Booked in error")),
+        (OTHER, _("Another reason")),
+    )
+
+    common_reason = forms.ChoiceField(
+        label=_("Why is it cancelled?"),
+        choices=COMMON_REASONS,
+        widget=forms.RadioSelect,
+        required=False,
+    )
+    reason = forms.CharField(
+        label=_("Details"),
+        help_text=_("Required for another reason."),
+        max_length=300,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if self.errors:
+            return data
+        common = data.get("common_reason") or self.OTHER
+        details = data.get("reason", "").strip()
+        if common == self.OTHER:
+            if not details:
+                self.add_error("reason", _("Say why the appointment is cancelled."))
+                return data
+            data["full_reason"] = details
+        else:
+            label = str(dict(self.COMMON_REASONS)[common])
+            data["full_reason"] = f"{label}: {details}" if details else label
+        return data

@@ -1,10 +1,11 @@
 from django.urls import path
 
-from .views import appointment, booking, days, rebooking, walk_in
+from .views import appointment, booking, cancel, days, rebooking, walk_in
 
 app_name = "scheduling"
 urlpatterns = [
     path("", days.DayView.as_view(), name="day"),
+    path("week/", days.WeekView.as_view(), name="week"),
     path("book/", booking.BookingView.as_view(), name="book"),
     path("walk-in/", walk_in.WalkInView.as_view(), name="walk_in"),
     path("rebooking/", rebooking.RebookingListView.as_view(), name="rebooking"),
@@ -20,6 +21,7 @@ urlpatterns = [
         booking.RescheduleView.as_view(),
         name="reschedule",
     ),
+    path("appointments/<id:pk>/cancel/", cancel.CancelView.as_view(), name="cancel"),
     path(
         "appointments/<id:pk>/<slug:action>/",
         appointment.AppointmentActionView.as_view(),

@@ -228,7 +228,7 @@ def test_day_view_shows_every_doctor_side_by_side(reception_client, working_doct
     assert [str(column.doctor_day.doctor) for column in columns] == ["Dr Jones", "Dr Smith"]
     placed = columns[1].appointments[0]
     assert placed.item.patient_name == "Anna Smithson"
-    assert placed.span == 2  # 30 minutes on a 15-minute grid
+    assert placed.span == 30  # 30 minutes, a row a minute
     assert "Anna Smithson" in response.content.decode()
 
 
@@ -305,10 +305,10 @@ def test_day_view_runs_a_fixed_number_of_queries(
             starts_at=at(MONDAY, 13) + timedelta(minutes=minute),
         )
     assert queries_for_the_day() == few
-    # session, user, permissions (2), appointments, doctors, working hours, the
-    # bell's unread count, the count of appointments to rebook (the session is saved
-    # at most once a minute: not here)
-    with django_assert_num_queries(9):
+    # session, user, permissions (2), appointments, doctors, working hours, time
+    # off, the bell's unread count, the count of appointments to rebook (the session
+    # is saved at most once a minute: not here)
+    with django_assert_num_queries(10):
         reception_client.get(reverse("scheduling:day"), {"date": "2026-11-30"})
 
 
@@ -366,14 +366,14 @@ def test_refused_quick_action_shows_why_in_the_card(
     assert appointment.status == Status.BOOKED
 
 
-def test_cancel_from_the_day_view_takes_the_reason_from_the_prompt(
+def test_cancel_from_the_day_view_takes_the_reason_from_the_dialog(
     reception_client, working_doctor, anna, service
 ):
     appointment = book(working_doctor, anna, service, at(MONDAY, 9))
 
     reception_client.post(
         reverse("scheduling:action", args=[appointment.pk, "cancel"]),
-        headers={"HX-Request": "true", "HX-Prompt": "Patient is travelling"},
+        {"common_reason": "other", "reason": "Patient is travelling"},
     )
 
     appointment.refresh_from_db()

@@ -31,6 +31,7 @@ from ..selectors import (
     next_free_slots,
 )
 from .common import describe
+from .prefill import BookingPrefill, booking_prefill
 
 
 class BookingView(PermissionRequiredMixin, View):
@@ -39,15 +40,19 @@ class BookingView(PermissionRequiredMixin, View):
     permission_required = "scheduling.add_appointment"
 
     def get(self, request: HttpRequest) -> HttpResponse:
+        # The day view's free time links here with its doctor, date and time.
+        prefill = booking_prefill(request)
         search = SlotSearchForm(
             request.GET if "service" in request.GET else None,
             initial={
                 "service": Service.objects.active().first(),
                 "date": timezone.localdate(),
                 "show": SHOW_DAY,
+                **prefill.search_initial(),
             },
         )
-        return self.render_page(request, search, booking_form=BookingForm())
+        booking_form = BookingForm(initial=prefill.booking_initial())
+        return self.render_page(request, search, booking_form=booking_form, prefill=prefill)
 
     def post(self, request: HttpRequest) -> HttpResponse:
         form = BookingForm(request.POST)
@@ -70,9 +75,12 @@ class BookingView(PermissionRequiredMixin, View):
                 return redirect("scheduling:detail", pk=appointment.pk)
         return self.render_page(request, SlotSearchForm(request.POST), booking_form=form)
 
-    def render_page(self, request, search: SlotSearchForm, booking_form) -> HttpResponse:
+    def render_page(
+        self, request, search: SlotSearchForm, booking_form, prefill: BookingPrefill | None = None
+    ) -> HttpResponse:
         patient = chosen_patient(request)
         context = {
+            "prefill": prefill or BookingPrefill(),
             "search": search,
             "booking_form": booking_form,
             "patient": patient,

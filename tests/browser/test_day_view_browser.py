@@ -1,6 +1,6 @@
 """Reception works the day view in a real browser: quick actions change the card in
-place (htmx), a cancellation asks for its reason, a no-show asks for confirmation,
-and moving an appointment goes through the reschedule page."""
+place (htmx), a cancellation asks for its reason in the page's dialog, a no-show
+asks for confirmation, and moving an appointment goes through the reschedule page."""
 
 from __future__ import annotations
 
@@ -50,9 +50,12 @@ def test_quick_actions_confirm_check_in_and_cancel_in_place(log_in):
     card(page, appointment).get_by_role("button", name="Check in").click()
     expect(status_of(page, appointment)).to_have_text("Arrived")
 
-    page.once("dialog", lambda dialog: dialog.accept("Patient is travelling"))
-    card(page, to_cancel).get_by_role("button", name="Cancel").click()
-    expect(status_of(page, to_cancel)).to_have_text("Cancelled")
+    card(page, to_cancel).get_by_role("link", name="Cancel").click()
+    dialog = page.get_by_test_id("cancel-dialog")
+    dialog.get_by_label("Another reason").check()
+    dialog.get_by_label("Details").fill("Patient is travelling")
+    dialog.get_by_role("button", name="Cancel the appointment").click()
+    expect(page.get_by_role("alert").filter(has_text="Cancelled: ")).to_be_visible()
 
     appointment.refresh_from_db()
     to_cancel.refresh_from_db()
