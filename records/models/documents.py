@@ -31,13 +31,6 @@ class DocumentKind(models.TextChoices):
     INSURANCE = "insurance", _("Insurance document")
 
     @property
-    def chart_patient_id(self) -> int:
-        """The patient on whose chart the document is: its own, or the one its
-        patient was merged into. A document never changes, its patient neither, so
-        a merge leaves it where it is and the kept patient's chart lists it."""
-        return self.patient.merged_into_id or self.patient_id
-
-    @property
     def is_clinical(self) -> bool:
         return self not in NON_CLINICAL_KINDS
 
