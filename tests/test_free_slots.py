@@ -279,13 +279,14 @@ def test_a_weeks_search_for_all_doctors_runs_four_queries(
 
 
 @pytest.mark.parametrize("appointments", [5, 50])
-def test_the_days_schedule_runs_three_queries(
+def test_the_days_schedule_runs_four_queries(
     four_doctors, consultation, django_assert_num_queries, appointments
 ):
     fill_the_diary(four_doctors, consultation, appointments, days=1)
 
-    # The appointments' cards (with patient and service), the doctors and their hours.
-    with django_assert_num_queries(3):
+    # The appointments' cards (with patient and service), the doctors and their
+    # hours, and their time off (drawn on the grid).
+    with django_assert_num_queries(4):
         columns = day_schedule(day=MONDAY)
         shown = [
             (column.doctor.display_name, card.patient_name, card.service_name)
