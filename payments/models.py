@@ -490,3 +490,4 @@ class StripeEvent(models.Model):
 from .adjustment_models import AdjustmentKind as AdjustmentKind  # noqa: E402
 from .adjustment_models import BillingLimits as BillingLimits  # noqa: E402
 from .adjustment_models import InvoiceAdjustment as InvoiceAdjustment  # noqa: E402
+from .cashup_models import CashUp as CashUp  # noqa: E402
