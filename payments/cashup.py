@@ -29,6 +29,7 @@ from .methods import all_methods
 from .models import ZERO, CashUp, Payment, PaymentStatus, Refund
 
 CASH = "cash"
+CENT = Decimal("0.01")
 
 
 @dataclass(frozen=True)
@@ -74,10 +75,14 @@ def taken_on(*, day: date, desk_user: User) -> list[Taken]:
     )
     methods = all_methods()
     return [
-        Taken(key, methods[key].label, paid.get(key) or ZERO, refunded.get(key) or ZERO)
+        Taken(key, methods[key].label, _cents(paid.get(key)), _cents(refunded.get(key)))
         for key in desk
         if key in paid or key in refunded or key == CASH
     ]
+
+
+def _cents(amount: Decimal | None) -> Decimal:
+    return (amount or ZERO).quantize(CENT)
 
 
 def _row(day: date, desk_user: User) -> CashUp:
