@@ -145,3 +145,10 @@ def reminder_effect(*, period: Period) -> Table:
     return Table(
         columns=REMINDER_COLUMNS, rows=rows, chart_value="no_show_rate", chart_label="label"
     )
+
+
+def failed_texts(*, period: Period) -> int:
+    """Messages due in `period` that failed (staff retry them on the outbox page)."""
+    return Notification.objects.filter(
+        status=Status.FAILED, send_after__gte=period.starts_at, send_after__lt=period.ends_at
+    ).count()

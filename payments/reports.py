@@ -14,6 +14,7 @@ from typing import Any
 
 from django.db.models import (
     Case,
+    Count,
     DecimalField,
     Exists,
     ExpressionWrapper,
@@ -255,3 +256,41 @@ def receivables_by_age(table: Table) -> list[tuple[str, Decimal]]:
         (str(label), sum((row[key] for row in table.rows), ZERO))
         for key, label, _low, _high in AGE_BANDS
     ]
+
+
+# --- The dashboard ----------------------------------------------------------------
+
+
+def collected_by_method(*, period: Period) -> list[tuple[str, Decimal]]:
+    """The payments settled in `period`, by method's label, less nothing: the
+    takings so far. One query."""
+    methods = all_methods()
+    rows = (
+        Payment.objects.filter(
+            status=PaymentStatus.SUCCEEDED,
+            settled_at__gte=period.starts_at,
+            settled_at__lt=period.ends_at,
+        )
+        .values("method")
+        .annotate(total=Sum("amount"))
+        .order_by("method")
+    )
+    return [
+        (methods[row["method"]].label if row["method"] in methods else row["method"], row["total"])
+        for row in rows
+    ]
+
+
+def open_balances() -> tuple[int, Decimal]:
+    """How many invoices have something due, and how much in all. One query."""
+    figures = (
+        Invoice.objects.filter(
+            status__in=[InvoiceStatus.OPEN, InvoiceStatus.DISPUTED], voided_at__isnull=True
+        )
+        .alias(due=balance_expression())
+        .filter(due__gt=0)
+        .aggregate(
+            n=Count("pk"), total=Sum(ExpressionWrapper(balance_expression(), output_field=MONEY))
+        )
+    )
+    return figures["n"], figures["total"] or ZERO

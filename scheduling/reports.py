@@ -254,3 +254,18 @@ def _minus(span: tuple[datetime, datetime], off: Window) -> list[tuple[datetime,
     if off.ends_at < end:
         parts.append((off.ends_at.astimezone(UTC), end))
     return parts
+
+
+# --- The dashboard ----------------------------------------------------------------
+
+
+def appointments_by_status(*, period: Period) -> dict[str, int]:
+    """How many appointments start in `period`, by status (every status, zeros
+    included). One query."""
+    counts = dict(
+        _in_period(period, None, None)
+        .values("status")
+        .annotate(n=Count("pk"))
+        .values_list("status", "n")
+    )
+    return {status: counts.get(status, 0) for status in Status.values}

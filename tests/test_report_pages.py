@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+from decimal import Decimal as D
 from html.parser import HTMLParser
 
 import pytest
@@ -163,3 +164,42 @@ def test_page_queries_do_not_grow_with_the_period(
     for query in (short, long):
         with django_assert_max_num_queries(14):
             assert manager_client.get(f"/admin/reports/{slug}/", query).status_code == 200
+
+
+# --- The dashboard ------------------------------------------------------------------
+
+
+def test_the_dashboard_on_the_admin_home(scene, manager_client, time_machine, receptionist):
+    from payments.services import record_desk_payment
+    from scheduling.models import Status
+    from tests.factories import AppointmentFactory, InvoiceFactory
+
+    # Monday 30 Nov, 11:00: Jane is waiting for Dr Smith; 25.00 taken in cash.
+    time_machine.move_to(report_scene.nov(30, 11), tick=False)
+    AppointmentFactory(
+        doctor=scene.smith,
+        patient=scene.jane,
+        service=scene.consultation,
+        starts_at=report_scene.nov(30, 11),
+        status=Status.ARRIVED,
+    )
+    record_desk_payment(
+        invoice=InvoiceFactory(lines=[D("25.00")]),
+        method="cash",
+        amount=D("25.00"),
+        idempotency_key="today",
+        by=receptionist,
+    )
+    response = manager_client.get("/admin/")
+    assert response.status_code == 200
+    dashboard = response.context["dashboard"]
+    assert dashboard["waiting"] == 1
+    assert dashboard["takings"] == [("Cash", D("25.00"))]
+    # I4 (70.00) and I5 (80.00) are open.
+    assert (dashboard["open_invoices"], dashboard["owed"]) == (2, D("150.00"))
+    assert b'href="/admin/reports/receivables/"' in response.content
+
+
+def test_the_dashboard_s_queries_are_few(scene, manager_client, django_assert_max_num_queries):
+    with django_assert_max_num_queries(14):
+        assert manager_client.get("/admin/").status_code == 200
