@@ -276,7 +276,10 @@ def collected_by_method(*, period: Period) -> list[tuple[str, Decimal]]:
         .order_by("method")
     )
     return [
-        (methods[row["method"]].label if row["method"] in methods else row["method"], row["total"])
+        (
+            methods[row["method"]].label if row["method"] in methods else row["method"],
+            row["total"].quantize(Decimal("0.01")),
+        )
         for row in rows
     ]
 
@@ -293,4 +296,4 @@ def open_balances() -> tuple[int, Decimal]:
             n=Count("pk"), total=Sum(ExpressionWrapper(balance_expression(), output_field=MONEY))
         )
     )
-    return figures["n"], figures["total"] or ZERO
+    return figures["n"], (figures["total"] or ZERO).quantize(Decimal("0.01"))

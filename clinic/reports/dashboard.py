@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib.admin import AdminSite
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
@@ -38,6 +39,7 @@ def dashboard(today: Any = None) -> dict[str, Any]:
         "failed": failed_texts(period=week),
         "open_invoices": invoices,
         "owed": owed,
+        "currency": settings.CLINIC_CURRENCY,
     }
 
 
