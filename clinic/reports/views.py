@@ -11,6 +11,7 @@ from typing import Any
 
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -63,7 +64,11 @@ class Cell:
     links: list[tuple[str, str]]
 
 
-def table_cells(table: Table) -> list[list[Cell]]:
+# A table longer than this shows in pages (its CSV has every row).
+PAGE_ROWS = 200
+
+
+def table_cells(table: Table, rows: list[dict[str, Any]] | None = None) -> list[list[Cell]]:
     return [
         [
             Cell(
@@ -73,7 +78,7 @@ def table_cells(table: Table) -> list[list[Cell]]:
             )
             for column in table.columns
         ]
-        for row in table.rows
+        for row in (table.rows if rows is None else rows)
     ]
 
 
@@ -85,6 +90,23 @@ def as_csv(table: Table, filename: str) -> HttpResponse:
     for row in table.rows:
         writer.writerow([cell_text(column, row.get(column.key)) for column in table.columns])
     return response
+
+
+def _section(index: int, title: Any, table: Table, page_number: str | None) -> dict[str, Any]:
+    section: dict[str, Any] = {
+        "index": index,
+        "title": title,
+        "table": table,
+        "chart": bar_chart(table, lambda value: "" if value is None else str(value)),
+        "page": None,
+    }
+    if len(table.rows) > PAGE_ROWS:
+        page = Paginator(table.rows, PAGE_ROWS).get_page(page_number)
+        section["page"] = page
+        section["cells"] = table_cells(table, list(page.object_list))
+    else:
+        section["cells"] = table_cells(table)
+    return section
 
 
 @managers_only
@@ -120,6 +142,8 @@ def report(request: HttpRequest, slug: str) -> HttpResponse:
     query = request.GET.copy()
     query.pop("format", None)
     query.pop("table", None)
+    paged = query.copy()
+    paged.pop("page", None)
     context = {
         **admin.site.each_context(request),
         "title": page.title,
@@ -128,14 +152,9 @@ def report(request: HttpRequest, slug: str) -> HttpResponse:
         "reports": REPORTS.values(),
         "period": form.cleaned_data.get("period") if form.is_valid() else None,
         "query": query.urlencode(),
+        "paged_query": paged.urlencode(),
         "sections": [
-            {
-                "index": index,
-                "title": title,
-                "table": table,
-                "cells": table_cells(table),
-                "chart": bar_chart(table, lambda value: "" if value is None else str(value)),
-            }
+            _section(index, title, table, request.GET.get("page"))
             for index, (title, table) in enumerate(sections)
         ],
     }
