@@ -11,6 +11,7 @@ from playwright.sync_api import Page, expect
 from time_machine import escape_hatch
 
 from tests import report_scene
+from tests.browser import test_csp_browser as csp
 from tests.factories import ManagerFactory
 
 SHOTS = Path(__file__).resolve().parents[2] / "var" / "shots"
@@ -79,3 +80,25 @@ def test_reception_closes_its_cash_up(log_in, receptionist):
     page.get_by_role("button", name="Close the day").click()
     expect(page.get_by_test_id("closed")).to_contain_text("Closed by Rita Owens")
     screenshots(page, "cash-up-closed")
+
+
+@pytest.fixture
+def violations(page: Page) -> list[str]:
+    """What the console says about refused content (as tests/browser/test_csp_browser.py)."""
+    seen: list[str] = []
+    page.add_init_script(csp.REPORT_VIOLATIONS)
+    page.on("console", lambda message: seen.append(f"{page.url}: {message.text}"))
+    return seen
+
+
+def test_the_reports_break_no_rule_of_the_policy(scene, log_in, violations):
+    page = log_in(ManagerFactory(first_name="Maria", last_name="Lopez"))
+    for url in [
+        "/admin/",
+        "/admin/reports/",
+        *(f"/admin/reports/{slug}/?{query}" for slug, query in REPORTS.items()),
+        "/payments/cash-up/",
+    ]:
+        page.goto(url)
+        page.wait_for_load_state("load")
+    assert csp.refused(violations) == []
