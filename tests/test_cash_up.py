@@ -196,3 +196,19 @@ def test_a_manager_opens_a_desk_user_s_cash_up(day_of_rita, manager_client, rece
 
 def test_doctors_cannot_open_the_cash_up(doctor_client):
     assert doctor_client.get("/payments/cash-up/").status_code == 403
+
+
+def test_the_desk_payment_page_says_the_day_is_closed(day_of_rita, reception_client, receptionist):
+    close_cash_up(
+        day=MONDAY, desk_user=receptionist, counted_cash=D("120.00"), note="", by=receptionist
+    )
+    late = InvoiceFactory(lines=[D("80.00")])
+    form = reception_client.get(f"/payments/invoices/{late.pk}/").context["payment_form"]
+    response = reception_client.post(
+        f"/payments/invoices/{late.pk}/pay-at-desk/",
+        {"method": "cash", "amount": "80.00", "token": form.initial["token"]},
+        follow=True,
+    )
+    assert response.status_code == 200
+    assert b"was closed at 17:00" in response.content
+    assert not late.payments.exists()
