@@ -231,14 +231,14 @@ def receivables(*, as_of: date, older_than_days: int = 0) -> Table:
     # One reverse for every link (thousands of open invoices in a big clinic).
     prefix = reverse("payments:invoice", args=[1]).removesuffix("1/")
     links: dict[int, list[tuple[str, str]]] = {}
-    for invoice in (
-        open_invoices.filter(patient_id__in=[row["patient_id"] for row in rows])
-        .only("pk", "number", "patient_id")
-        .order_by("number")
+    listed = {row["patient_id"] for row in rows}
+    # Every open invoice in one pass (no list of ids to send), kept for the patients
+    # listed; the links are made without a reverse() each.
+    for pk, number, patient_id in open_invoices.order_by("number").values_list(
+        "pk", "number", "patient_id"
     ):
-        links.setdefault(invoice.patient_id, []).append(
-            (invoice.display_number, f"{prefix}{invoice.pk}/")
-        )
+        if patient_id in listed:
+            links.setdefault(patient_id, []).append((f"{number:06d}", f"{prefix}{pk}/"))
     table_rows = []
     for row in rows:
         entry: dict[str, Any] = {

@@ -214,16 +214,22 @@ def utilisation(*, period: Period, by: str = "day", doctor: int | None = None) -
     hours: dict[int, list[WorkingHours]] = defaultdict(list)
     for item in WorkingHours.objects.filter(doctor__in=doctors):
         hours[item.doctor_id].append(item)
-    away: dict[int, list[Window]] = defaultdict(list)
+    # Each time off under every clinic day it touches, so a day looks only at its own.
+    away: dict[tuple[int, date], list[Window]] = defaultdict(list)
     for off in TimeOff.objects.filter(
         doctor__in=doctors, starts_at__lt=period.ends_at, ends_at__gt=period.starts_at
     ):
-        away[off.doctor_id].append(Window(off.starts_at, off.ends_at))
+        first = max(off.starts_at.astimezone(zone).date(), period.first)
+        last = min(off.ends_at.astimezone(zone).date(), period.last)
+        for n in range((last - first).days + 1):
+            away[(off.doctor_id, first + timedelta(days=n))].append(
+                Window(off.starts_at, off.ends_at)
+            )
     names = {d.pk: d.full_name for d in doctors}
     totals: dict[tuple[int, date], list[float]] = {}
     for doctor_id in sorted(names, key=lambda pk: names[pk]):
         for day in period.days:
-            working = _working_minutes(day, hours[doctor_id], away[doctor_id])
+            working = _working_minutes(day, hours[doctor_id], away.get((doctor_id, day), []))
             minutes = booked.get((doctor_id, day), 0.0)
             if not working and not minutes:
                 continue
