@@ -197,46 +197,67 @@ RECEIVABLES_COLUMNS = [
 ]
 
 
-def receivables(*, as_of: date, older_than_days: int = 0) -> Table:
-    """What patients owe on invoices still open (not void, a balance above zero),
-    by patient, aged by the clinic day each invoice was issued: 0-30, 31-60, 61-90
-    and over 90 days before `as_of`. `older_than_days` keeps the patients owing
-    something older than that (their whole balance is shown). Two queries: the
-    sums by patient, and the open invoices of the patients listed (for links)."""
-    due = balance_expression()
+def _open_on(as_of: date, older_than_days: int) -> QuerySet[Invoice]:
+    """The invoices still open on `as_of` (not void, a balance above zero), of the
+    patients owing something older than `older_than_days` (all, for 0)."""
     open_invoices = (
         Invoice.objects.filter(
             status__in=[InvoiceStatus.OPEN, InvoiceStatus.DISPUTED], voided_at__isnull=True
         )
-        .alias(due=due)
+        .alias(due=balance_expression())
         .filter(due__gt=0, issued_at__lt=day_start(as_of + timedelta(days=1)))
     )
+    if older_than_days:
+        older = day_start(as_of - timedelta(days=older_than_days))
+        owing = open_invoices.filter(issued_at__lt=older).values("patient_id")
+        open_invoices = open_invoices.filter(patient_id__in=owing)
+    return open_invoices
+
+
+def _age_sums(as_of: date) -> dict[str, Any]:
+    due = ExpressionWrapper(balance_expression(), output_field=MONEY)
     sums: dict[str, Any] = {}
     for key, _label, low, high in AGE_BANDS:
         band = Q(issued_at__lt=day_start(as_of - timedelta(days=low - 1)))
         if high is not None:
             band &= Q(issued_at__gte=day_start(as_of - timedelta(days=high)))
-        sums[key] = Sum(ExpressionWrapper(due, output_field=MONEY), filter=band)
-    sums["total"] = Sum(ExpressionWrapper(due, output_field=MONEY))
-    rows: list[dict[str, Any]] = [
-        dict(row)
-        for row in open_invoices.values("patient_id", "patient__given_name", "patient__family_name")
-        .annotate(**sums)
+        sums[key] = Sum(due, filter=band)
+    sums["total"] = Sum(due)
+    return sums
+
+
+def receivables(
+    *, as_of: date, older_than_days: int = 0, page: int | None = None, per_page: int = 200
+) -> Table:
+    """What patients owe on invoices still open (not void, a balance above zero),
+    by patient, aged by the clinic day each invoice was issued: 0-30, 31-60, 61-90
+    and over 90 days before `as_of`. `older_than_days` keeps the patients owing
+    something older than that (their whole balance is shown).
+
+    Every patient, or one `page` of `per_page` of them (the table then knows how
+    many there are in all). Two queries, three with a page: the sums by patient,
+    the open invoices of the patients listed (for links), and the count."""
+    open_invoices = _open_on(as_of, older_than_days)
+    grouped = (
+        open_invoices.values("patient_id", "patient__given_name", "patient__family_name")
+        .annotate(**_age_sums(as_of))
         .order_by("patient__family_name", "patient__given_name", "patient_id")
-    ]
-    if older_than_days:
-        older = day_start(as_of - timedelta(days=older_than_days))
-        owing = set(open_invoices.filter(issued_at__lt=older).values_list("patient_id", flat=True))
-        rows = [row for row in rows if row["patient_id"] in owing]
+    )
+    total_rows = None
+    if page is not None:
+        total_rows = open_invoices.values("patient_id").distinct().count()
+        last_page = max(1, -(-total_rows // per_page))
+        page = min(max(page, 1), last_page)
+        grouped = grouped[(page - 1) * per_page : page * per_page]
+    rows: list[dict[str, Any]] = [dict(row) for row in grouped]
+    listed = {row["patient_id"] for row in rows}
+    invoices = open_invoices.order_by("number").values_list("pk", "number", "patient_id")
+    if page is not None:
+        invoices = invoices.filter(patient_id__in=listed)
     # One reverse for every link (thousands of open invoices in a big clinic).
     prefix = reverse("payments:invoice", args=[1]).removesuffix("1/")
     links: dict[int, list[tuple[str, str]]] = {}
-    listed = {row["patient_id"] for row in rows}
-    # Every open invoice in one pass (no list of ids to send), kept for the patients
-    # listed; the links are made without a reverse() each.
-    for pk, number, patient_id in open_invoices.order_by("number").values_list(
-        "pk", "number", "patient_id"
-    ):
+    for pk, number, patient_id in invoices:
         if patient_id in listed:
             links.setdefault(patient_id, []).append((f"{number:06d}", f"{prefix}{pk}/"))
     table_rows = []
@@ -249,26 +270,28 @@ def receivables(*, as_of: date, older_than_days: int = 0) -> Table:
             entry[key] = row[key] or ZERO
         table_rows.append(entry)
     return Table(
-        columns=RECEIVABLES_COLUMNS, rows=table_rows, chart_value="total", chart_label="patient"
+        columns=RECEIVABLES_COLUMNS,
+        rows=table_rows,
+        chart_value="",
+        chart_label="patient",
+        total_rows=total_rows,
+        page=page,
+        per_page=per_page,
     )
 
 
-def receivables_age_table(table: Table) -> Table:
-    """The receivables' totals by age: the chart, and a table of its own."""
+def receivables_by_age(*, as_of: date, older_than_days: int = 0) -> Table:
+    """What the receivables report's patients owe, by age band: its chart. One query."""
+    figures = _open_on(as_of, older_than_days).aggregate(**_age_sums(as_of))
     return Table(
         columns=[Column("age", _("Age"), "text"), Column("due", _("Due"), "money")],
-        rows=[{"age": label, "due": amount} for label, amount in receivables_by_age(table)],
+        rows=[
+            {"age": str(label), "due": (figures[key] or ZERO).quantize(Decimal("0.01"))}
+            for key, label, _low, _high in AGE_BANDS
+        ],
         chart_value="due",
         chart_label="age",
     )
-
-
-def receivables_by_age(table: Table) -> list[tuple[str, Decimal]]:
-    """The column totals of a receivables table: the chart's four bars."""
-    return [
-        (str(label), sum((row[key] for row in table.rows), ZERO))
-        for key, label, _low, _high in AGE_BANDS
-    ]
 
 
 # --- The dashboard ----------------------------------------------------------------

@@ -203,3 +203,12 @@ def test_the_dashboard_on_the_admin_home(scene, manager_client, time_machine, re
 def test_the_dashboard_s_queries_are_few(scene, manager_client, django_assert_max_num_queries):
     with django_assert_max_num_queries(14):
         assert manager_client.get("/admin/").status_code == 200
+
+
+@pytest.mark.parametrize("page", ["abc", "0", "99999", "-1"])
+def test_a_page_number_typed_in_the_address_shows_a_page(scene, manager_client, page):
+    response = manager_client.get(
+        "/admin/reports/receivables/", {"as_of": "2026-11-30", "page": page}
+    )
+    assert response.status_code == 200
+    assert b"Jane Doe" in response.content

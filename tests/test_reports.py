@@ -206,12 +206,23 @@ def test_receivables_aged_by_patient(scene):
     assert rows["Bob Brown"]["total"] == D("70.00")
     assert rows["Jane Doe"]["age_over_90"] == D("80.00")
     assert [number for number, _url in rows["Jane Doe"]["invoices"]] == ["000005"]
-    assert receivables_by_age(table) == [
+    ages = receivables_by_age(as_of=date(2026, 11, 30))
+    assert [(row["age"], row["due"]) for row in ages.rows] == [
         ("0–30 days", D("0.00")),
         ("31–60 days", D("70.00")),
         ("61–90 days", D("0.00")),
         ("Over 90 days", D("80.00")),
     ]
+
+
+def test_receivables_one_page_at_a_time(scene):
+    first = receivables(as_of=date(2026, 11, 30), page=1, per_page=1)
+    assert ([row["patient"] for row in first.rows], first.total_rows) == (["Bob Brown"], 2)
+    second = receivables(as_of=date(2026, 11, 30), page=2, per_page=1)
+    assert [row["patient"] for row in second.rows] == ["Jane Doe"]
+    assert [n for n, _url in second.rows[0]["invoices"]] == ["000005"]
+    beyond = receivables(as_of=date(2026, 11, 30), page=99, per_page=1)
+    assert [row["patient"] for row in beyond.rows] == ["Jane Doe"]
 
 
 def test_who_owes_for_more_than_60_days(scene):
@@ -270,7 +281,9 @@ def test_queries_do_not_grow_with_the_period(scene, days, django_assert_max_num_
     with django_assert_max_num_queries(5):
         takings(period=period, group="doctor")
     with django_assert_max_num_queries(3):
-        receivables(as_of=period.last, older_than_days=30)
+        receivables(as_of=period.last, older_than_days=30, page=1)
+    with django_assert_max_num_queries(1):
+        receivables_by_age(as_of=period.last)
     with django_assert_max_num_queries(3):
         messages(period=period)
     with django_assert_max_num_queries(2):

@@ -30,6 +30,10 @@ class Table:
     chart_label: str = ""
     # A link per row (an invoice's page), by row index; not part of the CSV.
     links: dict[int, str] = field(default_factory=dict)
+    # A table the selector gave one page of: which, of how many rows in all.
+    total_rows: int | None = None
+    page: int | None = None
+    per_page: int = 0
 
     def values(self) -> list[list[Any]]:
         return [[row.get(column.key) for column in self.columns] for row in self.rows]

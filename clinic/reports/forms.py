@@ -35,6 +35,7 @@ class ReportForm(forms.Form):
     )
     older_than = forms.ChoiceField(label=_("Owed for"), choices=OLDER_THAN, required=False)
     group = forms.ChoiceField(label=_("By"), required=False)
+    page = forms.CharField(required=False, max_length=7, widget=forms.HiddenInput)
     doctor = forms.ModelChoiceField(
         label=_("Doctor"),
         queryset=Doctor.objects.all(),
@@ -71,6 +72,11 @@ class ReportForm(forms.Form):
             method.choices = [("", _("Every method"))] + [
                 (key, method.label) for key, method in all_methods().items()
             ]
+
+    def clean_page(self) -> int:
+        """A page number; anything else (typed into the address) is the first page."""
+        value = self.cleaned_data.get("page") or ""
+        return int(value) if value.isdigit() and int(value) > 0 else 1
 
     def clean(self) -> dict[str, Any]:
         super().clean()

@@ -63,10 +63,11 @@ def _takings(data: dict[str, Any]) -> list[tuple[StrOrPromise, Table]]:
 
 def _receivables(data: dict[str, Any]) -> list[tuple[StrOrPromise, Table]]:
     as_of = data.get("as_of") or timezone.localdate()
-    table = money_reports.receivables(as_of=as_of, older_than_days=int(data.get("older_than") or 0))
-    table.chart_value = ""  # one bar per patient says little: the ages are the chart
+    older = int(data.get("older_than") or 0)
+    # The page shows one page of patients; the CSV (no page) has them all.
+    table = money_reports.receivables(as_of=as_of, older_than_days=older, page=data.get("page"))
     return [
-        (_("Due by age"), money_reports.receivables_age_table(table)),
+        (_("Due by age"), money_reports.receivables_by_age(as_of=as_of, older_than_days=older)),
         (_("By patient"), table),
     ]
 
@@ -115,7 +116,7 @@ REPORTS = {
             "receivables",
             _("Receivables"),
             _("Open balances by patient, aged by the day each invoice was issued."),
-            ("as_of", "older_than"),
+            ("as_of", "older_than", "page"),
             _receivables,
         ),
         ReportPage(

@@ -100,7 +100,12 @@ def _section(index: int, title: Any, table: Table, page_number: str | None) -> d
         "chart": bar_chart(table, lambda value: "" if value is None else str(value)),
         "page": None,
     }
-    if len(table.rows) > PAGE_ROWS:
+    if table.total_rows is not None:
+        # The selector gave one page: the pages are counted from its total.
+        paged = Paginator(range(table.total_rows), table.per_page or PAGE_ROWS)
+        section["page"] = paged.get_page(table.page)
+        section["cells"] = table_cells(table)
+    elif len(table.rows) > PAGE_ROWS:
         page = Paginator(table.rows, PAGE_ROWS).get_page(page_number)
         section["page"] = page
         section["cells"] = table_cells(table, list(page.object_list))
@@ -131,8 +136,13 @@ def report(request: HttpRequest, slug: str) -> HttpResponse:
         groups=page.groups,
         default_preset=page.default_preset,
     )
-    sections = page.build(form.cleaned_data) if form.is_valid() else []
-    if request.GET.get("format") == "csv" and sections:
+    csv_wanted = request.GET.get("format") == "csv"
+    sections = []
+    if form.is_valid():
+        # The CSV has every row; the page one page of a long table.
+        data = {**form.cleaned_data, "page": None} if csv_wanted else form.cleaned_data
+        sections = page.build(data)
+    if csv_wanted and sections:
         try:
             _title, table = sections[int(request.GET.get("table", "0"))]
         except (ValueError, IndexError):
