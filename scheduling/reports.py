@@ -243,6 +243,8 @@ def utilisation(*, period: Period, by: str = "day", doctor: int | None = None) -
             {
                 "doctor": names[doctor_id],
                 "day": day.isoformat(),
+                # The chart's bar: which doctor's day (not a column of the table).
+                "bar": f"{names[doctor_id]}, {day.isoformat()}",
                 "working_minutes": round(working),
                 "booked_minutes": round(minutes),
                 "free_minutes": max(round(working - minutes), 0),
@@ -250,7 +252,7 @@ def utilisation(*, period: Period, by: str = "day", doctor: int | None = None) -
             }
         )
     return Table(
-        columns=UTILISATION_COLUMNS, rows=rows, chart_value="utilisation", chart_label="day"
+        columns=UTILISATION_COLUMNS, rows=rows, chart_value="utilisation", chart_label="bar"
     )
 
 
