@@ -3,7 +3,7 @@ settings name one database per process). Writes the raw figures of every run as 
 for run.py to put in the table; progress goes to stderr.
 
     .venv/bin/python bench/measure.py --database-url URL --json OUT [--iterations 5]
-        [--only pages,slots,patients,booking,dispatch,stripe]
+        [--only pages,slots,patients,reports,booking,dispatch,stripe]
 
 Everything it writes (bookings, outbox rows, Stripe events, a token, sessions, queued
 tasks) is deleted before it exits, so the next run measures the same data.
@@ -54,7 +54,7 @@ class Sizes:
     stripe_events: int
 
 
-MEASURES = ("pages", "slots", "patients", "booking", "dispatch", "stripe")
+MEASURES = ("pages", "slots", "patients", "reports", "booking", "dispatch", "stripe")
 
 
 def measures(value: str) -> tuple[str, ...]:
@@ -118,6 +118,7 @@ def measure_all(
     from django.db import connection
 
     from bench import booking, patients, scenario
+    from bench.reports import measure_reports
 
     with connection.cursor() as cursor:
         cursor.execute("SHOW server_version")
@@ -146,6 +147,9 @@ def measure_all(
         if "patients" in only:
             with step("patient search"):
                 figures.update(patients.measure_patient_search(plan, iterations))
+        if "reports" in only:
+            with step("reports over a year, and the dashboard"):
+                figures.update(measure_reports(plan, iterations))
         if "booking" in only:
             with step(f"booking over HTTP and raw inserts, {sizes.clients} clients"):
                 figures.update(

@@ -44,6 +44,16 @@ class Row:
     flat: bool = False
 
 
+REPORT_LABELS = [
+    ("attendance", "attendance by doctor"),
+    ("utilisation", "utilisation by week"),
+    ("takings", "takings by month"),
+    ("takings_by_day", "takings by day"),
+    ("receivables", "receivables"),
+    ("messages", "messages by day"),
+]
+
+
 def under_50_ms(value: float) -> bool:
     return value < 50
 
@@ -99,6 +109,12 @@ ROWS = [
         "< 50 ms",
         under_50_ms,
     ),
+    *(
+        Row(f"report_{name}_ms", f"Report, a year: {label}", "ms", "< 300 ms", lambda v: v < 300)
+        for name, label in REPORT_LABELS
+    ),
+    Row("dashboard_ms", "Admin home with the dashboard", "ms", "< 100 ms", lambda v: v < 100),
+    Row("dashboard_queries", "Admin home with the dashboard: queries"),
     Row("booking_per_s", "Booking over HTTP: bookings/s", "/s"),
     Row("booking_p50_ms", "Booking over HTTP: p50 latency", "ms"),
     Row("booking_p95_ms", "Booking over HTTP: p95 latency", "ms"),
@@ -152,7 +168,7 @@ def parse_arguments() -> argparse.Namespace:
     parser.add_argument(
         "--only",
         metavar="MEASURES",
-        help="Comma-separated measures to run, of pages, slots, booking, dispatch, stripe "
+        help="Comma-separated measures to run, of pages, slots, reports, booking, dispatch, stripe "
         "(all); a partial table is only printed, unless --output says where.",
     )
     parser.add_argument(

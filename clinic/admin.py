@@ -51,3 +51,9 @@ class ApiTokenAdmin(admin.ModelAdmin):
         for token in queryset:
             revoke_token(token=token)
         self.message_user(request, f"{queryset.count()} token(s) revoked.", messages.SUCCESS)
+
+
+# The manager's dashboard on the admin's home (clinic/reports/dashboard.py).
+from .reports.dashboard import install as install_dashboard  # noqa: E402
+
+install_dashboard(admin.site)

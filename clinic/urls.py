@@ -27,6 +27,7 @@ urlpatterns = [
     # Before the admin's own URLs: a signed-in user without admin rights gets the
     # clinic's 403 page, not the admin's sign-in form.
     path("admin/login/", views.admin_login, name="admin_login"),
+    path("admin/reports/", include("clinic.reports.urls")),
     path("admin/", admin.site.urls),
     path("favicon.ico", views.favicon, name="favicon"),
     path("healthz", health.healthz, name="healthz"),

@@ -129,6 +129,13 @@ class Notification(models.Model):
                 condition=Q(channel="in_app"),
                 name="notification_inbox",
             ),
+            # The manager's reports: texts by day, and the failed ones.
+            models.Index(
+                fields=["send_after"], condition=Q(channel="sms"), name="notification_sms_by_day"
+            ),
+            models.Index(
+                fields=["send_after"], condition=Q(status="failed"), name="notification_failed"
+            ),
             models.Index(
                 fields=["provider_message_id"],
                 condition=~Q(provider_message_id=""),

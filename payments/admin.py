@@ -17,6 +17,7 @@ from clinic.kernel.admin import ReadOnlyAdminMixin
 
 from .models import (
     BillingLimits,
+    CashUp,
     Dispute,
     Invoice,
     InvoiceAdjustment,
@@ -176,3 +177,21 @@ class StripeEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_filter = [NeedsAttentionFilter, "outcome", "type"]
     search_fields = ["=event_id", "=waiting_for"]
     date_hierarchy = "received_at"
+
+
+@admin.register(CashUp)
+class CashUpAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """The desk's cash-ups, as closed on the cash-up page (never changed here)."""
+
+    list_display = [
+        "day",
+        "desk_user",
+        "cash_expected",
+        "counted_cash",
+        "difference",
+        "closed_by",
+        "closed_at",
+    ]
+    list_filter = ["day", "closed_at"]
+    list_select_related = ["desk_user", "closed_by"]
+    search_fields = ["desk_user__username", "note"]

@@ -273,6 +273,10 @@ class Payment(models.Model):
                 condition=~Q(payment_intent_id=""),
                 name="payment_intent",
             ),
+            # The takings report and the cash-up: money settled by day.
+            models.Index(
+                fields=["settled_at"], condition=Q(status="succeeded"), name="payment_settled"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -345,6 +349,8 @@ class Refund(models.Model):
                 name="refund_idempotency_key_unique",
             ),
         ]
+        # The takings report and the cash-up: refunds by day.
+        indexes = [models.Index(fields=["created_at"], name="refund_created")]
 
     def __str__(self) -> str:
         return f"Refund {self.amount} of {self.payment}"
@@ -490,3 +496,4 @@ class StripeEvent(models.Model):
 from .adjustment_models import AdjustmentKind as AdjustmentKind  # noqa: E402
 from .adjustment_models import BillingLimits as BillingLimits  # noqa: E402
 from .adjustment_models import InvoiceAdjustment as InvoiceAdjustment  # noqa: E402
+from .cashup_models import CashUp as CashUp  # noqa: E402

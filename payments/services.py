@@ -26,6 +26,7 @@ from notifications.services import queue_message
 from sessions_app.models import Session
 
 from . import stripe_gateway
+from .cashup import refuse_if_closed
 from .exceptions import PaymentError, ProviderUnavailable
 from .methods import StripeCheckout, all_methods, get_method
 from .models import (
@@ -149,6 +150,8 @@ def record_desk_payment(
             if already.invoice_id != current.pk:
                 raise PaymentError("This payment form was already used; open the invoice again.")
             return already
+        # A closed cash-up takes no more money (payments/cashup.py).
+        refuse_if_closed(desk_user=by)
         _check_payable(current, amount)
         # Whatever was offered online is for the old balance: close it first, so the
         # patient cannot pay twice.
@@ -419,6 +422,8 @@ def refund_payment(
             raise PaymentError(
                 f"Payments by {current.method} are no longer taken here; refund it by hand."
             )
+        if method.at_desk:
+            refuse_if_closed(desk_user=by)
         if owed_again:
             _close_open_checkouts(invoice)
         refund = Refund.objects.create(

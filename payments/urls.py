@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import adjustment_views, views
+from . import adjustment_views, cashup_views, views
 
 app_name = "payments"
 
@@ -24,6 +24,7 @@ urlpatterns = [
         views.RefundView.as_view(),
         name="refund",
     ),
+    path("cash-up/", cashup_views.cash_up, name="cash_up"),
     # The patient's pages, from the link texted to them: no sign-in.
     path("pay/<str:token>/", views.pay, name="pay"),
     path("checkout/done/", views.checkout_done, name="checkout_done"),
