@@ -46,6 +46,7 @@ from .models import (
 )
 from .models.documents import documents_storage
 from .selectors import _require_access, can_read_clinical_content
+from .services import merged_away_message
 
 ADD_PERMISSION = "records.add_patientdocument"
 VIEW_PERMISSION = "records.view_patientdocument"
@@ -182,7 +183,7 @@ def open_document(
         raise Forbidden(_("This document's file is missing from the storage.")) from missing
     log_access(
         user=user,
-        patient=document.patient,
+        patient=document.chart_patient,
         obj=document,
         action=AccessAction.READ,
         ip=ip,
@@ -222,6 +223,8 @@ def add_document(
         raise InvalidClinicalData(
             _("Choose a kind of document."), errors={"kind": [_("Choose a kind of document.")]}
         ) from None
+    if patient.merged_into_id is not None:
+        raise InvalidClinicalData(merged_away_message(patient.merged_into_id))
     refusal = document_refusal(
         user=by, patient_id=patient.pk, kind=document_kind, adding=True, emergency=emergency
     )
@@ -284,7 +287,7 @@ def withdraw_document(
             raise InvalidClinicalData(_("This document was withdrawn already."))
         log_access(
             user=by,
-            patient=document.patient,
+            patient=document.chart_patient,
             obj=document,
             action=AccessAction.WRITE,
             ip=ip,

@@ -75,6 +75,8 @@ class BasePrescriptionItemFormSet(BaseInlineFormSet):
         ]
 
 
+PRESCRIPTION_MAX_ITEMS = 50
+
 PrescriptionItemFormSet = inlineformset_factory(
     Prescription,
     PrescriptionItem,
@@ -83,6 +85,11 @@ PrescriptionItemFormSet = inlineformset_factory(
     fields=list(PrescriptionItem.CONTENT_FIELDS),
     extra=1,
     can_delete=True,
+    # A prescription is a page or two, not a list without end; `absolute_max` keeps
+    # a forged TOTAL_FORMS from building thousands of forms.
+    max_num=PRESCRIPTION_MAX_ITEMS,
+    absolute_max=PRESCRIPTION_MAX_ITEMS,
+    validate_max=True,
 )
 
 

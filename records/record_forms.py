@@ -84,6 +84,8 @@ class BaseAllergyFormSet(forms.BaseModelFormSet):
         ]
 
 
+ALLERGIES_MAX = 50
+
 AllergyFormSet: type[BaseAllergyFormSet] = forms.modelformset_factory(  # type: ignore[assignment]
     Allergy,
     form=AllergyForm,
@@ -91,4 +93,8 @@ AllergyFormSet: type[BaseAllergyFormSet] = forms.modelformset_factory(  # type: 
     fields=list(Allergy.CONTENT_FIELDS),
     extra=1,
     can_delete=True,
+    # `absolute_max` keeps a forged TOTAL_FORMS from building thousands of forms.
+    max_num=ALLERGIES_MAX,
+    absolute_max=ALLERGIES_MAX,
+    validate_max=True,
 )

@@ -423,8 +423,22 @@ def _require_record_editor(by: User) -> None:
 
 def _lock_patient(patient: Patient) -> None:
     """Two first writes of one patient's record take turns instead of racing to
-    create it."""
-    list(Patient.objects.select_for_update().filter(pk=patient.pk).values_list("pk"))
+    create it. A registration merged into another has no record of its own (a merge
+    locks both patients, so this sees one that finished): refused."""
+    merged_into = (
+        Patient.objects.select_for_update()
+        .filter(pk=patient.pk)
+        .values_list("merged_into_id", flat=True)
+        .first()
+    )
+    if merged_into is not None:
+        raise InvalidClinicalData(merged_away_message(merged_into))
+
+
+def merged_away_message(kept_id: int) -> str:
+    return _("This registration was merged into patient #%(id)s: write to that chart.") % {
+        "id": kept_id
+    }
 
 
 def _check_fields(fields: Mapping[str, Any], allowed: frozenset[str]) -> None:

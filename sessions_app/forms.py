@@ -10,8 +10,19 @@ class PerformedServiceForm(forms.Form):
     quantity = forms.IntegerField(min_value=1, max_value=99, initial=1)
 
 
+# Lines of one visit's bill; `absolute_max` keeps a forged TOTAL_FORMS from building
+# thousands of forms.
+PERFORMED_MAX_LINES = 30
+
 PerformedServiceFormSet = forms.formset_factory(
-    PerformedServiceForm, extra=0, min_num=1, validate_min=True, can_delete=True
+    PerformedServiceForm,
+    extra=0,
+    min_num=1,
+    validate_min=True,
+    can_delete=True,
+    max_num=PERFORMED_MAX_LINES,
+    absolute_max=PERFORMED_MAX_LINES,
+    validate_max=True,
 )
 
 

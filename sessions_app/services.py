@@ -109,19 +109,8 @@ def complete_session(
                 "Only a session in progress can be completed; "
                 f"this one is {current.get_status_display().lower()}."
             )
-        performed = performed or [(current.appointment.service, 1)]
-        if any(quantity < 1 for _, quantity in performed):
-            raise InvalidTransition("Each performed service needs a quantity of at least 1.")
-        if performed != [(current.appointment.service, 1)] and any(
-            not service.is_active for service, _ in performed
-        ):
-            raise InvalidTransition("A service no longer offered cannot be billed.")
-        PerformedService.objects.bulk_create(
-            PerformedService(
-                session=current, service=service, quantity=quantity, unit_price=service.price
-            )
-            for service, quantity in performed
-        )
+        performed = performed or _kept_lines(current) or [(current.appointment.service, 1)]
+        _replace_performed(current, performed)
         current.status = SessionStatus.COMPLETED
         current.completed_at = timezone.now()
         current.completed_by = by
@@ -129,6 +118,44 @@ def complete_session(
         scheduling.complete_visit(appointment=current.appointment, by=by)
         signals.session_completed.send(Session, session=current, by=by)
     return current
+
+
+def keep_performed_services(
+    *, session: Session, by: User | None, performed: list[tuple[Service, int]]
+) -> None:
+    """The services performed so far, kept while the session is in progress (the
+    doctor's Save on the session page); completing the session bills them, unless
+    it is given others."""
+    with transaction.atomic():
+        current = _lock(session)
+        _check_acting_doctor(current, by)
+        if current.status != SessionStatus.IN_PROGRESS:
+            raise InvalidTransition(
+                "Only a session in progress can change its services; "
+                f"this one is {current.get_status_display().lower()}."
+            )
+        _replace_performed(current, performed or [(current.appointment.service, 1)])
+
+
+def _kept_lines(session: Session) -> list[tuple[Service, int]]:
+    return [(line.service, line.quantity) for line in session.performed.select_related("service")]
+
+
+def _replace_performed(session: Session, performed: list[tuple[Service, int]]) -> None:
+    """The session's lines become exactly `performed`, each at today's price."""
+    if any(quantity < 1 for _, quantity in performed):
+        raise InvalidTransition("Each performed service needs a quantity of at least 1.")
+    if performed != [(session.appointment.service, 1)] and any(
+        not service.is_active for service, _ in performed
+    ):
+        raise InvalidTransition("A service no longer offered cannot be billed.")
+    session.performed.all().delete()
+    PerformedService.objects.bulk_create(
+        PerformedService(
+            session=session, service=service, quantity=quantity, unit_price=service.price
+        )
+        for service, quantity in performed
+    )
 
 
 def _lock(session: Session) -> Session:

@@ -25,6 +25,7 @@ from django.template import Context, Template
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from patients.services import merge_patients
 from records.exceptions import AppendOnly, Forbidden, InvalidClinicalData, ReasonRequired
 from records.forms import ClinicalNoteForm
 from records.models import (
@@ -688,3 +689,41 @@ def test_an_unknown_unit_or_time_format_stops_the_start(tmp_path):
         )
         assert result.returncode != 0
         assert f"{variable} must be" in result.stderr
+
+
+# --- A patient registered twice and merged --------------------------------------------
+
+
+@pytest.fixture
+def jane_twice(doctor, jane, session, manager):
+    """Jane's duplicate registration, merged into her kept one."""
+    duplicate = PatientFactory(given_name="Jane", family_name="Doe")
+    merge_patients(kept=jane, merged=duplicate, by=manager)
+    return duplicate
+
+
+def test_the_merged_away_registrations_chart_pages_lead_to_the_kept_one(
+    doctor_client, jane, jane_twice
+):
+    for name in ("records:chart", "records:edit_record"):
+        response = doctor_client.get(reverse(name, args=[jane_twice.pk]))
+
+        assert response["Location"] == reverse(name, args=[jane.pk])
+
+
+def test_an_allergy_posted_to_the_merged_away_registration_is_not_saved_apart(
+    doctor_client, jane, jane_twice
+):
+    url = reverse("records:edit_record", args=[jane_twice.pk])
+
+    response = doctor_client.post(url, record_form(LATEX))
+
+    assert response["Location"] == url.replace(str(jane_twice.pk), str(jane.pk), 1)
+    assert not MedicalRecord.objects.filter(patient=jane_twice).exists()
+
+
+def test_the_service_refuses_a_record_for_a_merged_away_registration(manager, jane_twice):
+    # A manager reads any chart, so only the merge stands in the way.
+    with pytest.raises(InvalidClinicalData, match="merged into patient"):
+        update_medical_record(patient=jane_twice, by=manager, blood_type="A+")
+    assert not MedicalRecord.objects.filter(patient=jane_twice).exists()

@@ -597,3 +597,47 @@ def test_the_session_page_runs_the_same_queries_however_many_items(doctor_client
         assert doctor_client.get(url_of(session)).status_code == 200
 
     assert len(fifteen) == len(one)
+
+
+@pytest.mark.parametrize("prefix", ["items", "performed"])
+def test_a_forged_row_count_is_refused_without_building_the_rows(doctor_client, session, prefix):
+    data = page(session, "save", **{f"{prefix}-TOTAL_FORMS": "100000"})
+
+    response = doctor_client.post(url_of(session), data)
+
+    assert response.status_code == 400  # the page again, saying what is wrong
+    formset = response.context["items" if prefix == "items" else "performed"]
+    assert len(formset.forms) <= 50  # not a hundred thousand
+    assert "at most" in " ".join(formset.non_form_errors())
+    assert not Prescription.objects.filter(session=session, items__isnull=False).exists()
+
+
+def test_without_script_add_another_stops_at_the_prescriptions_ceiling(doctor_client, session):
+    data = page(session, "add_item", medications=[f"Drug {n}" for n in range(50)])
+
+    response = doctor_client.post(url_of(session), data)
+
+    assert len(response.context["items"].forms) == 50
+
+
+def test_services_saved_mid_visit_are_kept_and_billed_at_completion(doctor, doctor_client, session):
+    dressing = ServiceFactory(code="dressing", name="Dressing", price="15.00")
+    two_lines = {
+        "performed-TOTAL_FORMS": "2",
+        "performed-1-service": str(dressing.pk),
+        "performed-1-quantity": "2",
+    }
+
+    doctor_client.post(url_of(session), page(session, "save", **two_lines))
+    shown = doctor_client.get(url_of(session)).context["performed"]
+
+    kept = [(line.service.name, line.quantity) for line in session.performed.all()]
+    assert kept == [("Consultation", 1), ("Dressing", 2)]
+    assert [form.initial["service"] for form in shown.forms] == [
+        session.appointment.service,
+        dressing,
+    ]
+    # Completing without naming services (the API's way) bills what was kept.
+    complete_session(session=session, by=doctor.user)
+    invoice = Invoice.objects.get(session=session)
+    assert [(line.service.name, line.quantity) for line in invoice.lines.all()] == kept

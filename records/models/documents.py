@@ -161,6 +161,12 @@ class PatientDocument(models.Model):
         raise RecordLocked("A document is never deleted; a manager withdraws it with a reason.")
 
     @property
+    def chart_patient(self) -> Patient:
+        """The patient whose chart holds the document (see `chart_patient_id`); its
+        reads are logged against that chart."""
+        return self.patient.merged_into or self.patient
+
+    @property
     def chart_patient_id(self) -> int:
         """The patient on whose chart the document is: its own, or the one its
         patient was merged into. A document never changes, its patient neither, so

@@ -31,6 +31,7 @@ from ..record_forms import AllergyFormSet, BaseAllergyFormSet, MedicalRecordForm
 from ..rules import can_add_addendum, record_edit_refusal
 from ..selectors import medical_record, patient_chart, reads_as_of_right
 from ..units import temperature_unit, weight_unit
+from .merged import to_kept_registration
 
 
 class AddendumForm(forms.Form):
@@ -52,6 +53,8 @@ class ChartView(PermissionRequiredMixin, View):
 
     def get(self, request: HttpRequest, patient_pk: int) -> HttpResponse:
         patient = get_object_or_404(Patient, pk=patient_pk)
+        if kept := to_kept_registration(request, patient):
+            return kept
         try:
             chart = patient_chart(
                 patient=patient,
@@ -105,12 +108,16 @@ class EmergencyAccessView(PermissionRequiredMixin, View):
 
     def get(self, request: HttpRequest, patient_pk: int) -> HttpResponse:
         patient = get_object_or_404(Patient, pk=patient_pk)
+        if kept := to_kept_registration(request, patient):
+            return kept
         if self.needs_no_reason(request, patient):
             return redirect("records:chart", patient_pk=patient.pk)
         return self.render_page(request, patient, EmergencyAccessForm())
 
     def post(self, request: HttpRequest, patient_pk: int) -> HttpResponse:
         patient = get_object_or_404(Patient, pk=patient_pk)
+        if kept := to_kept_registration(request, patient):
+            return kept
         if self.needs_no_reason(request, patient):
             return redirect("records:chart", patient_pk=patient.pk)
         form = EmergencyAccessForm(request.POST)
@@ -194,6 +201,8 @@ class MedicalRecordEditView(PermissionRequiredMixin, View):
 
     def get(self, request: HttpRequest, patient_pk: int) -> HttpResponse:
         patient = get_object_or_404(Patient, pk=patient_pk)
+        if kept := to_kept_registration(request, patient):
+            return kept
         record = self.load(request, patient)
         if isinstance(record, HttpResponse):
             return record
@@ -201,6 +210,8 @@ class MedicalRecordEditView(PermissionRequiredMixin, View):
 
     def post(self, request: HttpRequest, patient_pk: int) -> HttpResponse:
         patient = get_object_or_404(Patient, pk=patient_pk)
+        if kept := to_kept_registration(request, patient):
+            return kept
         record = self.load(request, patient)
         if isinstance(record, HttpResponse):
             return record

@@ -26,6 +26,7 @@ from ..exceptions import InvalidClinicalData, ReasonRequired
 from ..models import DocumentKind, PatientDocument
 from ..selectors import can_read_clinical_content
 from .chart import emergency_access_of
+from .merged import to_kept_registration
 
 # The file is handed over as a download and nothing else: a browser that opened it
 # anyway (or a PDF viewer's scripts) runs with no rights and reaches nothing.
@@ -122,6 +123,8 @@ class DocumentListView(View):
 
     def get(self, request: HttpRequest, patient_pk: int) -> HttpResponse:
         patient = get_object_or_404(Patient, pk=patient_pk)
+        if kept := to_kept_registration(request, patient):
+            return kept
         if can_read_clinical_content(staff_user(request)):
             # Their documents are on the chart, whose reading is logged.
             return redirect("records:chart", patient_pk=patient.pk)
@@ -135,6 +138,8 @@ class DocumentAddView(View):
 
     def get(self, request: HttpRequest, patient_pk: int) -> HttpResponse:
         patient = get_object_or_404(Patient, pk=patient_pk)
+        if kept := to_kept_registration(request, patient):
+            return kept
         if refused := _refused_chart(request, patient, adding=True):
             return refused
         form = DocumentForm(kinds=documents.kinds_for(staff_user(request)))
@@ -142,6 +147,8 @@ class DocumentAddView(View):
 
     def post(self, request: HttpRequest, patient_pk: int) -> HttpResponse:
         patient = get_object_or_404(Patient, pk=patient_pk)
+        if kept := to_kept_registration(request, patient):
+            return kept
         if refused := _refused_chart(request, patient, adding=True):
             return refused
         user = staff_user(request)

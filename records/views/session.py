@@ -27,13 +27,13 @@ from clinic.kernel.errors import DomainError
 from clinic.kernel.http import client_ip
 from clinic.kernel.users import staff_user
 from sessions_app import services as sessions
-from sessions_app.forms import PerformedServiceFormSet, performed_services
+from sessions_app.forms import PERFORMED_MAX_LINES, PerformedServiceFormSet, performed_services
 from sessions_app.models import Session
 from sessions_app.selectors import sessions_visible_to
 
 from .. import services
 from ..allergies import matching_allergies
-from ..forms import ClinicalNoteForm, PrescriptionItemFormSet
+from ..forms import PRESCRIPTION_MAX_ITEMS, ClinicalNoteForm, PrescriptionItemFormSet
 from ..models import ClinicalNote, NoteTemplate, Prescription, Route
 from ..models.templates import SOAP_FIELDS
 from ..rules import allergy_names, can_write_session_records, signing_refusal
@@ -41,7 +41,11 @@ from ..selectors import SessionPage, session_page
 from .chart import emergency_access_of
 
 # The no-script "add another" buttons: which formset grows by one row.
-ADD_ROW = {"add_item": "items", "add_service": "performed"}
+# The "add another" buttons: which formset grows, and up to how many rows.
+ADD_ROW = {
+    "add_item": ("items", PRESCRIPTION_MAX_ITEMS),
+    "add_service": ("performed", PERFORMED_MAX_LINES),
+}
 
 
 def load_session_page(request: HttpRequest, session: Session) -> SessionPage:
@@ -83,7 +87,7 @@ class SessionView(PermissionRequiredMixin, View):
         page = self.load(request, pk)
         action = request.POST.get("action", "save")
         if action in ADD_ROW:
-            data = grow(request.POST, ADD_ROW[action])
+            data = grow(request.POST, *ADD_ROW[action])
             return self.render_page(request, page, *self.forms(page, data))
         note_form, items, performed = self.forms(page, request.POST)
         if action == "edit" or not all(form.is_valid() for form in (note_form, items, performed)):
@@ -95,7 +99,7 @@ class SessionView(PermissionRequiredMixin, View):
             return self.sign(request, page, note_form, items, performed)
         try:
             with transaction.atomic():
-                self.save(request, page, note_form, items)
+                self.save(request, page, note_form, items, performed)
         except DomainError as refusal:
             note_form.add_error(None, refusal.message)
             return self.render_page(request, page, note_form, items, performed, status=400)
@@ -126,7 +130,7 @@ class SessionView(PermissionRequiredMixin, View):
             )
         try:
             with transaction.atomic():
-                self.save(request, page, note_form, items)
+                self.save(request, page, note_form, items, performed)
                 sessions.complete_session(
                     session=page.session,
                     by=staff_user(request),
@@ -173,7 +177,11 @@ class SessionView(PermissionRequiredMixin, View):
         session = page.session
         note = page.records.note or ClinicalNote(session=session)
         prescription = next(iter(page.records.prescriptions), None) or Prescription(session=session)
-        initial_services = [{"service": session.appointment.service, "quantity": 1}]
+        # The lines kept by an earlier Save, else the appointment's service once.
+        initial_services = [
+            {"service": line.service, "quantity": line.quantity}
+            for line in session.performed.select_related("service")
+        ] or [{"service": session.appointment.service, "quantity": 1}]
         return (
             ClinicalNoteForm(data, instance=note, prefix="note"),
             PrescriptionItemFormSet(data, instance=prescription, prefix="items"),
@@ -184,8 +192,11 @@ class SessionView(PermissionRequiredMixin, View):
             ),
         )
 
-    def save(self, request, page, note_form, items) -> None:
+    def save(self, request, page, note_form, items, performed) -> None:
         ip = client_ip(request)
+        sessions.keep_performed_services(
+            session=page.session, by=staff_user(request), performed=performed_services(performed)
+        )
         services.write_note(
             session=page.session, by=staff_user(request), ip=ip, **note_form.cleaned_data
         )
@@ -310,7 +321,7 @@ def form_deleted(form) -> bool:
     return bool(form.data.get(form.add_prefix("DELETE")))
 
 
-def grow(data: QueryDict, prefix: str) -> QueryDict:
+def grow(data: QueryDict, prefix: str, most: int) -> QueryDict:
     """The posted page with one more (blank) row in the `prefix` formset: the "add
     another" buttons when no script runs."""
     grown = data.copy()
@@ -319,8 +330,7 @@ def grow(data: QueryDict, prefix: str) -> QueryDict:
         total = int(grown.get(key, "0"))
     except ValueError:
         total = 0
-    # Django's own ceiling for a formset's rows (`max_num` defaults to 1000).
-    grown[key] = str(min(max(total, 0) + 1, 1000))
+    grown[key] = str(min(max(total, 0) + 1, most))
     return grown
 
 

@@ -42,12 +42,16 @@
     const total = document.getElementById(`id_${prefix}-TOTAL_FORMS`);
     const template = container.querySelector("template[data-formset-empty]");
     const index = Number(total.value);
+    // The server's ceiling (the formset's max_num): past it, the button rests.
+    const most = Number(document.getElementById(`id_${prefix}-MAX_NUM_FORMS`)?.value);
+    if (most && index >= most) return;
     const html = template.innerHTML.replace(/__prefix__/g, String(index));
     const holder = document.createElement("div");
     holder.innerHTML = html.trim();
     const row = holder.firstElementChild;
     container.querySelector("[data-formset-rows]").appendChild(row);
     total.value = String(index + 1);
+    if (most && index + 1 >= most) container.querySelector("[data-formset-add]").disabled = true;
     enhance(row);
     renumber(container);
     const first = row.querySelector("input:not([type=hidden]), select, textarea");
