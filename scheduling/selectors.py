@@ -388,6 +388,36 @@ def doctor_day(*, doctor: Doctor, day: date) -> list[Appointment]:
     )
 
 
+def doctor_day_marker(*, user: User, day: date) -> tuple[object, ...]:
+    """What the doctor's day fragment (scheduling/partials/my_day_list.html) shows of
+    `user`'s day, column by column, for its poll's ETag (clinic.kernel.polls): the
+    doctor linked to the login, then each appointment's shown columns. Two small
+    queries, no model built."""
+    doctor = Doctor.objects.filter(user=user).values_list("pk", flat=True).first()
+    if doctor is None:
+        return (None,)
+    bounds = day_bounds(day)
+    rows = (
+        Appointment.objects.filter(
+            doctor_id=doctor, starts_at__gte=bounds.starts_at, starts_at__lt=bounds.ends_at
+        )
+        .order_by("starts_at", "pk")
+        .values_list(
+            "pk",
+            "status",
+            "starts_at",
+            "ends_at",
+            "arrived_at",
+            "reason",
+            "patient_id",
+            "patient__given_name",
+            "patient__family_name",
+            "service__name",
+        )
+    )
+    return (doctor, tuple(rows))
+
+
 def patient_day(*, patient: Patient, day: date) -> list[Appointment]:
     """The patient's active appointments starting on `day`, in order, with their
     doctors: what reception checks before booking a walk-in (one query)."""
