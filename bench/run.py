@@ -130,6 +130,7 @@ ROWS = [
         "< 3 ms",
         lambda v: v < 3,
     ),
+    Row("poll_my_day_304_cpu_ms", "Poll, unchanged (304): doctor's day and queue, web CPU", "ms"),
     Row("poll_my_day_304_queries", "Poll, unchanged (304): doctor's day and queue, queries"),
     Row(
         "poll_live_304_ms",
@@ -138,6 +139,7 @@ ROWS = [
         "< 3 ms",
         lambda v: v < 3,
     ),
+    Row("poll_live_304_cpu_ms", "Poll, unchanged (304): live alerts and bell, web CPU", "ms"),
     Row("poll_live_304_queries", "Poll, unchanged (304): live alerts and bell, queries"),
     Row("screens_polls_per_s", "200 doctors' screens polling: polls/s", "/s"),
     Row("screens_not_modified", "200 doctors' screens polling: answered 304", "%"),

@@ -158,12 +158,32 @@ def test_the_full_page_of_my_day_gets_no_etag(doctor_client, day):
 def test_my_day_304_costs_the_marker_two_queries(doctor_client, day, django_assert_num_queries):
     etag = poll(doctor_client, MY_DAY)["ETag"]
 
-    # session, user, permissions (2), then the marker: the doctor, the day's rows.
+    # session, user, permissions (2), then the marker: the day's rows with their doctor.
+    with django_assert_num_queries(5), CaptureQueriesContext(connection) as captured:
+        response = poll(doctor_client, MY_DAY, etag)
+
+    assert response.status_code == 304
+    assert len(marker_queries(captured)) == 1
+
+
+def test_an_empty_day_304_costs_the_marker_two_queries(
+    doctor_client, doctor, django_assert_num_queries
+):
+    etag = poll(doctor_client, MY_DAY)["ETag"]
+
+    # ... and on a day without appointments, the doctor linked to the login.
     with django_assert_num_queries(6), CaptureQueriesContext(connection) as captured:
         response = poll(doctor_client, MY_DAY, etag)
 
     assert response.status_code == 304
     assert len(marker_queries(captured)) == 2
+
+
+def test_a_login_unlinked_from_its_doctor_loses_the_empty_day(doctor_client, doctor):
+    etag = poll(doctor_client, MY_DAY)["ETag"]
+    type(doctor).objects.filter(pk=doctor.pk).update(user=None)
+
+    assert poll(doctor_client, MY_DAY, etag).status_code == 403
 
 
 def test_my_day_marker_stays_two_queries_with_a_long_day(
@@ -173,7 +193,7 @@ def test_my_day_marker_stays_two_queries_with_a_long_day(
         AppointmentFactory(doctor=doctor, starts_at=at(MONDAY, 13) + timedelta(minutes=minutes))
     etag = poll(doctor_client, MY_DAY)["ETag"]
 
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(5):
         assert poll(doctor_client, MY_DAY, etag).status_code == 304
 
 
