@@ -143,6 +143,8 @@ def simulate_screens(plan: Plan, seconds: float, screens: int = SCREENS) -> dict
         "screens_polls_per_s": [sent / wall],
         "screens_not_modified": [100 * statuses.count(304) / max(len(statuses), 1)],
         "screens_late": late,
+        # The machine's load meanwhile: the figures are only as good as its quiet.
+        "screens_load": round(os.getloadavg()[0], 1),
         "screens_web_cpu_share": [100 * own / wall],
     }
     if backend is not None and database is not None:

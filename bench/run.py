@@ -421,9 +421,10 @@ def method(data: dict) -> list[str]:
             f"moment, for {data['screens_seconds']} s, one request at a time in process "
             "(django.test.Client), each sending the ETag of its last 200 as a browser's "
             "cache does. CPU: this process's CPU time and its PostgreSQL backend's "
-            f"(/proc), over the wall time; {data['screens_late']} polls more than 1 s late. "
+            f"(/proc), over the wall time; {data['screens_late']} polls more than 1 s late, "
+            f"load average {data.get('screens_load', '–')}. "
             "A 304's queries: session, user, then the marker (the day's list also "
-            "checks the permissions, 2); the marker itself is 2."
+            "checks the permissions, 2); the marker itself is at most 2."
         )
     return lines
 
