@@ -3,7 +3,7 @@ settings name one database per process). Writes the raw figures of every run as 
 for run.py to put in the table; progress goes to stderr.
 
     .venv/bin/python bench/measure.py --database-url URL --json OUT [--iterations 5]
-        [--only pages,slots,patients,reports,booking,dispatch,stripe]
+        [--only pages,slots,patients,reports,booking,dispatch,stripe,polls]
 
 Everything it writes (bookings, outbox rows, Stripe events, a token, sessions, queued
 tasks) is deleted before it exits, so the next run measures the same data.
@@ -12,6 +12,7 @@ tasks) is deleted before it exits, so the next run measures the same data.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import hashlib
 import hmac
 import json
@@ -52,9 +53,11 @@ class Sizes:
     bookings_per_client: int
     reminders: int
     stripe_events: int
+    # How long the 200 doctors' screens poll (bench/polls.py).
+    poll_seconds: float
 
 
-MEASURES = ("pages", "slots", "patients", "reports", "booking", "dispatch", "stripe")
+MEASURES = ("pages", "slots", "patients", "reports", "booking", "dispatch", "stripe", "polls")
 
 
 def measures(value: str) -> tuple[str, ...]:
@@ -65,8 +68,10 @@ def measures(value: str) -> tuple[str, ...]:
     return chosen
 
 
-FULL = Sizes(clients=8, bookings_per_client=40, reminders=10_000, stripe_events=1_000)
-SMALL = Sizes(clients=8, bookings_per_client=5, reminders=200, stripe_events=50)
+FULL = Sizes(
+    clients=8, bookings_per_client=40, reminders=10_000, stripe_events=1_000, poll_seconds=60
+)
+SMALL = Sizes(clients=8, bookings_per_client=5, reminders=200, stripe_events=50, poll_seconds=5)
 
 
 def main() -> None:
@@ -93,7 +98,7 @@ def main() -> None:
     django.setup()
     sizes = SMALL if args.small else FULL
     if args.clients:
-        sizes = Sizes(args.clients, sizes.bookings_per_client, sizes.reminders, sizes.stripe_events)
+        sizes = dataclasses.replace(sizes, clients=args.clients)
     if args.generate:
         prepare_small_database()
     figures = measure_all(
@@ -117,7 +122,7 @@ def measure_all(
 ) -> dict:
     from django.db import connection
 
-    from bench import booking, patients, scenario
+    from bench import booking, patients, polls, scenario
     from bench.reports import measure_reports
 
     with connection.cursor() as cursor:
@@ -168,6 +173,11 @@ def measure_all(
         if "stripe" in only:
             with step(f"Stripe webhooks, {sizes.stripe_events} events"):
                 figures.update(measure_stripe_webhooks(sizes.stripe_events, iterations))
+        if "polls" in only:
+            with step(
+                f"polls: unchanged (304), and {polls.SCREENS} screens for {sizes.poll_seconds} s"
+            ):
+                figures.update(polls.measure_polls(plan, iterations, sizes.poll_seconds))
     finally:
         marker.delete_new_tasks()
         plan.clean_up()

@@ -123,6 +123,31 @@ ROWS = [
     Row("dispatch_per_s", "Notification dispatch: messages/s", "/s", "≥ 200/s", lambda v: v >= 200),
     Row("stripe_accepted_per_s", "Stripe webhook: events accepted/s", "/s"),
     Row("stripe_processed_per_s", "Stripe events processed/s", "/s"),
+    Row(
+        "poll_my_day_304_ms",
+        "Poll, unchanged (304): doctor's day and queue, server time",
+        "ms",
+        "< 3 ms",
+        lambda v: v < 3,
+    ),
+    Row("poll_my_day_304_cpu_ms", "Poll, unchanged (304): doctor's day and queue, web CPU", "ms"),
+    Row("poll_my_day_304_queries", "Poll, unchanged (304): doctor's day and queue, queries"),
+    Row(
+        "poll_live_304_ms",
+        "Poll, unchanged (304): live alerts and bell, server time",
+        "ms",
+        "< 3 ms",
+        lambda v: v < 3,
+    ),
+    Row("poll_live_304_cpu_ms", "Poll, unchanged (304): live alerts and bell, web CPU", "ms"),
+    Row("poll_live_304_queries", "Poll, unchanged (304): live alerts and bell, queries"),
+    Row("screens_polls_per_s", "200 doctors' screens polling: polls/s", "/s"),
+    Row("screens_not_modified", "200 doctors' screens polling: answered 304", "%"),
+    Row("screens_web_cpu_share", "200 doctors' screens polling: web CPU, share of a core", "%"),
+    Row(
+        "screens_db_cpu_share", "200 doctors' screens polling: PostgreSQL CPU, share of a core", "%"
+    ),
+    Row("screens_cpu_share", "200 doctors' screens polling: CPU in all, share of a core", "%"),
 ]
 # A 5-year median within this factor (plus this much noise) of the 1-year one is flat.
 FLAT_FACTOR, FLAT_NOISE_MS = 1.25, 2.0
@@ -388,6 +413,18 @@ def method(data: dict) -> list[str]:
         lines.append(
             f"- Stripe: {sizes['stripe_events']:,} signed events POSTed to /webhooks/stripe/ "
             f"in process, then each run by payments.tasks.process_stripe_event ({events})."
+        )
+    if "screens" in data:
+        lines.append(
+            f"- Polls: {data['screens']} doctors' screens (My day), each its own session, "
+            "polling the list every 20 s and the live alerts every 10 s from a random "
+            f"moment, for {data['screens_seconds']} s, one request at a time in process "
+            "(django.test.Client), each sending the ETag of its last 200 as a browser's "
+            "cache does. CPU: this process's CPU time and its PostgreSQL backend's "
+            f"(/proc), over the wall time; {data['screens_late']} polls more than 1 s late, "
+            f"load average {data.get('screens_load', '–')}. "
+            "A 304's queries: session, user, then the marker (the day's list also "
+            "checks the permissions, 2); the marker itself is at most 2."
         )
     return lines
 

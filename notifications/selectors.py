@@ -53,5 +53,13 @@ def unread_alerts(*, user: User, limit: int = LIVE_ALERTS) -> list[Notification]
     return list(inbox(user=user).unread()[:limit])
 
 
+def live_marker(*, user: User, limit: int = LIVE_ALERTS) -> tuple[object, ...]:
+    """What the live fragment (notifications/partials/live.html) shows, column by
+    column, for its poll's ETag (clinic.kernel.polls): the bell's unread count and
+    the newest unread alerts. Two small queries, no model built."""
+    shown = inbox(user=user).unread().values_list("pk", "send_after", "body")[:limit]
+    return (unread_count(user=user), tuple(shown))
+
+
 def unread_count(*, user: User) -> int:
     return Notification.objects.inbox_of(user).unread().count()

@@ -15,6 +15,7 @@ from django.views import View
 from django.views.decorators.http import require_GET
 from django.views.generic import ListView
 
+from clinic.kernel.polls import polled
 from clinic.kernel.users import staff_user
 
 from . import selectors, services
@@ -107,7 +108,15 @@ class ReadAllView(View):
         return redirect("notifications:inbox")
 
 
+def live_marker(request: HttpRequest) -> object:
+    return selectors.live_marker(user=staff_user(request))
+
+
 @require_GET
+@polled(
+    live_marker,
+    templates=["notifications/partials/live.html", "notifications/partials/bell.html"],
+)
 def live(request: HttpRequest) -> HttpResponse:
     """Polled by htmx: the newest unread alerts, and the bell swapped out of band."""
     return render(

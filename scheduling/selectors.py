@@ -388,6 +388,37 @@ def doctor_day(*, doctor: Doctor, day: date) -> list[Appointment]:
     )
 
 
+def doctor_day_marker(*, user: User, day: date) -> tuple[object, ...]:
+    """What the doctor's day fragment (scheduling/partials/my_day_list.html) shows of
+    `user`'s day, column by column, for its poll's ETag (clinic.kernel.polls): each
+    appointment's shown columns with its doctor, found through the login. One small
+    query, no model built; a second on a day without appointments, for the doctor
+    (a login no longer linked to one must not keep its empty day)."""
+    bounds = day_bounds(day)
+    rows = tuple(
+        Appointment.objects.filter(
+            doctor__user=user, starts_at__gte=bounds.starts_at, starts_at__lt=bounds.ends_at
+        )
+        .order_by("starts_at", "pk")
+        .values_list(
+            "doctor_id",
+            "pk",
+            "status",
+            "starts_at",
+            "ends_at",
+            "arrived_at",
+            "reason",
+            "patient_id",
+            "patient__given_name",
+            "patient__family_name",
+            "service__name",
+        )
+    )
+    if rows:
+        return rows
+    return (Doctor.objects.filter(user=user).values_list("pk", flat=True).first(),)
+
+
 def patient_day(*, patient: Patient, day: date) -> list[Appointment]:
     """The patient's active appointments starting on `day`, in order, with their
     doctors: what reception checks before booking a walk-in (one query)."""

@@ -10,16 +10,18 @@ from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
 from django.views.generic import TemplateView
 
 from clinic.kernel.http import is_htmx
+from clinic.kernel.polls import polled
 from clinic.kernel.users import staff_user
 from doctors.models import Doctor
 
 from ..calendar import build_day_grid, build_week_grid
 from ..forms import CancelReasonForm
-from ..selectors import day_schedule, doctor_day, week_schedule
+from ..selectors import day_schedule, doctor_day, doctor_day_marker, week_schedule
 from .common import day_navigation, requested_day
 
 
@@ -37,8 +39,34 @@ class DayView(PermissionRequiredMixin, TemplateView):
         )
 
 
+def my_day_marker(request: HttpRequest) -> object:
+    """The poll's marker (every 20 s, clinic.kernel.polls): the day asked for, whether
+    the list offers "Start session", and the day's shown columns. The full page gets
+    no ETag: only its fragment is polled."""
+    if not is_htmx(request):
+        return None
+    user = staff_user(request)
+    day = requested_day(request)
+    return (
+        day,
+        user.has_perm("sessions_app.change_session"),
+        doctor_day_marker(user=user, day=day),
+    )
+
+
+@method_decorator(
+    polled(
+        my_day_marker,
+        templates=[
+            "scheduling/partials/my_day_list.html",
+            "scheduling/partials/status_badge.html",
+        ],
+    ),
+    name="get",
+)
 class MyDayView(PermissionRequiredMixin, TemplateView):
-    """The doctor's own day: their appointments, and who has arrived."""
+    """The doctor's own day: their appointments, and who has arrived. Its fragment is
+    polled; an unchanged poll gets 304 (my_day_marker)."""
 
     permission_required = "scheduling.view_own_day"
     template_name = "scheduling/my_day.html"
