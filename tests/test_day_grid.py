@@ -434,3 +434,15 @@ def test_a_booking_link_that_cannot_be_read_is_ignored(reception_client, smith, 
 
     assert response.status_code == 200
     assert 'name="time" value=' not in response.content.decode()
+
+
+def test_a_booking_link_that_cannot_be_read_says_what_it_left_out(reception_client):
+    response = reception_client.get(
+        reverse("scheduling:book"), {"date": "2026-02-30", "time": "25:99", "doctor": "abc"}
+    )
+
+    assert response.status_code == 200
+    [warning] = [str(message) for message in response.context["messages"]]
+    assert warning == (
+        "Left out what could not be read: “abc”, “2026-02-30”, “25:99”. Choose them below."
+    )

@@ -9,8 +9,10 @@ from dataclasses import dataclass
 from datetime import date, time
 from urllib.parse import urlencode
 
+from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 
 from clinic.kernel.dates import validate_schedule_date
 from doctors.models import Doctor
@@ -56,7 +58,31 @@ def booking_prefill(request: HttpRequest) -> BookingPrefill:
         if doctor_id.isdigit() and len(doctor_id) < 19
         else None
     )
-    return BookingPrefill(doctor, _day(params.get("date", "")), _time(params.get("time", "")))
+    prefill = BookingPrefill(doctor, _day(params.get("date", "")), _time(params.get("time", "")))
+    # The search form, once submitted, reports its own errors.
+    if request.method == "GET" and "service" not in params:
+        _say_what_was_left_out(request, params, prefill, doctor_id)
+    return prefill
+
+
+def _say_what_was_left_out(request, params, prefill: BookingPrefill, doctor_id: str) -> None:
+    """A link (or a person editing it) asked for what cannot be read: the page says
+    so instead of silently showing something else."""
+    unread = [
+        asked[:40]
+        for asked, read in (
+            (doctor_id, prefill.doctor),
+            (params.get("date", "").strip(), prefill.day),
+            (params.get("time", "").strip(), prefill.time),
+        )
+        if asked and read is None
+    ]
+    if unread:
+        messages.warning(
+            request,
+            _("Left out what could not be read: %(values)s. Choose them below.")
+            % {"values": ", ".join(f"“{value}”" for value in unread)},
+        )
 
 
 def _day(value: str) -> date | None:
