@@ -137,6 +137,34 @@ def test_bad_input_gets_a_message(scene, manager_client, query):
     assert b"errorlist" in response.content or b"errornote" in response.content
 
 
+EXTREME_PERIODS = [
+    {"preset": "custom", "first": "9999-12-31", "last": "9999-12-31"},
+    {"preset": "custom", "first": "0001-01-01", "last": "0001-01-01"},
+    {"preset": "custom", "first": "1899-12-31", "last": "1900-01-02"},
+    {"preset": "custom", "first": "2026-11-01", "last": "9999-12-31"},
+]
+
+
+@pytest.mark.parametrize("slug", ["attendance", "utilisation", "takings", "messages"])
+@pytest.mark.parametrize("query", EXTREME_PERIODS)
+def test_an_extreme_period_gets_a_message_and_nothing_computed(scene, manager_client, slug, query):
+    response = manager_client.get(f"/admin/reports/{slug}/", query)
+    assert response.status_code == 200
+    assert b"Choose a day between 1900-01-01 and" in response.content
+    assert response.context["sections"] == []
+    exported = manager_client.get(f"/admin/reports/{slug}/", {**query, "format": "csv"})
+    assert exported.status_code == 200
+    assert not exported["Content-Type"].startswith("text/csv")
+
+
+@pytest.mark.parametrize("as_of", ["9999-12-31", "0001-01-01", "1899-12-31"])
+def test_an_extreme_as_of_day_gets_a_message_and_nothing_computed(scene, manager_client, as_of):
+    response = manager_client.get("/admin/reports/receivables/", {"as_of": as_of})
+    assert response.status_code == 200
+    assert b"Choose a day between 1900-01-01 and" in response.content
+    assert response.context["sections"] == []
+
+
 def test_an_unknown_report_is_not_found(manager_client):
     assert manager_client.get("/admin/reports/horoscope/").status_code == 404
 
