@@ -56,6 +56,12 @@ class CloseForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}),
     )
 
+    def clean_counted_cash(self) -> Decimal:
+        """Negative counts are refused (min_value); "-0" is a count of nothing and
+        kept as 0.00, not as a negative zero printed "-0.00" on the cash-up."""
+        value: Decimal = self.cleaned_data["counted_cash"]
+        return ZERO if value == 0 else value
+
 
 def _desk_user(request: HttpRequest, me: User, wanted: int | None) -> User:
     if wanted and wanted != me.pk and me.has_perm("payments.close_any_cash_up"):
@@ -69,12 +75,21 @@ def _desk_user(request: HttpRequest, me: User, wanted: int | None) -> User:
 def cash_up(request: HttpRequest) -> HttpResponse:
     me = staff_user(request)
     picker = CashUpDayForm(request.GET or None)
-    day = picker.cleaned_data["day"] if picker.is_valid() else timezone.localdate()
-    desk_user = _desk_user(
-        request, me, picker.cleaned_data.get("user") if picker.is_valid() else None
-    )
+    picked = picker.is_valid()
+    day = picker.cleaned_data["day"] if picked else timezone.localdate()
+    wanted = picker.cleaned_data.get("user") if picked else None
+    desk_user = _desk_user(request, me, wanted)
     close_form = CloseForm(request.POST or None)
-    if request.method == "POST" and close_form.is_valid():
+    if request.method == "POST" and (
+        (picker.is_bound and not picked) or (wanted and wanted != desk_user.pk)
+    ):
+        # The day or desk user in the address is not the one shown: closing
+        # "today" or one's own instead would close the wrong cash-up.
+        messages.error(
+            request,
+            _("Nothing was closed: choose a valid day and desk user, then close the day."),
+        )
+    elif request.method == "POST" and close_form.is_valid():
         try:
             cashup.close_cash_up(
                 day=day,
@@ -97,6 +112,9 @@ def cash_up(request: HttpRequest) -> HttpResponse:
         "row": row,
         "close_form": close_form,
         "others": [],
+        # The desk user asked for, kept by the day picker even when it is refused.
+        "picked_user": (picker.data.get("user") if picker.is_bound else None)
+        or (desk_user.pk if desk_user.pk != me.pk else ""),
     }
     if row is not None and row.is_closed:
         methods = all_methods()

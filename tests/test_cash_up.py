@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 
 from payments.cashup import close_cash_up, taken_on
+from payments.cashup_views import CloseForm
 from payments.exceptions import PaymentError
 from payments.models import CashUp, Payment, Refund
 from payments.services import record_desk_payment, refund_payment
@@ -212,3 +213,61 @@ def test_the_desk_payment_page_says_the_day_is_closed(day_of_rita, reception_cli
     assert response.status_code == 200
     assert b"was closed at 17:00" in response.content
     assert not late.payments.exists()
+
+
+def test_a_refused_day_in_the_address_closes_nothing(day_of_rita, reception_client):
+    future = (MONDAY + timedelta(days=3)).isoformat()
+    response = reception_client.post(
+        f"/payments/cash-up/?day={future}", {"counted_cash": "120.00"}, follow=True
+    )
+    assert response.status_code == 200
+    assert b"Nothing was closed" in response.content
+    assert b"Choose a day between five years ago and today." in response.content
+    assert not CashUp.objects.filter(closed_at__isnull=False).exists()
+
+
+def test_a_manager_s_refused_day_neither_closes_today_nor_drops_the_desk_user(
+    day_of_rita, manager_client, receptionist
+):
+    future = (MONDAY + timedelta(days=3)).isoformat()
+    url = f"/payments/cash-up/?day={future}&user={receptionist.pk}"
+    page = manager_client.get(url)
+    assert f'<input type="hidden" name="user" value="{receptionist.pk}">' in page.content.decode()
+    response = manager_client.post(url, {"counted_cash": "120.00"})
+    assert response.status_code == 200
+    assert b"Nothing was closed" in response.content
+    assert not CashUp.objects.filter(closed_at__isnull=False).exists()
+
+
+def test_an_unknown_desk_user_in_the_address_closes_nothing(day_of_rita, manager_client):
+    response = manager_client.post(
+        f"/payments/cash-up/?day={MONDAY.isoformat()}&user=999999", {"counted_cash": "0"}
+    )
+    assert b"Nothing was closed" in response.content
+    assert not CashUp.objects.filter(closed_at__isnull=False).exists()
+
+
+@pytest.mark.parametrize("count", ["-0.01", "-3", "-1e2", "abc"])
+def test_a_negative_count_is_refused(day_of_rita, reception_client, count):
+    response = reception_client.post("/payments/cash-up/", {"counted_cash": count})
+    assert response.status_code == 200
+    assert b"is-invalid" in response.content
+    assert not CashUp.objects.filter(closed_at__isnull=False).exists()
+
+
+@pytest.mark.parametrize("count", ["-0", "-0.00", "-0E+5"])
+def test_minus_zero_is_a_count_of_nothing(day_of_rita, reception_client, receptionist, count):
+    response = reception_client.post("/payments/cash-up/", {"counted_cash": count}, follow=True)
+    assert b"The cash-up is closed." in response.content
+    row = CashUp.objects.get(desk_user=receptionist)
+    assert str(row.counted_cash) == "0.00"
+    assert str(row.difference) == "-120.00"
+    assert b"-0.00" not in response.content
+
+
+@pytest.mark.parametrize("count", ["-0", "-0.00", "-0E+5"])
+def test_the_close_form_keeps_minus_zero_as_zero(count):
+    form = CloseForm({"counted_cash": count})
+    assert form.is_valid()
+    assert not form.cleaned_data["counted_cash"].is_signed()
+    assert str(form.cleaned_data["counted_cash"]) == "0.00"

@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from decimal import Decimal as D
 from html.parser import HTMLParser
 
 import pytest
 
+from clinic.kernel.tables import Column, Table
+from clinic.reports.views import as_csv
 from tests import report_scene
+from tests.factories import InvoiceFactory, PatientFactory
 
 NOVEMBER = {"preset": "custom", "first": "2026-11-01", "last": "2026-11-30"}
 REPORTS = ["attendance", "utilisation", "takings", "receivables", "messages"]
@@ -70,6 +74,17 @@ def csv_rows(response) -> list[list[str]]:
     return list(csv.reader(io.StringIO(response.content.decode())))
 
 
+NUMBER = re.compile(r"-?\d+(\.\d+)?%?")
+
+
+def as_in_csv(text: str) -> str:
+    """A table cell's text as the CSV has it: a `'` before text a spreadsheet would
+    run as a formula; numbers (negative amounts too) unchanged."""
+    if text.startswith(("=", "+", "-", "@", "\t", "\r")) and not NUMBER.fullmatch(text):
+        return "'" + text
+    return text
+
+
 @pytest.mark.parametrize("slug", REPORTS)
 def test_manager_opens_each_report_with_its_chart(scene, manager_client, slug):
     query = {**NOVEMBER, "as_of": "2026-11-30"}
@@ -101,7 +116,49 @@ def test_csv_is_exactly_the_table(scene, manager_client, slug, query):
         exported = manager_client.get(
             f"/admin/reports/{slug}/", {**query, "format": "csv", "table": index}
         )
-        assert csv_rows(exported) == table
+        assert csv_rows(exported) == [[as_in_csv(text) for text in row] for row in table]
+
+
+FORMULA_NAMES = ['=HYPERLINK("http://evil.example/","Click")', "+1", "-2+3", "@SUM(A1)", "\tTab"]
+
+
+def test_a_patient_named_like_a_formula_is_text_in_the_csv(manager_client):
+    for index, name in enumerate(FORMULA_NAMES):
+        patient = PatientFactory(given_name=name, family_name="Doe")
+        InvoiceFactory(session__patient=patient, lines=[D("10.00") + index])
+    page = manager_client.get("/admin/reports/receivables/")
+    exported = csv_rows(
+        manager_client.get("/admin/reports/receivables/", {"format": "csv", "table": 1})
+    )
+    names = [row[0] for row in exported[1:]]
+    assert sorted(names) == sorted(f"'{name} Doe" for name in FORMULA_NAMES)
+    # The page shows the names as they are; amounts stay numbers in the CSV.
+    assert (
+        "=HYPERLINK(&quot;http://evil.example/&quot;,&quot;Click&quot;) Doe"
+        in page.content.decode()
+    )
+    assert all(NUMBER.fullmatch(cell) for row in exported[1:] for cell in row[1:-1] if cell)
+    assert any(cell == "10.00" for row in exported[1:] for cell in row[1:-1])
+
+
+def test_numbers_stay_numbers_in_the_csv():
+    table = Table(
+        columns=[
+            Column("label", "Label", "text"),
+            Column("net", "Net", "money"),
+            Column("count", "Count", "int"),
+        ],
+        rows=[
+            {"label": "-Refunds", "net": D("-12.50"), "count": -3},
+            {"label": -4, "net": D("0"), "count": 0},
+        ],
+    )
+    exported = csv_rows(as_csv(table, "x.csv"))
+    assert exported == [
+        ["Label", "Net", "Count"],
+        ["'-Refunds", "-12.50", "-3"],
+        ["-4", "0.00", "0"],
+    ]
 
 
 def test_takings_csv_has_the_hand_computed_cash_figures(scene, manager_client):
@@ -135,6 +192,34 @@ def test_bad_input_gets_a_message(scene, manager_client, query):
     response = manager_client.get("/admin/reports/attendance/", query)
     assert response.status_code == 200
     assert b"errorlist" in response.content or b"errornote" in response.content
+
+
+EXTREME_PERIODS = [
+    {"preset": "custom", "first": "9999-12-31", "last": "9999-12-31"},
+    {"preset": "custom", "first": "0001-01-01", "last": "0001-01-01"},
+    {"preset": "custom", "first": "1899-12-31", "last": "1900-01-02"},
+    {"preset": "custom", "first": "2026-11-01", "last": "9999-12-31"},
+]
+
+
+@pytest.mark.parametrize("slug", ["attendance", "utilisation", "takings", "messages"])
+@pytest.mark.parametrize("query", EXTREME_PERIODS)
+def test_an_extreme_period_gets_a_message_and_nothing_computed(scene, manager_client, slug, query):
+    response = manager_client.get(f"/admin/reports/{slug}/", query)
+    assert response.status_code == 200
+    assert b"Choose a day between 1900-01-01 and" in response.content
+    assert response.context["sections"] == []
+    exported = manager_client.get(f"/admin/reports/{slug}/", {**query, "format": "csv"})
+    assert exported.status_code == 200
+    assert not exported["Content-Type"].startswith("text/csv")
+
+
+@pytest.mark.parametrize("as_of", ["9999-12-31", "0001-01-01", "1899-12-31"])
+def test_an_extreme_as_of_day_gets_a_message_and_nothing_computed(scene, manager_client, as_of):
+    response = manager_client.get("/admin/reports/receivables/", {"as_of": as_of})
+    assert response.status_code == 200
+    assert b"Choose a day between 1900-01-01 and" in response.content
+    assert response.context["sections"] == []
 
 
 def test_an_unknown_report_is_not_found(manager_client):

@@ -3,7 +3,7 @@ to group, and the filters that apply to that report."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from django import forms
@@ -20,6 +20,12 @@ OLDER_THAN = [
     ("60", _("Over 60 days")),
     ("90", _("Over 90 days")),
 ]
+
+# The days a report can be asked about: the clinic keeps no records before
+# EARLIEST, and later than LATER_YEARS from today is a typing mistake (dates near
+# year 9999 cannot even be turned into a day's bounds).
+EARLIEST = date(1900, 1, 1)
+LATER_YEARS = 5
 
 
 class ReportForm(forms.Form):
@@ -73,6 +79,26 @@ class ReportForm(forms.Form):
                 (key, method.label) for key, method in all_methods().items()
             ]
 
+    def _in_range(self, name: str) -> date | None:
+        value: date | None = self.cleaned_data.get(name)
+        latest = self.today + timedelta(days=366 * LATER_YEARS)
+        if value is not None and not EARLIEST <= value <= latest:
+            raise forms.ValidationError(
+                _("Choose a day between %(earliest)s and %(latest)s."),
+                code="date_range",
+                params={"earliest": EARLIEST.isoformat(), "latest": latest.isoformat()},
+            )
+        return value
+
+    def clean_first(self) -> date | None:
+        return self._in_range("first")
+
+    def clean_last(self) -> date | None:
+        return self._in_range("last")
+
+    def clean_as_of(self) -> date | None:
+        return self._in_range("as_of")
+
     def clean_page(self) -> int:
         """A page number; anything else (typed into the address) is the first page."""
         value = self.cleaned_data.get("page") or ""
@@ -88,6 +114,8 @@ class ReportForm(forms.Form):
         if preset != "custom":
             data["period"] = preset_period(preset, self.today)
             return data
+        if "first" in self.errors or "last" in self.errors:
+            return data  # Said on the field already.
         first, last = data.get("first"), data.get("last")
         if first is None or last is None:
             raise forms.ValidationError(_("Choose the first and the last day of the period."))

@@ -57,6 +57,25 @@ def cell_text(column: Column, value: Any) -> str:
     return str(value)
 
 
+# A spreadsheet reads a cell starting with one of these as a formula (or, for tab
+# and carriage return, strips them and reads what follows as one).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_text(column: Column, value: Any) -> str:
+    """A cell's text in the CSV: the table's, with a `'` before a text cell that a
+    spreadsheet would run as a formula (a patient named "=HYPERLINK(...)"). Numbers,
+    negative amounts among them, stay numbers."""
+    text = cell_text(column, value)
+    if (
+        column.kind in ("text", "invoices")
+        and not isinstance(value, int | float | Decimal)
+        and text.startswith(FORMULA_STARTS)
+    ):
+        return "'" + text
+    return text
+
+
 @dataclass(frozen=True)
 class Cell:
     text: str
@@ -88,7 +107,7 @@ def as_csv(table: Table, filename: str) -> HttpResponse:
     writer = csv.writer(response)
     writer.writerow([str(column.label) for column in table.columns])
     for row in table.rows:
-        writer.writerow([cell_text(column, row.get(column.key)) for column in table.columns])
+        writer.writerow([csv_text(column, row.get(column.key)) for column in table.columns])
     return response
 
 

@@ -102,3 +102,18 @@ def test_the_reports_break_no_rule_of_the_policy(scene, log_in, violations):
         page.goto(url)
         page.wait_for_load_state("load")
     assert csp.refused(violations) == []
+
+
+def test_an_extreme_day_and_a_refused_cash_up_day_get_a_message(log_in, receptionist):
+    manager = ManagerFactory(first_name="Maria", last_name="Lopez")
+    page = log_in(manager)
+    page.goto("/admin/reports/takings/?preset=custom&first=9999-12-31&last=9999-12-31")
+    expect(page.locator(".errorlist").first).to_contain_text("Choose a day between 1900-01-01")
+    assert page.locator("table.report-table").count() == 0
+    screenshots(page, "extreme-day")
+    page.goto(f"/payments/cash-up/?day=3026-01-01&user={receptionist.pk}")
+    page.get_by_label("Cash counted").fill("0")
+    page.get_by_role("button", name="Close the day").click()
+    expect(page.get_by_text("Nothing was closed")).to_be_visible()
+    expect(page.locator('input[type="hidden"][name="user"]')).to_have_value(str(receptionist.pk))
+    screenshots(page, "cash-up-refused-day")
