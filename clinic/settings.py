@@ -38,7 +38,8 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 # --- The clinic --------------------------------------------------------------
 
 CLINIC_NAME = env.str("CLINIC_NAME", default="Riverside Clinic")
-# Printed on prescriptions (and wherever the clinic introduces itself on paper).
+# Printed on prescriptions (and wherever the clinic introduces itself on paper); the
+# phone is also given in the texts that invite a call.
 CLINIC_ADDRESS = env.str("CLINIC_ADDRESS", default="")
 CLINIC_PHONE = env.str("CLINIC_PHONE", default="")
 CLINIC_TIME_ZONE = env.str("CLINIC_TIME_ZONE", default="America/New_York")
@@ -409,8 +410,6 @@ API_DOCS_PUBLIC = env.bool("API_DOCS_PUBLIC", default=False)
 # The site's public address (https://clinic.example.com), used in links sent out
 # and in the Twilio status callback; without it no status callback is asked for.
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="").rstrip("/")
-# The clinic's own phone number, given in messages that invite a call.
-CLINIC_PHONE = env.str("CLINIC_PHONE", default="")
 # Hours before a confirmed appointment at which the patient gets a reminder.
 NOTIFICATIONS_REMINDER_HOURS = env.list("NOTIFICATIONS_REMINDER_HOURS", cast=int, default=[24, 2])
 # No SMS to patients between these clinic-time hours (HH:MM-HH:MM, may wrap past
