@@ -158,10 +158,6 @@ class RescheduleForm(ChosenTimeForm):
         return data
 
 
-class CancelForm(forms.Form):
-    reason = forms.CharField(label="Reason for cancelling", max_length=300)
-
-
 class WalkInForm(forms.Form):
     """The patient at the desk, what they need, and a doctor or whoever is free."""
 

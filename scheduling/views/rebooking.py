@@ -16,6 +16,7 @@ from django.views import View
 from clinic.kernel.users import staff_user
 
 from ..exceptions import SchedulingError
+from ..forms import CancelReasonForm
 from ..models import RebookingFlag
 from ..rebooking import open_flags, promise_call
 from ..selectors import appointments_visible_to
@@ -28,7 +29,11 @@ class RebookingListView(PermissionRequiredMixin, View):
     permission_required = PERMISSION
 
     def get(self, request: HttpRequest) -> HttpResponse:
-        return render(request, "scheduling/rebooking.html", {"flags": list(open_flags())})
+        return render(
+            request,
+            "scheduling/rebooking.html",
+            {"flags": list(open_flags()), "cancel_reasons": CancelReasonForm.COMMON_REASONS},
+        )
 
 
 class PromiseCallView(PermissionRequiredMixin, View):
