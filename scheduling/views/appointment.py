@@ -12,6 +12,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.functional import Promise
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views import View
 
@@ -84,7 +85,11 @@ class AppointmentActionView(PermissionRequiredMixin, View):
         if error:
             messages.error(request, error)
         else:
-            messages.success(request, f"{done}: {describe(appointment)}.")
+            messages.success(
+                request,
+                gettext("%(done)s: %(appointment)s.")
+                % {"done": done, "appointment": describe(appointment)},
+            )
         next_url = request.POST.get("next", "")
         if url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
             return redirect(next_url)

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views import View
 
+from clinic.kernel.dates import format_day, format_time_of_day
 from clinic.kernel.users import staff_user
 
 from ..exceptions import SchedulingError
@@ -59,7 +60,7 @@ class PromiseCallView(PermissionRequiredMixin, View):
             )
         else:
             told = timezone.localtime(flag.patient_told_at)
-            names["time"] = f"{told:%a %d %b %H:%M}"
+            names["time"] = f"{format_day(told, 'D d M')} {format_time_of_day(told)}"
             messages.info(
                 request,
                 _("%(patient)s was already texted at %(time)s; nothing sent again.") % names,
