@@ -1,8 +1,9 @@
 """The buttons of the quick actions that the templates draw from this registry, on
 an appointment's card (day view) and on its page. The older actions (confirm,
 check in, no-show, move, cancel) still have buttons written out in those templates;
-a new action needs an entry here, its service in views.appointment.QUICK_ACTIONS and
-its step in models.offered_actions, and no template change."""
+cancel, which asks a reason, has its own view (views.cancel). A new action needs an
+entry here, its service in views.appointment.QUICK_ACTIONS and its step in
+models.offered_actions, and no template change."""
 
 from __future__ import annotations
 

@@ -27,14 +27,14 @@ def slot_value(doctor_id: int, starts_at: datetime) -> str:
 
 
 def parse_slot(value: str) -> tuple[int, datetime]:
-    doctor, _, iso_start = value.partition("@")
+    doctor, _sep, iso_start = value.partition("@")
     try:
         starts_at = datetime.fromisoformat(iso_start)
         doctor_id = int(doctor)
     except ValueError:
-        raise forms.ValidationError("That time is not one of the offered ones.") from None
+        raise forms.ValidationError(_("That time is not one of the offered ones.")) from None
     if timezone.is_naive(starts_at):
-        raise forms.ValidationError("That time is not one of the offered ones.")
+        raise forms.ValidationError(_("That time is not one of the offered ones."))
     return doctor_id, starts_at
 
 
@@ -98,7 +98,7 @@ class ChosenTimeForm(forms.Form):
         elif data.get("time"):
             data["starts_at"] = datetime.combine(data["date"], data["time"], clinic_zone())
         else:
-            raise forms.ValidationError("Pick a free time, or type a time.")
+            raise forms.ValidationError(_("Pick a free time, or type a time."))
         return data
 
 
@@ -120,9 +120,9 @@ class BookingForm(SlotSearchForm, ChosenTimeForm):
         if "slot_doctor_id" in data:
             data["doctor"] = Doctor.objects.filter(pk=data["slot_doctor_id"]).first()
             if data["doctor"] is None:
-                raise forms.ValidationError("That time is not one of the offered ones.")
+                raise forms.ValidationError(_("That time is not one of the offered ones."))
         elif data.get("doctor") is None:
-            raise forms.ValidationError("Choose the doctor for a time of your choice.")
+            raise forms.ValidationError(_("Choose the doctor for a time of your choice."))
         minutes = data.get("duration_minutes")
         data["duration"] = timedelta(minutes=minutes) if minutes else None
         return data
@@ -154,12 +154,8 @@ class RescheduleForm(ChosenTimeForm):
         if "slot_doctor_id" in data:
             data["doctor"] = Doctor.objects.filter(pk=data["slot_doctor_id"]).first()
             if data["doctor"] is None:
-                raise forms.ValidationError("That time is not one of the offered ones.")
+                raise forms.ValidationError(_("That time is not one of the offered ones."))
         return data
-
-
-class CancelForm(forms.Form):
-    reason = forms.CharField(label="Reason for cancelling", max_length=300)
 
 
 class WalkInForm(forms.Form):

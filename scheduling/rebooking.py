@@ -20,6 +20,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from clinic.kernel.dates import format_day, format_time_of_day
 from clinic.kernel.users import User
 from doctors.models import Doctor, TimeOff, Weekday, WorkingHours
 
@@ -63,15 +64,17 @@ class Timetable:
         names = {"weekday": Weekday(weekday).label}
         if not ranges:
             return _("No working hours on %(weekday)s any more.") % names
-        names["hours"] = ", ".join(f"{starts:%H:%M}–{ends:%H:%M}" for starts, ends in ranges)
+        names["hours"] = ", ".join(
+            f"{format_time_of_day(starts)}–{format_time_of_day(ends)}" for starts, ends in ranges
+        )
         return _("Working hours on %(weekday)s are now %(hours)s.") % names
 
 
 def leave_words(leave: Leave) -> str:
     starts, ends = timezone.localtime(leave.starts_at), timezone.localtime(leave.ends_at)
     words = _("Time off %(starts)s – %(ends)s") % {
-        "starts": f"{starts:%a %-d %b %H:%M}",
-        "ends": f"{ends:%a %-d %b %H:%M}",
+        "starts": f"{format_day(starts)} {format_time_of_day(starts)}",
+        "ends": f"{format_day(ends)} {format_time_of_day(ends)}",
     }
     return f"{words} ({leave.reason})." if leave.reason else f"{words}."
 

@@ -11,6 +11,7 @@ from django.dispatch import receiver
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from clinic.kernel.dates import format_day, format_time_of_day
 from patients.exceptions import PatientMergeRefused
 from patients.models import Patient
 from patients.signals import patient_merge_planned, patients_merged
@@ -59,5 +60,9 @@ def refuse_overlapping_appointments(*, kept: Patient, merged: Patient) -> None:
                 "These patients cannot be merged: both have an appointment at "
                 "%(time)s on %(day)s (%(doctor)s). Cancel or move one of them first."
             )
-            % {"time": f"{starts:%H:%M}", "day": f"{starts:%a %d %b %Y}", "doctor": clash.doctor}
+            % {
+                "time": format_time_of_day(starts),
+                "day": format_day(starts, "D d M Y"),
+                "doctor": clash.doctor,
+            }
         )

@@ -10,6 +10,7 @@ from datetime import date, datetime, timedelta
 from django.conf import settings
 from django.db.models import Prefetch, Q, QuerySet, prefetch_related_objects
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from clinic.kernel.users import User
 from doctors.models import Doctor, TimeOff, WorkingHours
@@ -57,9 +58,9 @@ def free_slots(
     rescheduling, the appointment being moved is passed as `ignoring`: its own time
     is not taken."""
     if date_to < date_from:
-        raise InvalidTimes("The end date is before the start date.")
+        raise InvalidTimes(_("The end date is before the start date."))
     if (date_to - date_from).days >= MAX_SEARCH_DAYS:
-        raise InvalidTimes(f"Search at most {MAX_SEARCH_DAYS} days at a time.")
+        raise InvalidTimes(_("Search at most %(days)s days at a time.") % {"days": MAX_SEARCH_DAYS})
     doctors = _bookable_doctors(service, doctor)
     calendar = _Calendar.read(doctors, date_from, date_to, patient=patient, ignoring=ignoring)
     earliest = earliest_start(now)
@@ -91,7 +92,7 @@ def next_free_slots(
     looked at, so "no free time" has an end: at most 2 + 3 x 4 queries for 60 days,
     whatever the history or the number of doctors."""
     if limit < 1 or horizon_days < 1:
-        raise InvalidTimes("Ask for at least one slot within at least one day.")
+        raise InvalidTimes(_("Ask for at least one slot within at least one day."))
     earliest = earliest_start(now)
     first_day = max(from_date, local_day(earliest))
     last_day = first_day + timedelta(days=horizon_days - 1)

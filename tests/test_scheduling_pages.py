@@ -5,12 +5,14 @@ from __future__ import annotations
 from datetime import date, time, timedelta
 
 import pytest
-from django.urls import reverse
+from django.urls import resolve, reverse
 
 from doctors.models import Weekday
 from scheduling.cards import card_of
 from scheduling.models import Appointment, AppointmentChange, Status
 from scheduling.services import book_appointment, check_in, confirm_appointment
+from scheduling.views.appointment import QUICK_ACTIONS
+from scheduling.views.cancel import CancelView
 from tests.clock import MONDAY, at
 from tests.factories import (
     AppointmentFactory,
@@ -372,7 +374,7 @@ def test_cancel_from_the_day_view_takes_the_reason_from_the_dialog(
     appointment = book(working_doctor, anna, service, at(MONDAY, 9))
 
     reception_client.post(
-        reverse("scheduling:action", args=[appointment.pk, "cancel"]),
+        reverse("scheduling:cancel", args=[appointment.pk]),
         {"common_reason": "other", "reason": "Patient is travelling"},
     )
 
@@ -385,12 +387,67 @@ def test_cancel_without_a_reason_is_refused(reception_client, working_doctor, an
     appointment = book(working_doctor, anna, service, at(MONDAY, 9))
 
     response = reception_client.post(
-        reverse("scheduling:action", args=[appointment.pk, "cancel"]), {"reason": "  "}, follow=True
+        reverse("scheduling:cancel", args=[appointment.pk]), {"reason": "  "}, follow=True
     )
 
     assert "Say why the appointment is cancelled." in response.content.decode()
     appointment.refresh_from_db()
     assert appointment.status == Status.BOOKED
+
+
+def test_the_appointment_page_cancels_through_the_cancel_view(
+    reception_client, working_doctor, anna, service
+):
+    appointment = book(working_doctor, anna, service, at(MONDAY, 9))
+    detail = reverse("scheduling:detail", args=[appointment.pk])
+
+    page = reception_client.get(detail).content.decode()
+
+    cancel = reverse("scheduling:cancel", args=[appointment.pk])
+    assert f'action="{cancel}"' in page
+    assert 'name="common_reason"' in page
+    assert '<option value="other" selected>Another reason</option>' in page
+    assert 'placeholder="Reason for cancelling"' in page
+    # What the page's form sends: a common reason with details, back to the page.
+    response = reception_client.post(
+        cancel,
+        {"common_reason": "patient_asked", "reason": "Moving away", "next": detail},
+        follow=True,
+    )
+
+    assert response.redirect_chain[-1][0] == detail
+    assert "Cancelled: Anna Smithson with Dr Smith on Mon 30 Nov at 09:00." in (
+        response.content.decode()
+    )
+    appointment.refresh_from_db()
+    assert appointment.status == Status.CANCELLED
+    assert appointment.cancellation_reason == "The patient asked: Moving away"
+
+
+def test_the_appointment_page_refuses_another_reason_left_blank(
+    reception_client, working_doctor, anna, service
+):
+    appointment = book(working_doctor, anna, service, at(MONDAY, 9))
+    detail = reverse("scheduling:detail", args=[appointment.pk])
+
+    response = reception_client.post(
+        reverse("scheduling:cancel", args=[appointment.pk]),
+        {"common_reason": "other", "reason": "", "next": detail},
+    )
+
+    assert response.status_code == 200
+    assert "Say why the appointment is cancelled." in response.content.decode()
+    appointment.refresh_from_db()
+    assert appointment.status == Status.BOOKED
+
+
+def test_cancel_is_not_a_quick_action_any_more(reception_client, working_doctor, anna, service):
+    """The generic action view has no cancel: its URL is the cancel view's."""
+    appointment = book(working_doctor, anna, service, at(MONDAY, 9))
+
+    assert "cancel" not in QUICK_ACTIONS
+    match = resolve(reverse("scheduling:action", args=[appointment.pk, "cancel"]))
+    assert match.func.view_class is CancelView
 
 
 def test_check_in_without_javascript_redirects_with_a_message(

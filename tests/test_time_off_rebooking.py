@@ -402,6 +402,33 @@ def test_the_nav_counts_the_appointments_to_rebook(reception_client, jane_flagge
     assert 'data-testid="rebooking-count">1<' in page
 
 
+def test_the_rebooking_list_cancels_through_the_cancel_view(reception_client, jane_flagged):
+    appointment = jane_flagged.appointment
+    cancel = reverse("scheduling:cancel", args=[appointment.pk])
+
+    page = reception_client.get(reverse("scheduling:rebooking")).content.decode()
+
+    assert f'action="{cancel}"' in page
+    assert '<option value="doctor_unavailable" selected>' in page
+    response = reception_client.post(
+        cancel,
+        {
+            "common_reason": "doctor_unavailable",
+            "reason": "",
+            "next": reverse("scheduling:rebooking"),
+        },
+        follow=True,
+    )
+
+    assert response.redirect_chain[-1][0] == reverse("scheduling:rebooking")
+    assert "Cancelled: Jane Doe with Dr Smith on " in response.content.decode()
+    appointment.refresh_from_db()
+    assert appointment.status == Status.CANCELLED
+    assert appointment.cancellation_reason == "The doctor is unavailable"
+    jane_flagged.refresh_from_db()
+    assert jane_flagged.cleared_at is not None
+
+
 def test_text_the_patient_queues_one_sms_however_often_it_is_clicked(
     reception_client, receptionist, jane_flagged
 ):

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.utils import dateformat, timezone
+from django.utils import dateformat, formats, timezone
 
 # Bookings are made for the near future; far-off dates are typing mistakes (and
 # dates near year 9999 cannot be turned into a day's bounds at all).
@@ -46,3 +46,12 @@ def format_time_of_day(value: datetime | time) -> str:
         # Without Django's formatter, which a busy day view calls hundreds of times.
         return f"{value:%H:%M}"
     return dateformat.time_format(value, time_of_day_format())
+
+
+def format_day(value: datetime | date, day_format: str = "D j M") -> str:
+    """`value`'s day in Django's date format syntax ("D j M": Tue 1 Dec), with the
+    names of the active language; an aware datetime in the clinic's zone. With
+    format_time_of_day for the time, a message says a moment as pages do."""
+    if isinstance(value, datetime) and timezone.is_aware(value):
+        value = timezone.localtime(value)
+    return formats.date_format(value, day_format)

@@ -1,5 +1,6 @@
 """One appointment: its page with its history, and the quick actions (confirm, check
-in, undo a check-in, no-show, cancel) from that page or the day view's cards."""
+in, undo a check-in, no-show) from that page or the day view's cards. Cancelling,
+which needs a reason, is views.cancel."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.functional import Promise
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views import View
 
@@ -21,7 +23,7 @@ from .. import services
 from ..actions import listed_buttons
 from ..cards import card_of
 from ..exceptions import SchedulingError
-from ..forms import CancelForm
+from ..forms import CancelReasonForm
 from ..models import Appointment
 from ..selectors import appointment_detail, appointments_visible_to
 from .common import describe, visible_appointment
@@ -40,18 +42,21 @@ class AppointmentDetailView(PermissionRequiredMixin, View):
         return render(
             request,
             "scheduling/appointment_detail.html",
-            {"appointment": appointment, "cancel_form": CancelForm(), "buttons": buttons},
+            {
+                "appointment": appointment,
+                "buttons": buttons,
+                "cancel_reasons": CancelReasonForm.COMMON_REASONS,
+            },
         )
 
 
 # Each action's service and what the page says once it is done. Offered as
 # models.offered_actions says; the buttons of the newer ones are in actions.py.
 QUICK_ACTIONS: dict[str, tuple[Callable[..., Appointment], str | Promise]] = {
-    "confirm": (services.confirm_appointment, "Confirmed"),
-    "check-in": (services.check_in, "Checked in"),
+    "confirm": (services.confirm_appointment, _("Confirmed")),
+    "check-in": (services.check_in, _("Checked in")),
     "undo-check-in": (services.undo_check_in, _("Check-in undone")),
-    "no-show": (services.mark_no_show, "Marked as a no-show"),
-    "cancel": (services.cancel_appointment, "Cancelled"),
+    "no-show": (services.mark_no_show, _("Marked as a no-show")),
 }
 
 
@@ -66,12 +71,9 @@ class AppointmentActionView(PermissionRequiredMixin, View):
             raise Http404("No such action.")
         appointment = get_object_or_404(appointments_visible_to(staff_user(request)), pk=pk)
         service, done = QUICK_ACTIONS[action]
-        extra = {}
-        if action == "cancel":
-            extra["reason"] = request.POST.get("reason") or request.headers.get("HX-Prompt", "")
         error = None
         try:
-            appointment = service(appointment=appointment, by=staff_user(request), **extra)
+            appointment = service(appointment=appointment, by=staff_user(request))
         except SchedulingError as refusal:
             error = refusal.message
         if is_htmx(request):
@@ -83,7 +85,11 @@ class AppointmentActionView(PermissionRequiredMixin, View):
         if error:
             messages.error(request, error)
         else:
-            messages.success(request, f"{done}: {describe(appointment)}.")
+            messages.success(
+                request,
+                gettext("%(done)s: %(appointment)s.")
+                % {"done": done, "appointment": describe(appointment)},
+            )
         next_url = request.POST.get("next", "")
         if url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
             return redirect(next_url)

@@ -11,6 +11,7 @@ from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views import View
 
 from clinic.kernel.http import is_htmx
@@ -71,7 +72,9 @@ class BookingView(PermissionRequiredMixin, View):
             except SchedulingError as error:
                 form.add_error(None, error.message)
             else:
-                messages.success(request, f"Booked: {describe(appointment)}.")
+                messages.success(
+                    request, _("Booked: %(appointment)s.") % {"appointment": describe(appointment)}
+                )
                 return redirect("scheduling:detail", pk=appointment.pk)
         return self.render_page(request, SlotSearchForm(request.POST), booking_form=form)
 
@@ -204,7 +207,9 @@ class RescheduleView(PermissionRequiredMixin, View):
             except SchedulingError as error:
                 form.add_error(None, error.message)
             else:
-                messages.success(request, f"Moved: {describe(appointment)}.")
+                messages.success(
+                    request, _("Moved: %(appointment)s.") % {"appointment": describe(appointment)}
+                )
                 return redirect("scheduling:detail", pk=appointment.pk)
         return self.render_page(request, appointment, form)
 

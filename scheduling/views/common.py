@@ -11,7 +11,7 @@ from django.http import Http404, HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from clinic.kernel.dates import validate_schedule_date
+from clinic.kernel.dates import format_day, format_time_of_day, validate_schedule_date
 from clinic.kernel.http import is_htmx
 from clinic.kernel.users import staff_user
 
@@ -51,8 +51,14 @@ def day_navigation(day: date) -> dict[str, date]:
 
 
 def describe(appointment: Appointment) -> str:
+    """Whose appointment with whom and when, for the pages' messages."""
     starts = timezone.localtime(appointment.starts_at)
-    return f"{appointment.patient} with {appointment.doctor} on {starts:%a %d %b} at {starts:%H:%M}"
+    return _("%(patient)s with %(doctor)s on %(day)s at %(time)s") % {
+        "patient": appointment.patient,
+        "doctor": appointment.doctor,
+        "day": format_day(starts, "D d M"),
+        "time": format_time_of_day(starts),
+    }
 
 
 def visible_appointment(request: HttpRequest, pk: int) -> Appointment:

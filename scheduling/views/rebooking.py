@@ -13,9 +13,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views import View
 
+from clinic.kernel.dates import format_day, format_time_of_day
 from clinic.kernel.users import staff_user
 
 from ..exceptions import SchedulingError
+from ..forms import CancelReasonForm
 from ..models import RebookingFlag
 from ..rebooking import open_flags, promise_call
 from ..selectors import appointments_visible_to
@@ -28,7 +30,11 @@ class RebookingListView(PermissionRequiredMixin, View):
     permission_required = PERMISSION
 
     def get(self, request: HttpRequest) -> HttpResponse:
-        return render(request, "scheduling/rebooking.html", {"flags": list(open_flags())})
+        return render(
+            request,
+            "scheduling/rebooking.html",
+            {"flags": list(open_flags()), "cancel_reasons": CancelReasonForm.COMMON_REASONS},
+        )
 
 
 class PromiseCallView(PermissionRequiredMixin, View):
@@ -54,7 +60,7 @@ class PromiseCallView(PermissionRequiredMixin, View):
             )
         else:
             told = timezone.localtime(flag.patient_told_at)
-            names["time"] = f"{told:%a %d %b %H:%M}"
+            names["time"] = f"{format_day(told, 'D d M')} {format_time_of_day(told)}"
             messages.info(
                 request,
                 _("%(patient)s was already texted at %(time)s; nothing sent again.") % names,
