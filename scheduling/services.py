@@ -23,7 +23,7 @@ from .lifecycle import lock_appointment, record_change, refusal, take_step
 from .models import RESCHEDULABLE, Appointment, AppointmentChange, Service, same_clinic_day
 from .overlaps import check_no_overlap, lock_calendars, overlap_from_race
 from .rebooking import clear_rebooking
-from .selectors import NEXT_FREE_DAYS, Slot, next_free_slot, walk_in_slot
+from .selectors import NEXT_FREE_DAYS, Slot, known_history, next_free_slot, walk_in_slot
 
 Action = AppointmentChange.Action
 
@@ -99,7 +99,10 @@ def _insert_booking(
         created_by=by,
     )
     action = Action.BOOKED_WALK_IN if walk_in else Action.BOOKED
-    record_change(appointment, action, by=by, from_status="")
+    change = record_change(appointment, action, by=by, from_status="")
+    # A new appointment's whole history is the entry just written: callers that
+    # show it (the API's answer) need not read it back.
+    known_history(appointment, [change])
     signals.appointment_booked.send(Appointment, appointment=appointment, by=by)
     return appointment
 
