@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django_q.tasks import async_task
 
@@ -65,18 +65,32 @@ def queue_message(
         "attempts": 0,
         "last_error": "",
     }
-    with transaction.atomic():
-        notification, created = Notification.objects.get_or_create(
-            idempotency_key=key, defaults=fields
-        )
-        if not created and revive and notification.status == Status.CANCELLED:
-            for name, value in fields.items():
-                setattr(notification, name, value)
-            notification.save()
-            created = True
+    notification, created = _insert_once(key, fields)
+    if not created and revive and notification.status == Status.CANCELLED:
+        for name, value in fields.items():
+            setattr(notification, name, value)
+        notification.save()
+        created = True
     if created and notification.next_attempt_at <= timezone.now():
         transaction.on_commit(wake_worker, robust=True)
     return notification
+
+
+def _insert_once(key: str, fields: dict) -> tuple[Notification, bool]:
+    """The outbox row of `key`, inserted now (True) or already there (False).
+
+    Nearly every key is new (it names the change that sends it), so the insert is
+    tried first: one INSERT in a savepoint, rather than get_or_create's look-up
+    and its two savepoints. The unique key refuses a second row; then the first
+    row is the answer."""
+    try:
+        with transaction.atomic():
+            return Notification.objects.create(idempotency_key=key, **fields), True
+    except IntegrityError:
+        existing = Notification.objects.filter(idempotency_key=key).first()
+        if existing is None:
+            raise  # Not the key: another constraint, a bug to see.
+        return existing, False
 
 
 def _first_attempt(channel: str, send_after: datetime) -> datetime:

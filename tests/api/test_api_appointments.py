@@ -260,9 +260,9 @@ def test_a_booking_runs_a_fixed_number_of_queries_whatever_the_history(
     # savepoint and its release, as the test runs in a transaction of its own that
     # also holds back the worker's wake-up): doctor and patient locks, whether the
     # doctor offers the service, hours, time off, overlaps, the row, its history, the
-    # SMS (get or create: 2 savepoints, select, insert, 2 releases). The answer's
+    # SMS (an insert in a savepoint and its release). The answer's
     # history is the entry the service wrote, read from nothing.
-    assert len(first) == 22, "\n".join(first)
+    assert len(first) == 19, "\n".join(first)
 
 
 def test_a_time_in_another_offset_is_the_same_instant(reception_api, smith, jane, consultation):
