@@ -96,9 +96,12 @@ def end_of(starts_at: datetime, duration: timedelta) -> datetime:
     return starts_at.astimezone(UTC) + duration
 
 
-def check_bookable(*, doctor: Doctor, starts_at: datetime, ends_at: datetime) -> None:
+def check_bookable(
+    *, doctor: Doctor, starts_at: datetime, ends_at: datetime, time_off_checked: bool = False
+) -> None:
     """Refuse a time the doctor cannot take: inactive doctor, in the past, outside
-    the working hours of that day, or during time off."""
+    the working hours of that day, or during time off (unless the caller has just
+    seen there is none, `time_off_checked`)."""
     if not doctor.is_active:
         raise Unavailable(f"{doctor} no longer takes appointments.")
     if starts_at < earliest_start():
@@ -112,6 +115,8 @@ def check_bookable(*, doctor: Doctor, starts_at: datetime, ends_at: datetime) ->
             f"{doctor} does not work {local_start:%A} {local_start:%H:%M}–{local_end:%H:%M}"
             f"{_hours_hint(hours)}."
         )
+    if time_off_checked:
+        return
     leave = (
         TimeOff.objects.filter(doctor=doctor, starts_at__lt=ends_at, ends_at__gt=starts_at)
         .order_by("starts_at")

@@ -21,7 +21,7 @@ from .availability import check_bookable, check_offered, end_of, require_aware
 from .exceptions import InvalidTimes, InvalidTransition, Overlap, SchedulingError, Unavailable
 from .lifecycle import lock_appointment, record_change, refusal, take_step
 from .models import RESCHEDULABLE, Appointment, AppointmentChange, Service, same_clinic_day
-from .overlaps import check_no_overlap, lock_calendars, overlap_from_race
+from .overlaps import check_no_overlap, lock_calendars, nothing_in_the_way, overlap_from_race
 from .rebooking import clear_rebooking
 from .selectors import NEXT_FREE_DAYS, Slot, known_history, next_free_slot, walk_in_slot
 
@@ -78,7 +78,14 @@ def _insert_booking(
     """The booking itself, inside the caller's transaction: lock, check, insert, record
     and announce."""
     lock_calendars(doctor=doctor, patient=patient)
-    check_offered(service=service, doctor=doctor)
+    # After the locks, so that a rival booking of the doctor or patient has
+    # committed and is seen. All clear is the usual answer, in one query; else each
+    # check runs in turn and the first to fail says why.
+    clear = nothing_in_the_way(
+        service=service, doctor=doctor, patient=patient, starts_at=starts_at, ends_at=ends_at
+    )
+    if not clear:
+        check_offered(service=service, doctor=doctor)
     if patient.merged_into_id is not None:
         # A registration merged into another (patients.services.merge_patients):
         # the kept patient is the one to book, or the history splits again.
@@ -86,8 +93,9 @@ def _insert_booking(
             _("%(patient)s was merged into patient #%(kept)s; book that patient.")
             % {"patient": patient, "kept": patient.merged_into_id}
         )
-    check_bookable(doctor=doctor, starts_at=starts_at, ends_at=ends_at)
-    check_no_overlap(doctor=doctor, patient=patient, starts_at=starts_at, ends_at=ends_at)
+    check_bookable(doctor=doctor, starts_at=starts_at, ends_at=ends_at, time_off_checked=clear)
+    if not clear:
+        check_no_overlap(doctor=doctor, patient=patient, starts_at=starts_at, ends_at=ends_at)
     appointment = Appointment.objects.create(
         patient=patient,
         doctor=doctor,
