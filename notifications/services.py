@@ -40,6 +40,7 @@ def queue_message(
     link: str = "",
     subject: str = "",
     revive: bool = False,
+    fresh: bool = False,
 ) -> Notification:
     """Put one message in the outbox, once per `key`.
 
@@ -47,6 +48,11 @@ def queue_message(
     unless `revive` is set and that row was cancelled: then it is queued again
     with the new text and time (a reminder moved back to its first time).
     Call inside the transaction of the change; the worker is woken on commit.
+
+    `fresh` says the key names a row made in this very transaction (the booking
+    of a new appointment), so no message can have it yet: the row is written in
+    one INSERT that a row with the key would leave unchanged (ON CONFLICT DO
+    NOTHING), without a savepoint, and the row returned is not read back (no id).
     """
     send_after = send_after or timezone.now()
     fields = {
@@ -65,7 +71,12 @@ def queue_message(
         "attempts": 0,
         "last_error": "",
     }
-    notification, created = _insert_once(key, fields)
+    if fresh:
+        notification = Notification(idempotency_key=key, **fields)
+        Notification.objects.bulk_create([notification], ignore_conflicts=True)
+        created = True
+    else:
+        notification, created = _insert_once(key, fields)
     if not created and revive and notification.status == Status.CANCELLED:
         for name, value in fields.items():
             setattr(notification, name, value)
