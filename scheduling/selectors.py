@@ -422,7 +422,7 @@ def known_history(appointment: Appointment, changes: list[AppointmentChange]) ->
     Django's own prefetch fills it, so `appointment.changes.all()` reads it."""
     history = appointment.changes.all()  # Lazy: no query.
     history._result_cache = list(changes)
-    history._prefetch_done = True
+    history._prefetch_done = True  # type: ignore[attr-defined]
     if not hasattr(appointment, "_prefetched_objects_cache"):
         appointment._prefetched_objects_cache = {}  # type: ignore[attr-defined]
     appointment._prefetched_objects_cache["changes"] = history  # type: ignore[attr-defined]

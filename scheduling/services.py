@@ -21,7 +21,12 @@ from .availability import check_bookable, check_offered, end_of, require_aware
 from .exceptions import InvalidTimes, InvalidTransition, Overlap, SchedulingError, Unavailable
 from .lifecycle import lock_appointment, record_change, refusal, take_step
 from .models import RESCHEDULABLE, Appointment, AppointmentChange, Service, same_clinic_day
-from .overlaps import check_no_overlap, lock_calendars, nothing_in_the_way, overlap_from_race
+from .overlaps import (
+    check_no_overlap,
+    day_of_booking,
+    lock_calendars,
+    overlap_from_race,
+)
 from .rebooking import clear_rebooking
 from .selectors import NEXT_FREE_DAYS, Slot, known_history, next_free_slot, walk_in_slot
 
@@ -81,7 +86,7 @@ def _insert_booking(
     # After the locks, so that a rival booking of the doctor or patient has
     # committed and is seen. All clear is the usual answer, in one query; else each
     # check runs in turn and the first to fail says why.
-    clear = nothing_in_the_way(
+    hours, clear = day_of_booking(
         service=service, doctor=doctor, patient=patient, starts_at=starts_at, ends_at=ends_at
     )
     if not clear:
@@ -93,7 +98,9 @@ def _insert_booking(
             _("%(patient)s was merged into patient #%(kept)s; book that patient.")
             % {"patient": patient, "kept": patient.merged_into_id}
         )
-    check_bookable(doctor=doctor, starts_at=starts_at, ends_at=ends_at, time_off_checked=clear)
+    check_bookable(
+        doctor=doctor, starts_at=starts_at, ends_at=ends_at, hours=hours, time_off_checked=clear
+    )
     if not clear:
         check_no_overlap(doctor=doctor, patient=patient, starts_at=starts_at, ends_at=ends_at)
     appointment = Appointment.objects.create(
