@@ -10,6 +10,8 @@ import hashlib
 import hmac
 import secrets
 
+from django.contrib.auth.models import Permission
+from django.db.models import Q
 from django.utils import timezone
 
 from .kernel.users import User
@@ -47,6 +49,21 @@ def token_for(token: str) -> ApiToken | None:
         ApiToken.objects.filter(pk=row.pk).update(last_used_at=now)
         row.last_used_at = now
     return row
+
+
+def read_permissions(user: User) -> None:
+    """Read the user's permissions, their own and their groups', in one query, where
+    Django's ModelBackend keeps them for the request (two queries otherwise). A
+    superuser has them all; Django reads those as it does."""
+    if user.is_superuser:
+        return
+    names = (
+        Permission.objects.filter(Q(user=user) | Q(group__user=user))
+        .order_by()
+        .values_list("content_type__app_label", "codename")
+        .distinct()
+    )
+    user._perm_cache = {f"{app}.{codename}" for app, codename in names}  # type: ignore[attr-defined]
 
 
 def user_for_token(token: str) -> User | None:

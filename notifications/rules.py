@@ -39,7 +39,8 @@ REMINDER = "appointment_reminder"
 def tell_patient_booked(appointment: Appointment, **kwargs) -> None:
     if appointment.walk_in:
         return  # Booked at the desk with the patient standing there.
-    _sms_to_patient(appointment, "appointment_booked", key=f"booked:{appointment.pk}")
+    # The appointment is new in this transaction, so is the key.
+    _sms_to_patient(appointment, "appointment_booked", key=f"booked:{appointment.pk}", fresh=True)
 
 
 @receiver(scheduling.appointment_confirmed)
@@ -143,6 +144,7 @@ def _sms_to_patient(
     key: str,
     send_after: datetime | None = None,
     revive: bool = False,
+    fresh: bool = False,
     **extra,
 ) -> Notification:
     """Queue an SMS to the appointment's patient; `extra` goes to the template."""
@@ -155,6 +157,7 @@ def _sms_to_patient(
         context={**appointment_context(appointment), **extra},
         send_after=send_after,
         revive=revive,
+        fresh=fresh,
     )
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django_q.tasks import async_task
 
@@ -40,6 +40,7 @@ def queue_message(
     link: str = "",
     subject: str = "",
     revive: bool = False,
+    fresh: bool = False,
 ) -> Notification:
     """Put one message in the outbox, once per `key`.
 
@@ -47,6 +48,11 @@ def queue_message(
     unless `revive` is set and that row was cancelled: then it is queued again
     with the new text and time (a reminder moved back to its first time).
     Call inside the transaction of the change; the worker is woken on commit.
+
+    `fresh` says the key names a row made in this very transaction (the booking
+    of a new appointment), so no message can have it yet: the row is written in
+    one INSERT that a row with the key would leave unchanged (ON CONFLICT DO
+    NOTHING), without a savepoint, and the row returned is not read back (no id).
     """
     send_after = send_after or timezone.now()
     fields = {
@@ -65,18 +71,37 @@ def queue_message(
         "attempts": 0,
         "last_error": "",
     }
-    with transaction.atomic():
-        notification, created = Notification.objects.get_or_create(
-            idempotency_key=key, defaults=fields
-        )
-        if not created and revive and notification.status == Status.CANCELLED:
-            for name, value in fields.items():
-                setattr(notification, name, value)
-            notification.save()
-            created = True
+    if fresh:
+        notification = Notification(idempotency_key=key, **fields)
+        Notification.objects.bulk_create([notification], ignore_conflicts=True)
+        created = True
+    else:
+        notification, created = _insert_once(key, fields)
+    if not created and revive and notification.status == Status.CANCELLED:
+        for name, value in fields.items():
+            setattr(notification, name, value)
+        notification.save()
+        created = True
     if created and notification.next_attempt_at <= timezone.now():
         transaction.on_commit(wake_worker, robust=True)
     return notification
+
+
+def _insert_once(key: str, fields: dict) -> tuple[Notification, bool]:
+    """The outbox row of `key`, inserted now (True) or already there (False).
+
+    Nearly every key is new (it names the change that sends it), so the insert is
+    tried first: one INSERT in a savepoint, rather than get_or_create's look-up
+    and its two savepoints. The unique key refuses a second row; then the first
+    row is the answer."""
+    try:
+        with transaction.atomic():
+            return Notification.objects.create(idempotency_key=key, **fields), True
+    except IntegrityError:
+        existing = Notification.objects.filter(idempotency_key=key).first()
+        if existing is None:
+            raise  # Not the key: another constraint, a bug to see.
+        return existing, False
 
 
 def _first_attempt(channel: str, send_after: datetime) -> datetime:

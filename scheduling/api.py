@@ -248,8 +248,9 @@ def book(request, payload: BookIn):
         reason=payload.reason,
         booked_by=acting_user(request),
     )
-    # The new appointment holds the doctor, patient and service it was booked with;
-    # reading it all back would cost a four-table query per booking.
+    # The new appointment holds the doctor, patient and service it was booked with,
+    # and the service gave it its history (the one entry it wrote): the answer reads
+    # nothing back.
     return Reply(201, with_history(appointment))
 
 

@@ -96,9 +96,18 @@ def end_of(starts_at: datetime, duration: timedelta) -> datetime:
     return starts_at.astimezone(UTC) + duration
 
 
-def check_bookable(*, doctor: Doctor, starts_at: datetime, ends_at: datetime) -> None:
+def check_bookable(
+    *,
+    doctor: Doctor,
+    starts_at: datetime,
+    ends_at: datetime,
+    hours: list[WorkingHours] | None = None,
+    time_off_checked: bool = False,
+) -> None:
     """Refuse a time the doctor cannot take: inactive doctor, in the past, outside
-    the working hours of that day, or during time off."""
+    the working hours of that day, or during time off. A caller that has just read
+    the day's `hours`, or seen there is no time off (`time_off_checked`), passes
+    them on rather than have them read again."""
     if not doctor.is_active:
         raise Unavailable(f"{doctor} no longer takes appointments.")
     if starts_at < earliest_start():
@@ -106,12 +115,15 @@ def check_bookable(*, doctor: Doctor, starts_at: datetime, ends_at: datetime) ->
     zone = clinic_zone()
     local_start, local_end = starts_at.astimezone(zone), ends_at.astimezone(zone)
     day = local_start.date()
-    hours = list(WorkingHours.objects.filter(doctor=doctor, weekday=day.weekday()))
+    if hours is None:
+        hours = list(WorkingHours.objects.filter(doctor=doctor, weekday=day.weekday()))
     if not any(window.contains(starts_at, ends_at) for window in working_windows(day, hours)):
         raise Unavailable(
             f"{doctor} does not work {local_start:%A} {local_start:%H:%M}–{local_end:%H:%M}"
             f"{_hours_hint(hours)}."
         )
+    if time_off_checked:
+        return
     leave = (
         TimeOff.objects.filter(doctor=doctor, starts_at__lt=ends_at, ends_at__gt=starts_at)
         .order_by("starts_at")

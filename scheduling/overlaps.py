@@ -9,14 +9,15 @@ from datetime import datetime
 from typing import Any
 
 from django.db import DatabaseError
-from django.db.models import Q
+from django.db.models import Exists, Q
 from django.utils import timezone
 
-from doctors.models import Doctor
+from doctors.models import Doctor, TimeOff, WorkingHours
 from patients.models import Patient
 
+from .availability import local_day
 from .exceptions import Overlap
-from .models import Appointment
+from .models import Appointment, Service
 
 OVERLAP_CONSTRAINTS = {"appointment_no_doctor_overlap", "appointment_no_patient_overlap"}
 # PostgreSQL's SQLSTATE for a deadlock. Two bookings that each wait at an exclusion
@@ -43,6 +44,30 @@ def check_no_overlap(
     clash = clashes.select_related("doctor", "patient").order_by("starts_at", "pk").first()
     if clash is not None:
         raise Overlap(overlap_message(clash, doctor=doctor), conflict=clash)
+
+
+def day_of_booking(
+    *, service: Service, doctor: Doctor, patient: Patient, starts_at: datetime, ends_at: datetime
+) -> tuple[list[WorkingHours], bool]:
+    """In one query: the doctor's working hours on the clinic day of `starts_at`,
+    and whether nothing is in the way (the doctor offers the service, has no time
+    off during [starts_at, ends_at), and neither the doctor nor the patient has an
+    active appointment overlapping it). Not clear says only that something may be in
+    the way, as when the doctor has no hours that day: the checks of each rule
+    (check_offered, check_bookable, check_no_overlap) say what."""
+    time_off = TimeOff.objects.filter(doctor=doctor, starts_at__lt=ends_at, ends_at__gt=starts_at)
+    clashes = Appointment.objects.overlapping(starts_at, ends_at).filter(
+        Q(doctor=doctor) | Q(patient=patient)
+    )
+    offered_and_free = (
+        service.offering_doctors().filter(pk=doctor.pk).filter(~Exists(time_off), ~Exists(clashes))
+    )
+    hours: list[WorkingHours] = list(
+        WorkingHours.objects.filter(doctor=doctor, weekday=local_day(starts_at).weekday())
+        .annotate(clear=Exists(offered_and_free))
+        .order_by("starts")
+    )
+    return hours, bool(hours) and hours[0].clear  # type: ignore[attr-defined]
 
 
 def overlap_message(clash: Appointment, *, doctor: Doctor) -> str:

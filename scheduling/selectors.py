@@ -448,6 +448,19 @@ def with_history(appointment: Appointment) -> Appointment:
     return appointment
 
 
+def known_history(appointment: Appointment, changes: list[AppointmentChange]) -> Appointment:
+    """`appointment` with `changes` as its whole history, as if read in (no query):
+    for a service that has just written every entry there is. Filled in as
+    Django's own prefetch fills it, so `appointment.changes.all()` reads it."""
+    history = appointment.changes.all()  # Lazy: no query.
+    history._result_cache = list(changes)
+    history._prefetch_done = True  # type: ignore[attr-defined]
+    if not hasattr(appointment, "_prefetched_objects_cache"):
+        appointment._prefetched_objects_cache = {}  # type: ignore[attr-defined]
+    appointment._prefetched_objects_cache["changes"] = history  # type: ignore[attr-defined]
+    return appointment
+
+
 def _history() -> Prefetch:
     return Prefetch(
         "changes",

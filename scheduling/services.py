@@ -21,9 +21,14 @@ from .availability import check_bookable, check_offered, end_of, require_aware
 from .exceptions import InvalidTimes, InvalidTransition, Overlap, SchedulingError, Unavailable
 from .lifecycle import lock_appointment, record_change, refusal, take_step
 from .models import RESCHEDULABLE, Appointment, AppointmentChange, Service, same_clinic_day
-from .overlaps import check_no_overlap, lock_calendars, overlap_from_race
+from .overlaps import (
+    check_no_overlap,
+    day_of_booking,
+    lock_calendars,
+    overlap_from_race,
+)
 from .rebooking import clear_rebooking
-from .selectors import NEXT_FREE_DAYS, Slot, next_free_slot, walk_in_slot
+from .selectors import NEXT_FREE_DAYS, Slot, known_history, next_free_slot, walk_in_slot
 
 Action = AppointmentChange.Action
 
@@ -78,7 +83,14 @@ def _insert_booking(
     """The booking itself, inside the caller's transaction: lock, check, insert, record
     and announce."""
     lock_calendars(doctor=doctor, patient=patient)
-    check_offered(service=service, doctor=doctor)
+    # After the locks, so that a rival booking of the doctor or patient has
+    # committed and is seen. All clear is the usual answer, in one query; else each
+    # check runs in turn and the first to fail says why.
+    hours, clear = day_of_booking(
+        service=service, doctor=doctor, patient=patient, starts_at=starts_at, ends_at=ends_at
+    )
+    if not clear:
+        check_offered(service=service, doctor=doctor)
     if patient.merged_into_id is not None:
         # A registration merged into another (patients.services.merge_patients):
         # the kept patient is the one to book, or the history splits again.
@@ -86,8 +98,11 @@ def _insert_booking(
             _("%(patient)s was merged into patient #%(kept)s; book that patient.")
             % {"patient": patient, "kept": patient.merged_into_id}
         )
-    check_bookable(doctor=doctor, starts_at=starts_at, ends_at=ends_at)
-    check_no_overlap(doctor=doctor, patient=patient, starts_at=starts_at, ends_at=ends_at)
+    check_bookable(
+        doctor=doctor, starts_at=starts_at, ends_at=ends_at, hours=hours, time_off_checked=clear
+    )
+    if not clear:
+        check_no_overlap(doctor=doctor, patient=patient, starts_at=starts_at, ends_at=ends_at)
     appointment = Appointment.objects.create(
         patient=patient,
         doctor=doctor,
@@ -99,7 +114,10 @@ def _insert_booking(
         created_by=by,
     )
     action = Action.BOOKED_WALK_IN if walk_in else Action.BOOKED
-    record_change(appointment, action, by=by, from_status="")
+    change = record_change(appointment, action, by=by, from_status="")
+    # A new appointment's whole history is the entry just written: callers that
+    # show it (the API's answer) need not read it back.
+    known_history(appointment, [change])
     signals.appointment_booked.send(Appointment, appointment=appointment, by=by)
     return appointment
 
