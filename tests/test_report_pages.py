@@ -297,3 +297,12 @@ def test_a_page_number_typed_in_the_address_shows_a_page(scene, manager_client, 
     )
     assert response.status_code == 200
     assert b"Jane Doe" in response.content
+
+
+def test_the_period_box_names_the_reports_own_default_period(manager_client):
+    # Utilisation shows this week when the address names no period (the dashboard's
+    # link); the box said "Today" beside a week's figures.
+    response = manager_client.get("/admin/reports/utilisation/")
+
+    assert response.context["form"]["preset"].value() == "this_week"
+    assert '<option value="this_week" selected>' in response.content.decode()

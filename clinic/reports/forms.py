@@ -68,6 +68,13 @@ class ReportForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.today = today
         self.default_preset = default_preset
+        # The period box names the period shown, also when the address names none
+        # (the dashboard's links, a first visit).
+        if "preset" in self.fields:
+            self.fields["preset"].initial = default_preset
+            if self.is_bound and not self.data.get("preset") and not self.data.get("first"):
+                self.data = self.data.copy()
+                self.data["preset"] = default_preset
         for name in list(self.fields):
             if name not in fields:
                 del self.fields[name]
