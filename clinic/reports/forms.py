@@ -73,8 +73,7 @@ class ReportForm(forms.Form):
         if "preset" in self.fields:
             self.fields["preset"].initial = default_preset
             if self.is_bound and not self.data.get("preset") and not self.data.get("first"):
-                self.data = self.data.copy()
-                self.data["preset"] = default_preset
+                self.data = {**self.data, "preset": default_preset}
         for name in list(self.fields):
             if name not in fields:
                 del self.fields[name]
