@@ -7,6 +7,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from django import forms
+from django.http import QueryDict
 from django.utils.translation import gettext_lazy as _
 
 from clinic.kernel.periods import MAX_DAYS, PRESETS, Period, preset_period
@@ -73,7 +74,9 @@ class ReportForm(forms.Form):
         if "preset" in self.fields:
             self.fields["preset"].initial = default_preset
             if self.is_bound and not self.data.get("preset") and not self.data.get("first"):
-                self.data = {**self.data, "preset": default_preset}
+                data = self.data.copy() if isinstance(self.data, QueryDict) else dict(self.data)
+                data["preset"] = default_preset
+                self.data = data
         for name in list(self.fields):
             if name not in fields:
                 del self.fields[name]
