@@ -53,8 +53,13 @@ def test_receptionist_books_a_slot_then_sees_a_conflict_refused(log_in):
 
     # Ben at 10:15 with the same doctor overlaps Anna's 10:00–10:30.
     page.goto(f"{reverse('scheduling:book')}?patient={ben.pk}")
+    page.wait_for_function("() => window.htmx !== undefined")
     page.get_by_label("Doctor").select_option(label="Dr Smith")
     page.get_by_label("Date").fill(day.isoformat())
+    # The doctor and the date ask for free times again; their answer, swapped in
+    # above "Another time or length", moves it down the page: it is clicked once the
+    # answer is in, or the click can land where it used to be.
+    page.wait_for_load_state("networkidle")
     page.get_by_text("Another time or length").click()
     page.get_by_label("Time").fill("10:15")
     page.get_by_role("button", name="Book at this time").click()
