@@ -7,6 +7,7 @@ differ only in their environment variables. `.env.example` documents each one.
 from __future__ import annotations
 
 import os
+import secrets
 from pathlib import Path
 
 import environ
@@ -24,6 +25,10 @@ if "ENV_FILE" in os.environ or "PYTEST_VERSION" not in os.environ:
 DEBUG = env.bool("DEBUG", default=False)
 
 SECRET_KEY = env.str("SECRET_KEY", default="")
+if not SECRET_KEY and not DEBUG and env.str("CLINIC_KEYLESS_COMMAND", default=""):
+    # manage.py's KEYLESS_COMMANDS (makemigrations --check on a fresh clone): nothing
+    # they do is signed, so a key of their own, never seen again, will do.
+    SECRET_KEY = secrets.token_urlsafe(50)
 if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured(

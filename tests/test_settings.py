@@ -125,3 +125,32 @@ def test_dot_env_file_is_read(tmp_path):
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "Hillside Practice"
+
+
+def manage(tmp_path: Path, *arguments: str) -> subprocess.CompletedProcess[str]:
+    """manage.py in a fresh interpreter with DEBUG off and no SECRET_KEY, as on a
+    fresh clone."""
+    env_file = tmp_path / "empty.env"
+    env_file.write_text("")
+    return subprocess.run(
+        [sys.executable, "manage.py", *arguments],
+        cwd=ROOT,
+        env={"PATH": os.environ["PATH"], "ENV_FILE": str(env_file)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_makemigrations_check_runs_without_a_secret_key(tmp_path):
+    result = manage(tmp_path, "makemigrations", "--check", "--dry-run")
+
+    assert result.returncode == 0, result.stderr
+    assert "No changes detected" in result.stdout
+
+
+def test_a_command_that_serves_or_signs_is_still_refused_without_a_key(tmp_path):
+    result = manage(tmp_path, "check")
+
+    assert result.returncode != 0
+    assert "SECRET_KEY is not set" in result.stderr
