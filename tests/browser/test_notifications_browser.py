@@ -33,8 +33,10 @@ def test_confirming_queues_reminders_that_the_worker_sends(
     signed_in, settings, fake_twilio, time_machine
 ):
     settings.NOTIFICATIONS_QUIET_HOURS = ""  # Whatever the hour CI runs at.
-    tomorrow = timezone.localtime().date() + timedelta(days=1)
-    starts_at = datetime.combine(tomorrow, time(10), tzinfo=clinic_zone())
+    # The day after tomorrow: its 24-hour reminder is still to come whatever the hour
+    # CI runs at (tomorrow's 10:00 had it due at today's 10:00, already past).
+    later = timezone.localtime().date() + timedelta(days=2)
+    starts_at = datetime.combine(later, time(10), tzinfo=clinic_zone())
     appointment = AppointmentFactory(
         doctor=doctor_available_all_week(),
         patient=PatientFactory(given_name="Anna", phone="+12025550142"),
