@@ -50,6 +50,16 @@ class Patient(models.Model):
     # means messages may be sent. The time is kept as the proof of consent withdrawn.
     sms_opted_out_at = models.DateTimeField("SMS opted out at", null=True, blank=True)
     notes = models.TextField(blank=True, help_text="Administrative notes, not clinical ones.")
+    # The language of the patient's texts and public pages (a code of settings.LANGUAGES);
+    # empty is the clinic's own.
+    preferred_language = models.CharField(
+        _("preferred language"), max_length=10, blank=True, default="", db_default=""
+    )
+    # Registered by the patient on the public booking site, not yet looked at by
+    # reception (who may merge it into an existing patient, then clear the flag).
+    registered_online = models.BooleanField(
+        _("registered online, to review"), default=False, db_default=False
+    )
     # The name as search and the duplicate check compare it (normalise.name_key),
     # kept by save(): one column every database can search and index.
     search_text = models.CharField(max_length=201, editable=False, default="")
