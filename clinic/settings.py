@@ -108,6 +108,7 @@ INSTALLED_APPS = [
     "patients",
     "scheduling",
     "sessions_app",
+    "online",
     "notifications",
     "payments",
     "records",

@@ -21,6 +21,7 @@ urlpatterns = [
     path("records/", include("records.urls")),
     path("notifications/", include("notifications.urls")),
     path("payments/", include("payments.urls")),
+    path("book/", include("online.urls")),
     path("webhooks/twilio/", include("notifications.webhook_urls")),
     path("webhooks/stripe/", include("payments.webhook_urls")),
     path("api/v1/", api.urls()),

@@ -50,18 +50,19 @@ def free_slots(
     patient: Patient | None = None,
     ignoring: Appointment | None = None,
     now: datetime | None = None,
+    online: bool = False,
 ) -> list[Slot]:
     """Start times, on the clinic's slot grid, at which `service` can be booked with
     `doctor` (or any active doctor who offers it) between two dates inclusive: inside
     working hours, outside time off and other active appointments (the patient's too,
     when given), and not in the past. Ordered by time, then doctor. When
     rescheduling, the appointment being moved is passed as `ignoring`: its own time
-    is not taken."""
+    is not taken. `online` keeps to the doctors patients may book online."""
     if date_to < date_from:
         raise InvalidTimes(_("The end date is before the start date."))
     if (date_to - date_from).days >= MAX_SEARCH_DAYS:
         raise InvalidTimes(_("Search at most %(days)s days at a time.") % {"days": MAX_SEARCH_DAYS})
-    doctors = _bookable_doctors(service, doctor)
+    doctors = _bookable_doctors(service, doctor, online=online)
     calendar = _Calendar.read(doctors, date_from, date_to, patient=patient, ignoring=ignoring)
     earliest = earliest_start(now)
     slots: list[Slot] = []
@@ -82,6 +83,7 @@ def next_free_slots(
     limit: int = NEXT_AVAILABLE_LIMIT,
     horizon_days: int = NEXT_AVAILABLE_HORIZON_DAYS,
     now: datetime | None = None,
+    online: bool = False,
 ) -> list[Slot]:
     """The first `limit` free slots from `from_date` on (never in the past), across
     days, with `doctor` or any active doctor who offers `service`: "next available".
@@ -96,7 +98,7 @@ def next_free_slots(
     earliest = earliest_start(now)
     first_day = max(from_date, local_day(earliest))
     last_day = first_day + timedelta(days=horizon_days - 1)
-    doctors = _bookable_doctors(service, doctor)
+    doctors = _bookable_doctors(service, doctor, online=online)
     slots: list[Slot] = []
     day, stretch = first_day, FIRST_STRETCH_DAYS
     while doctors and day <= last_day:
@@ -111,10 +113,15 @@ def next_free_slots(
     return slots
 
 
-def _bookable_doctors(service: Service, doctor: Doctor | None) -> list[Doctor]:
+def _bookable_doctors(
+    service: Service, doctor: Doctor | None, *, online: bool = False
+) -> list[Doctor]:
     """The active doctors (or `doctor`, if active) who offer `service`, with every
-    range of their weekly hours: two queries."""
+    range of their weekly hours: two queries. `online`: only those patients may
+    book on the booking site."""
     doctors = service.offering_doctors().active().order_by("family_name", "pk")
+    if online:
+        doctors = doctors.filter(bookable_online=True)
     if doctor is not None:
         doctors = doctors.filter(pk=doctor.pk)
     return list(doctors.prefetch_related("working_hours"))
