@@ -183,11 +183,11 @@ def _sms_to_patient(
 
 
 @receiver(online.phone_code_requested)
-def text_phone_code(phone: str, code: str, **kwargs) -> None:
+def text_phone_code(phone: str, code: str, code_id: int, **kwargs) -> None:
     """The booking site's code, to a phone that may belong to no patient yet: at
     once (the visitor is waiting for it), and once per code."""
     queue_message(
-        key=f"phone_code:{phone}:{timezone.now().isoformat()}",
+        key=f"phone_code:{code_id}",
         template="phone_code",
         channel=Channel.SMS,
         phone=phone,

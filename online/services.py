@@ -83,38 +83,46 @@ def request_code(*, phone: str) -> None:
                 % {"count": CODES_PER_HOUR}
             )
         code = new_code()
-        PhoneCode.objects.create(
+        row = PhoneCode.objects.create(
             phone=phone,
             code_hash=digest(code, purpose="code"),
             created_at=now,
             expires_at=now + CODE_VALID,
         )
-        signals.phone_code_requested.send(PhoneCode, phone=phone, code=code)
+        signals.phone_code_requested.send(PhoneCode, phone=phone, code=code, code_id=row.pk)
 
 
 def verify_code(*, phone: str, code: str) -> None:
     """Accept the latest code texted to `phone`, or refuse: wrong (five tries),
     expired, or already used."""
-    now = timezone.now()
     with transaction.atomic():
-        latest = (
-            PhoneCode.objects.select_for_update()
-            .filter(phone=phone)
-            .order_by("-created_at", "-pk")
-            .first()
-        )
-        if latest is None or latest.used_at is not None or latest.expires_at <= now:
-            raise OnlineError(_("This code has expired. Ask for a new one."))
-        if latest.attempts >= CODE_TRIES:
-            raise OnlineError(_("Too many wrong codes. Ask for a new one."))
-        if digest(code.strip(), purpose="code") != latest.code_hash:
-            PhoneCode.objects.filter(pk=latest.pk).update(attempts=F("attempts") + 1)
-            left = CODE_TRIES - latest.attempts - 1
-            if left <= 0:
-                raise OnlineError(_("Too many wrong codes. Ask for a new one."))
-            raise OnlineError(_("That code is not right. Check the text and try again."))
-        latest.used_at = now
-        latest.save(update_fields=["used_at"])
+        refusal = _try_code(phone, code.strip())
+    # Raised once the transaction has committed: a wrong try must stay counted.
+    if refusal:
+        raise OnlineError(refusal)
+
+
+def _try_code(phone: str, code: str) -> str:
+    """Inside a transaction: use the code if it is right; else the refusal."""
+    now = timezone.now()
+    latest = (
+        PhoneCode.objects.select_for_update()
+        .filter(phone=phone)
+        .order_by("-created_at", "-pk")
+        .first()
+    )
+    if latest is None or latest.used_at is not None or latest.expires_at <= now:
+        return _("This code has expired. Ask for a new one.")
+    if latest.attempts >= CODE_TRIES:
+        return _("Too many wrong codes. Ask for a new one.")
+    if digest(code, purpose="code") != latest.code_hash:
+        PhoneCode.objects.filter(pk=latest.pk).update(attempts=F("attempts") + 1)
+        if latest.attempts + 1 >= CODE_TRIES:
+            return _("Too many wrong codes. Ask for a new one.")
+        return _("That code is not right. Check the text and try again.")
+    latest.used_at = now
+    latest.save(update_fields=["used_at"])
+    return ""
 
 
 # --- Who is booking ------------------------------------------------------------------
@@ -358,12 +366,14 @@ def can_cancel_online(appointment: Appointment, rules: OnlineRules) -> bool:
 
 
 def confirm_online(*, appointment: Appointment) -> Appointment:
+    appointment.refresh_from_db(fields=["status"])
     if appointment.status == AppointmentStatus.CONFIRMED:
         return appointment  # Confirmed already (twice from the link, or by SMS too).
     return scheduling.confirm_appointment(appointment=appointment, by=None, via=Via.ONLINE)
 
 
 def cancel_online(*, appointment: Appointment, rules: OnlineRules) -> Appointment:
+    appointment.refresh_from_db(fields=["status"])
     if appointment.status == AppointmentStatus.CANCELLED:
         return appointment
     if not can_cancel_online(appointment, rules):
