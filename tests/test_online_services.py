@@ -101,11 +101,14 @@ def test_the_code_is_texted_at_once_and_kept_only_as_a_hash(db, time_machine):
 
     text = Notification.objects.get(template="phone_code")
     code = code_texted()
-    assert len(code) == 6 and code.isdigit()
-    assert text.address == PHONE and text.patient is None and text.user is None
-    assert text.urgent and text.next_attempt_at == at(MONDAY, 23, 30)
+    assert len(code) == 6
+    assert code.isdigit()
+    assert (text.address, text.patient, text.user) == (PHONE, None, None)
+    assert text.urgent
+    assert text.next_attempt_at == at(MONDAY, 23, 30)
     stored = PhoneCode.objects.get()
-    assert code not in stored.code_hash and len(stored.code_hash) == 64
+    assert code not in stored.code_hash
+    assert len(stored.code_hash) == 64
 
 
 def test_the_right_code_verifies_the_phone_once(db):
@@ -420,7 +423,7 @@ def test_cancelling_after_the_cutoff_asks_for_a_call(booked, rules, settings, ti
     time_machine.move_to(at(NEXT_MONDAY, 8), tick=False)
 
     with pytest.raises(
-        OnlineError, match="too late to cancel online. Please call the clinic on \\+1 202 555 0100"
+        OnlineError, match=r"too late to cancel online\. Please call the clinic on \+1 202 555 0100"
     ):
         cancel_online(appointment=booked, rules=rules)
     booked.refresh_from_db()
