@@ -14,7 +14,6 @@ from datetime import timedelta
 import pytest
 from django.db import IntegrityError, connection, transaction
 
-from doctors.models import Weekday
 from notifications.inbound import handle_reply
 from notifications.models import Notification
 from online.models import OnlineRules, TimesOfDay, WaitlistEntry, WaitlistOffer
@@ -268,10 +267,13 @@ def test_a_rolled_back_cancellation_offers_nothing(
 ):
     entry = wait(jane, consultation)
 
-    with django_capture_on_commit_callbacks(execute=True), pytest.raises(RuntimeError):
+    def cancel_then_fail() -> None:
         with transaction.atomic():
             cancel_appointment(appointment=bobs, reason="Patient called", by=None)
             raise RuntimeError("the request failed after the cancellation")
+
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(RuntimeError):
+        cancel_then_fail()
 
     assert not entry.offers.exists()
 
