@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -192,11 +192,11 @@ def patient_for(visitor: Visitor, *, service: Service, rules: OnlineRules) -> Pa
 # --- Free times and booking -------------------------------------------------------------
 
 
-def online_services():
+def online_services() -> QuerySet[Service]:
     return Service.objects.active().exclude(online_booking=OnlineBooking.NO).order_by("name")
 
 
-def online_doctors(service: Service):
+def online_doctors(service: Service) -> QuerySet[Doctor]:
     return service.offering_doctors().active().filter(bookable_online=True)
 
 
@@ -235,7 +235,12 @@ def week_of_free_times(
 
 
 def nearest_free_times(
-    *, service: Service, doctor: Doctor | None, around: datetime, rules: OnlineRules, limit=6
+    *,
+    service: Service,
+    doctor: Doctor | None,
+    around: datetime,
+    rules: OnlineRules,
+    limit: int = 6,
 ) -> list[Slot]:
     """Free times closest to `around` (a time just taken), for "here are the nearest"."""
     slots = week_of_free_times(
@@ -286,7 +291,8 @@ def book_online(
                 via=Via.ONLINE,
             )
         except Overlap as overlap:
-            if overlap.conflict is not None and overlap.conflict.patient_id == patient.pk:
+            clash = overlap.conflict
+            if isinstance(clash, Appointment) and clash.patient_id == patient.pk:
                 raise OnlineError(_("You already have an appointment at this time.")) from overlap
             raise TimeTaken(
                 _("This time was just taken. Here are the nearest free times.")

@@ -93,7 +93,7 @@ def make_card(
         pk=pk,
         doctor_id=doctor_id,
         status=status,
-        status_label=Status(status).label,
+        status_label=str(Status(status).label),
         starts_at=starts_at,
         ends_at=ends_at,
         patient_name=patient_name,

@@ -12,6 +12,7 @@ the patient is texted as for any booking.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from django.db import IntegrityError, OperationalError, transaction
 from django.utils import timezone
@@ -42,7 +43,12 @@ def hold_time(
 ) -> Appointment:
     """Hold [starts_at, ends_at) with `doctor` for `patient`'s offer until `until`.
     Every booking rule applies; a time taken meanwhile raises `Overlap`."""
-    booking = {"doctor": doctor, "patient": patient, "starts_at": starts_at, "ends_at": ends_at}
+    booking: dict[str, Any] = {
+        "doctor": doctor,
+        "patient": patient,
+        "starts_at": starts_at,
+        "ends_at": ends_at,
+    }
     try:
         with transaction.atomic():
             clear_to_book(service=service, **booking)
