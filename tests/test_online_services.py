@@ -14,7 +14,9 @@ from datetime import date, timedelta
 import pytest
 
 from doctors.models import Weekday
+from notifications.dispatch import dispatch_due
 from notifications.models import Notification
+from notifications.models import Status as MessageStatus
 from online.models import ManageLink, OnlineRules, PhoneCode
 from online.services import (
     OnlineError,
@@ -457,3 +459,14 @@ def test_rescheduling_onto_a_taken_time_is_a_friendly_refusal(
 
     with pytest.raises(TimeTaken):
         reschedule_online(appointment=booked, starts_at=at(NEXT_MONDAY, 14), rules=rules)
+
+
+def test_the_worker_sends_the_code_in_quiet_hours(db, time_machine):
+    time_machine.move_to(at(MONDAY, 23, 30), tick=False)
+    request_code(phone=PHONE)
+
+    dispatch_due()
+
+    text = Notification.objects.get(template="phone_code")
+    assert text.status == MessageStatus.SENT
+    assert text.address == PHONE
