@@ -27,6 +27,7 @@ from online.waitlist import (
     leave_waitlist,
     offer_for_link,
 )
+from patients.services import merge_patients
 from scheduling.exceptions import Overlap
 from scheduling.models import Appointment, AppointmentChange, Status
 from scheduling.services import book_appointment, cancel_appointment, reschedule_appointment
@@ -435,3 +436,14 @@ def test_rules_set_how_long_an_offer_is_held(
     cancel(bobs, django_capture_on_commit_callbacks)
 
     assert open_offer(entry).expires_at == at(MONDAY, 8, 30)
+
+
+def test_a_merge_keeps_one_place_per_service(jane, bob, consultation, manager):
+    wait(jane, consultation)
+    twins_place = wait(bob, consultation)
+
+    merge_patients(kept=jane, merged=bob, by=manager)
+
+    assert list(WaitlistEntry.objects.waiting().values_list("patient", flat=True)) == [jane.pk]
+    twins_place.refresh_from_db()
+    assert twins_place.status == WaitlistEntry.Status.REMOVED
