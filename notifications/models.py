@@ -20,6 +20,10 @@ class Channel(models.TextChoices):
     EMAIL = "email", "Email"
 
 
+# The booking site's verification code (online.services.request_code).
+PHONE_CODE_TEMPLATE = "phone_code"
+
+
 class Status(models.TextChoices):
     PENDING = "pending", "Pending"
     SENDING = "sending", "Sending"
@@ -166,6 +170,14 @@ class Notification(models.Model):
         if self.user is None:
             return gettext("Phone ending %(last_digits)s") % {"last_digits": self.address[-4:]}
         return self.user.get_full_name() or self.user.get_username()
+
+    @property
+    def shown_body(self) -> str:
+        """The text as staff pages show it: a booking site's code is the patient's
+        secret, kept from the outbox's readers."""
+        if self.template == PHONE_CODE_TEMPLATE:
+            return gettext("A booking site code (hidden)")
+        return self.body
 
     @property
     def can_retry(self) -> bool:

@@ -29,7 +29,7 @@ from sessions_app import signals as sessions
 from sessions_app.models import Session
 
 from .messages import appointment_context, clock, when
-from .models import Channel, Notification
+from .models import PHONE_CODE_TEMPLATE, Channel, Notification
 from .services import cancel_pending, queue_message, withdraw_alerts
 
 REMINDER = "appointment_reminder"
@@ -188,7 +188,7 @@ def text_phone_code(phone: str, code: str, code_id: int, **kwargs) -> None:
     once (the visitor is waiting for it), and once per code."""
     queue_message(
         key=f"phone_code:{code_id}",
-        template="phone_code",
+        template=PHONE_CODE_TEMPLATE,
         channel=Channel.SMS,
         phone=phone,
         urgent=True,

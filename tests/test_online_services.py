@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
+from django.urls import reverse
 
 from doctors.models import Weekday
 from notifications.dispatch import dispatch_due
@@ -470,3 +471,12 @@ def test_the_worker_sends_the_code_in_quiet_hours(db, time_machine):
     text = Notification.objects.get(template="phone_code")
     assert text.status == MessageStatus.SENT
     assert text.address == PHONE
+
+
+def test_the_outbox_keeps_the_code_from_staff(db, reception_client):
+    request_code(phone=PHONE)
+
+    page = reception_client.get(reverse("notifications:outbox")).content.decode()
+
+    assert "A booking site code (hidden)" in page
+    assert code_texted() not in page
