@@ -43,6 +43,11 @@ ATTENDANCE_GROUPS = {
     "weekday": _("Weekday"),
     "hour": _("Hour"),
 }
+# A waitlist hold is no booking: a held time is kept for an offer (and becomes a
+# booking when taken), a released one was never anyone's appointment. No report
+# counts them.
+NOT_BOOKINGS = (Status.HELD, Status.RELEASED)
+BOOKING_STATUSES = tuple(status for status in Status.values if status not in NOT_BOOKINGS)
 ATTENDED = (Status.ARRIVED, Status.IN_SESSION, Status.COMPLETED)
 STILL_AHEAD = (Status.BOOKED, Status.CONFIRMED)
 
@@ -64,9 +69,10 @@ ATTENDANCE_COLUMNS = [
 
 
 def _in_period(period: Period, doctor: int | None, service: int | None) -> QuerySet[Appointment]:
+    """The bookings that start in `period` (waitlist holds are none)."""
     found = Appointment.objects.filter(
         starts_at__gte=period.starts_at, starts_at__lt=period.ends_at
-    )
+    ).exclude(status__in=NOT_BOOKINGS)
     if doctor is not None:
         found = found.filter(doctor_id=doctor)
     if service is not None:
@@ -283,12 +289,12 @@ def _minus(span: tuple[datetime, datetime], off: Window) -> list[tuple[datetime,
 
 
 def appointments_by_status(*, period: Period) -> dict[str, int]:
-    """How many appointments start in `period`, by status (every status, zeros
-    included). One query."""
+    """How many appointments start in `period`, by status (every status of a
+    booking, zeros included; waitlist holds are no bookings). One query."""
     counts = dict(
         _in_period(period, None, None)
         .values("status")
         .annotate(n=Count("pk"))
         .values_list("status", "n")
     )
-    return {status: counts.get(status, 0) for status in Status.values}
+    return {status: counts.get(status, 0) for status in BOOKING_STATUSES}

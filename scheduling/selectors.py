@@ -19,7 +19,7 @@ from patients.models import Patient
 from .availability import Window, day_bounds, earliest_start, local_day, working_windows
 from .cards import Card, cards
 from .exceptions import InvalidTimes
-from .models import Appointment, AppointmentChange, Service
+from .models import Appointment, AppointmentChange, Service, Status
 
 MAX_SEARCH_DAYS = 31
 # How far ahead a refused walk-in looks for the next free time to offer instead.
@@ -328,11 +328,14 @@ def _away(leave: TimeOff) -> Away:
 
 def day_schedule(*, day: date) -> list[DoctorDay]:
     """The clinic's day, a column per doctor: their working windows and the card of
-    every appointment starting that day (cancelled ones included, for the record)."""
+    every appointment starting that day (cancelled ones included, for the record;
+    a lapsed waitlist hold, which never was anyone's appointment, left out)."""
     bounds = day_bounds(day)
-    appointments = Appointment.objects.filter(
-        starts_at__gte=bounds.starts_at, starts_at__lt=bounds.ends_at
-    ).order_by("starts_at", "pk")
+    appointments = (
+        Appointment.objects.filter(starts_at__gte=bounds.starts_at, starts_at__lt=bounds.ends_at)
+        .exclude(status=Status.RELEASED)
+        .order_by("starts_at", "pk")
+    )
     # Active doctors, and any other with an appointment that day. A subquery on
     # the day's appointments, not a join: the join walked every appointment ever made.
     doctors = (
@@ -378,9 +381,11 @@ def week_schedule(*, doctor: Doctor, first_day: date, days: int = 7) -> list[Doc
                 day=day,
             )
         )
-    appointments = doctor.appointments.filter(
-        starts_at__gte=span.starts_at, starts_at__lt=span.ends_at
-    ).order_by("starts_at", "pk")
+    appointments = (
+        doctor.appointments.filter(starts_at__gte=span.starts_at, starts_at__lt=span.ends_at)
+        .exclude(status=Status.RELEASED)
+        .order_by("starts_at", "pk")
+    )
     for card in cards(appointments):
         columns[(local_day(card.starts_at) - first_day).days].appointments.append(card)
     return columns
