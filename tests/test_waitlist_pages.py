@@ -89,7 +89,8 @@ def test_reception_sees_the_waiters_in_turn(
     assert "Consultation · Dr Smith" in page
     assert "any doctor" in page
     assert "Afternoons (12:00 to 17:00)" in page
-    assert "Online" in page and "Reception" in page
+    assert "Online" in page
+    assert "Reception" in page
     assert [entry.pk for entry in response.context["entries"]][:2] == [
         WaitlistEntry.objects.get(patient=bob).pk,
         WaitlistEntry.objects.get(patient=jane).pk,
@@ -159,7 +160,10 @@ def test_reception_adds_a_waiter_for_the_patient(
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ({"date_to": (FRIDAY - timedelta(days=1)).isoformat()}, "The last date is before the first."),
+        (
+            {"date_to": (FRIDAY - timedelta(days=1)).isoformat()},
+            "The last date is before the first.",
+        ),
         (
             {"date_from": "2026-11-01", "date_to": "2026-11-20"},
             "Those dates are past.",
@@ -326,10 +330,12 @@ def test_the_history_says_the_waitlist_held_it_and_the_patient_took_it_by_sms(
 
     page = reception_client.get(reverse("scheduling:detail", args=[appointment.pk]))
 
-    history = page.content.decode().split("<h2 class=\"h5\">History</h2>")[1]
+    history = page.content.decode().split('<h2 class="h5">History</h2>')[1]
     held, taken = history.split('<li class="list-group-item">')[1:]
-    assert "Held for a waitlist offer" in held and "by the waitlist" in held
-    assert "Booked from the waitlist" in taken and "by SMS reply" in taken
+    assert "Held for a waitlist offer" in held
+    assert "by the waitlist" in held
+    assert "Booked from the waitlist" in taken
+    assert "by SMS reply" in taken
     assert "Held for the waitlist → Booked" in taken
     assert "the system" not in history
 

@@ -1,4 +1,5 @@
-"""The manager edits the online booking rules and reads the waitlist in the admin."""
+"""The manager sets the online booking rules (saved once, then edited) and reads the
+waitlist and its offers in the admin."""
 
 from django.db import migrations
 
@@ -7,6 +8,7 @@ from clinic.kernel.roles import MANAGERS, grant_operation
 GRANTS = {
     MANAGERS: [
         "view_onlinerules",
+        "add_onlinerules",
         "change_onlinerules",
         "view_waitlistentry",
         "view_waitlistoffer",
