@@ -363,3 +363,16 @@ def test_the_history_names_the_patient_online_and_the_staff(reception_client, re
         for part in page.content.decode().split('data-testid="changed-by">')[1:]
     ]
     assert who == ["by the patient online", "by Rita Owens", "by the system"]
+
+
+def test_booked_by_names_the_waitlist_when_nobody_at_the_desk_booked_it(
+    reception_client, smith, consultation, jane, bob
+):
+    offer = freed_and_held(smith, consultation, waiter=jane, other=bob)
+    appointment = accept_offer(offer=offer, via=AppointmentChange.Via.SMS)
+
+    page = reception_client.get(reverse("scheduling:detail", args=[appointment.pk]))
+
+    assert '<dt class="col-sm-4">Booked by</dt><dd class="col-sm-8">the waitlist</dd>' in (
+        page.content.decode()
+    )
