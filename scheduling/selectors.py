@@ -392,10 +392,12 @@ def week_schedule(*, doctor: Doctor, first_day: date, days: int = 7) -> list[Doc
 
 
 def doctor_day(*, doctor: Doctor, day: date) -> list[Appointment]:
-    """One doctor's appointments starting on `day`, in order."""
+    """One doctor's appointments starting on `day`, in order (not a lapsed waitlist
+    hold, which never was anyone's appointment)."""
     bounds = day_bounds(day)
     return list(
         doctor.appointments.filter(starts_at__gte=bounds.starts_at, starts_at__lt=bounds.ends_at)
+        .exclude(status=Status.RELEASED)
         .select_related("patient", "service")
         .order_by("starts_at", "pk")
     )
@@ -412,6 +414,7 @@ def doctor_day_marker(*, user: User, day: date) -> tuple[object, ...]:
         Appointment.objects.filter(
             doctor__user=user, starts_at__gte=bounds.starts_at, starts_at__lt=bounds.ends_at
         )
+        .exclude(status=Status.RELEASED)
         .order_by("starts_at", "pk")
         .values_list(
             "doctor_id",

@@ -31,9 +31,7 @@ def online_jane(db):
     )
 
 
-def test_a_patient_registered_online_is_flagged_with_who_they_may_be(
-    manager_client, online_jane
-):
+def test_a_patient_registered_online_is_flagged_with_who_they_may_be(manager_client, online_jane):
     known = PatientFactory(given_name="Jane", family_name="Doe", phone="+12025550111")
     same_phone = PatientFactory(given_name="Janet", family_name="Doe", phone="+12025550199")
     PatientFactory(given_name="Joan", family_name="Day")
@@ -160,9 +158,7 @@ def test_the_manager_reads_the_waitlist_and_its_offers(manager_client, smith, co
 @pytest.fixture
 def monday_with_holds(smith, consultation, jane, bob):
     """Monday: one booking, one time held for an offer, one hold released."""
-    AppointmentFactory(
-        doctor=smith, patient=jane, service=consultation, starts_at=at(MONDAY, 9)
-    )
+    AppointmentFactory(doctor=smith, patient=jane, service=consultation, starts_at=at(MONDAY, 9))
     AppointmentFactory(
         doctor=smith,
         patient=bob,

@@ -201,10 +201,12 @@ def test_a_doctor_who_does_not_offer_the_service_is_refused(
 def test_adding_a_patient_already_waiting_updates_their_wish(reception_client, consultation, jane):
     first = wait(jane, consultation)
 
-    reception_client.post(WAITLIST, add_form(jane, consultation, times_of_day=TimesOfDay.EVENING))
+    reception_client.post(
+        WAITLIST, add_form(jane, consultation, times_of_day=TimesOfDay.EVENING, priority="4")
+    )
 
     [entry] = WaitlistEntry.objects.all()
-    assert (entry.pk, entry.times_of_day) == (first.pk, TimesOfDay.EVENING)
+    assert (entry.pk, entry.times_of_day, entry.priority) == (first.pk, TimesOfDay.EVENING, 4)
 
 
 # --- Priority and removal -----------------------------------------------------------------
@@ -376,3 +378,19 @@ def test_booked_by_names_the_waitlist_when_nobody_at_the_desk_booked_it(
     assert '<dt class="col-sm-4">Booked by</dt><dd class="col-sm-8">the waitlist</dd>' in (
         page.content.decode()
     )
+
+
+def test_the_doctors_own_day_shows_the_hold_and_not_a_released_one(
+    doctor_client, smith, consultation, jane, bob
+):
+    offer = freed_and_held(smith, consultation, waiter=jane, other=bob)
+    my_day = reverse("scheduling:my_day")
+
+    held = doctor_client.get(my_day, {"date": MONDAY.isoformat()}).content.decode()
+    decline_offer(offer=offer)
+    released = doctor_client.get(my_day, {"date": MONDAY.isoformat()}).content.decode()
+
+    assert "Held for the waitlist" in held
+    assert "Jane Doe" in held
+    assert "Jane Doe" not in released
+    assert "Waitlist hold released" not in released

@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import re
 import urllib.request
-from datetime import date, time
+from datetime import date
 from pathlib import Path
 from urllib.parse import urlencode
 
