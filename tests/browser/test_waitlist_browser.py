@@ -188,3 +188,44 @@ def test_a_cancelled_time_goes_to_the_waiter_who_takes_it_by_sms(
 
     page.goto(reverse("waitlist:list"))
     expect(page.get_by_test_id("waitlist-empty")).to_be_visible()
+
+
+def test_bad_dates_are_said_on_the_form_and_add_nobody(signed_in):
+    ServiceFactory(code="consult", name="Consultation", duration_minutes=30)
+    anna = PatientFactory(given_name="Anna", family_name="Lindqvist")
+    page = signed_in(ReceptionistFactory())
+
+    page.goto(f"{reverse('waitlist:list')}?patient={anna.pk}")
+    form = page.get_by_test_id("add-waiter-form")
+    form.get_by_label("From").fill("2026-12-10")
+    form.get_by_label("Until").fill("2026-12-08")
+    form.get_by_role("button", name="Add to the waitlist").click()
+
+    expect(page.get_by_test_id("waitlist-error")).to_contain_text(
+        "The last date is before the first."
+    )
+    expect(page.get_by_test_id("chosen-patient")).to_have_text("Anna Lindqvist")
+    shoot(page, "waitlist-form-error")
+    assert not WaitlistEntry.objects.exists()
+
+
+def test_a_patient_registered_online_is_reviewed_at_the_desk(signed_in):
+    known = PatientFactory(given_name="Anna", family_name="Lindqvist", phone="+12025550150")
+    online = PatientFactory(
+        given_name="Anna", family_name="Lindqvist", phone="+12025550151", registered_online=True
+    )
+    page = signed_in(ReceptionistFactory())
+
+    page.goto(online.get_absolute_url())
+    review = page.get_by_test_id("online-review")
+    expect(review).to_contain_text("Registered online — please review")
+    expect(review.get_by_role("link", name="Anna Lindqvist")).to_have_attribute(
+        "href", known.get_absolute_url()
+    )
+    shoot(page, "patient-online-review")
+    review.get_by_role("button", name="Reviewed").click()
+
+    expect(page.get_by_role("alert").filter(has_text="marked as reviewed")).to_be_visible()
+    expect(page.get_by_test_id("online-review")).to_have_count(0)
+    online.refresh_from_db()
+    assert not online.registered_online
