@@ -394,3 +394,17 @@ def test_the_doctors_own_day_shows_the_hold_and_not_a_released_one(
     assert "Jane Doe" in held
     assert "Jane Doe" not in released
     assert "Waitlist hold released" not in released
+
+
+def test_a_held_times_page_says_until_when_and_offers_nothing_to_do(
+    reception_client, smith, consultation, jane, bob
+):
+    offer = freed_and_held(smith, consultation, waiter=jane, other=bob)
+
+    page = reception_client.get(reverse("scheduling:detail", args=[offer.hold.pk]))
+
+    text = page.content.decode()
+    assert 'data-testid="held-until">Fri 27 Nov 09:15</dd>' in text
+    assert "Held for the waitlist</span>" in text
+    assert 'data-testid="detail-cancel-form"' not in text
+    assert ">Confirm</button>" not in text
