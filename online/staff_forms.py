@@ -13,10 +13,9 @@ from patients.models import Patient
 from scheduling.models import Service
 
 from .models import TimesOfDay
+from .waitlist import PRIORITY_LIMIT
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-# A priority reception can type; the column holds far more, nobody needs it.
-PRIORITY_LIMIT = 99
 
 
 def priority_field() -> forms.IntegerField:

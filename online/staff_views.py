@@ -79,11 +79,6 @@ class WaitlistView(PermissionRequiredMixin, View):
             except DomainError as error:
                 form.add_error(None, error.message)
             else:
-                # A patient already waiting for the service keeps their place and has
-                # their wish updated (join_waitlist); the priority reception gives now
-                # is theirs too.
-                if entry.priority != data["priority"]:
-                    set_priority(entry=entry, priority=data["priority"])
                 messages.success(
                     request,
                     _("%(patient)s is on the waitlist for %(service)s.")

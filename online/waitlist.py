@@ -70,11 +70,23 @@ def join_waitlist(
     times_of_day: str = TimesOfDay.ANY,
     source: str,
     by: User | None = None,
-    priority: int = 0,
+    priority: int | None = None,
 ) -> WaitlistEntry:
     """Put the patient on the waitlist. A patient already waiting for the service
-    has their wish updated rather than a second place in the queue."""
+    has their wish updated (and their priority, when one is given) rather than a
+    second place in the queue."""
     today = timezone.localdate()
+    if priority is not None:
+        _check_priority(priority)
+    if not service.is_active:
+        raise WaitlistError(_("%(service)s is no longer offered.") % {"service": service.name})
+    if doctor is not None and not (
+        doctor.is_active and service.offering_doctors().filter(pk=doctor.pk).exists()
+    ):
+        raise WaitlistError(
+            _("%(doctor)s does not offer %(service)s.")
+            % {"doctor": doctor, "service": service.name}
+        )
     if date_to < date_from:
         raise WaitlistError(_("The last date is before the first."))
     if date_to < today:
@@ -102,6 +114,8 @@ def join_waitlist(
             .first()
         )
         if entry is not None:
+            if priority is not None:
+                wish["priority"] = priority
             for name, value in wish.items():
                 setattr(entry, name, value)
             entry.save(update_fields=[*wish])
@@ -111,7 +125,7 @@ def join_waitlist(
             service=service,
             source=source,
             added_by=by,
-            priority=priority,
+            priority=priority or 0,
             **wish,
         )
 
@@ -127,10 +141,23 @@ def leave_waitlist(*, entry: WaitlistEntry) -> WaitlistEntry:
     return entry
 
 
+# Reception's priorities run from -99 to 99 (higher is offered first).
+PRIORITY_LIMIT = 99
+
+
 def set_priority(*, entry: WaitlistEntry, priority: int) -> WaitlistEntry:
+    """Reception moves a waiter up (or down) the queue."""
+    _check_priority(priority)
     WaitlistEntry.objects.filter(pk=entry.pk).update(priority=priority)
     entry.priority = priority
     return entry
+
+
+def _check_priority(priority: int) -> None:
+    if not -PRIORITY_LIMIT <= priority <= PRIORITY_LIMIT:
+        raise WaitlistError(
+            _("A priority runs from -%(limit)s to %(limit)s.") % {"limit": PRIORITY_LIMIT}
+        )
 
 
 # --- Offering freed time -------------------------------------------------------------

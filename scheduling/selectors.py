@@ -486,10 +486,12 @@ def _history() -> Prefetch:
 def patient_appointments(
     *, patient: Patient, within: QuerySet[Appointment] | None = None, limit: int = 50
 ) -> list[Appointment]:
-    """The patient's latest appointments (of `within`, when given), newest first."""
+    """The patient's latest appointments (of `within`, when given), newest first;
+    a waitlist hold that lapsed was never theirs."""
     appointments = Appointment.objects.all() if within is None else within
     return list(
         appointments.filter(patient=patient)
+        .exclude(status=Status.RELEASED)
         .select_related("doctor", "service")
         .order_by("-starts_at", "-pk")[:limit]
     )

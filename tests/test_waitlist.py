@@ -26,6 +26,7 @@ from online.waitlist import (
     join_waitlist,
     leave_waitlist,
     offer_for_link,
+    set_priority,
 )
 from patients.services import merge_patients
 from scheduling.exceptions import Overlap
@@ -447,3 +448,30 @@ def test_a_merge_keeps_one_place_per_service(jane, bob, consultation, manager):
     assert list(WaitlistEntry.objects.waiting().values_list("patient", flat=True)) == [jane.pk]
     twins_place.refresh_from_db()
     assert twins_place.status == WaitlistEntry.Status.REMOVED
+
+
+def test_joining_again_with_a_priority_takes_it(jane, consultation):
+    wait(jane, consultation)
+
+    again = wait(jane, consultation, priority=7)
+    unchanged = wait(jane, consultation)
+
+    assert again.priority == unchanged.priority == 7
+
+
+def test_a_doctor_who_does_not_offer_the_service_is_refused(jane, consultation, smith, jones):
+    consultation.doctors.set([smith])
+
+    with pytest.raises(WaitlistError, match="does not offer Consultation"):
+        wait(jane, consultation, doctor=jones)
+    assert not WaitlistEntry.objects.exists()
+
+
+@pytest.mark.parametrize("priority", [100, -100, 40000])
+def test_a_priority_out_of_range_is_refused(jane, consultation, priority):
+    entry = wait(jane, consultation)
+
+    with pytest.raises(WaitlistError, match="from -99 to 99"):
+        set_priority(entry=entry, priority=priority)
+    with pytest.raises(WaitlistError, match="from -99 to 99"):
+        wait(PatientFactory(), consultation, priority=priority)
