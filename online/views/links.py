@@ -90,8 +90,7 @@ def cancel(request: HttpRequest, token: str) -> HttpResponse:
         except DomainError as refusal:
             error = refusal.message
         else:
-            messages.success(request, _("Your appointment is cancelled."))
-            return redirect("online:manage", token=token)
+            return redirect("online:manage", token=token)  # It says it is cancelled.
     context = {**_context(appointment, token, rules), "error": error}
     return page(request, "online/cancel.html", context, status=400 if error else 200)
 

@@ -45,6 +45,15 @@ class Week:
     def has_times(self) -> bool:
         return any(day.times for day in self.days)
 
+    @property
+    def last_day(self) -> date:
+        return self.days[-1].day if self.days else self.first_day
+
+    @property
+    def first_free_day(self) -> date | None:
+        """The day shown open; the others open on a tap (a phone's screen holds one)."""
+        return next((day.day for day in self.days if day.times), None)
+
 
 def value_of(slot: Slot) -> str:
     return f"{slot.doctor.pk}|{int(slot.starts_at.timestamp())}"
