@@ -6,22 +6,30 @@ Screenshots of each page, on a phone and on a desk, go to var/screenshots/."""
 from __future__ import annotations
 
 import re
-from datetime import time
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
 import pytest
 from django.core.cache import cache
 from django.urls import reverse
+from django.utils import timezone
 from playwright.sync_api import Page, expect
 
-from doctors.models import Weekday
+from doctors.models import Doctor, Weekday
 from notifications.dispatch import dispatch_due
-from online.models import OnlineRules
+from online.models import OnlineRules, WaitlistEntry, WaitlistOffer
+from online.tokens import digest, new_token
 from patients.models import Patient
+from scheduling.holds import hold_time
 from scheduling.models import Appointment, OnlineBooking
 from scheduling.models import Status as AppointmentStatus
 from tests.browser.conftest import new_context
-from tests.factories import DoctorFactory, ServiceFactory, with_working_hours
+from tests.factories import (
+    AppointmentFactory,
+    DoctorFactory,
+    ServiceFactory,
+    with_working_hours,
+)
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
 PHONE = {"width": 390, "height": 844}
@@ -146,3 +154,86 @@ def test_a_new_patient_books_moves_and_cancels_on_a_phone(clinic, phone_page):
     screenshots(page, "cancelled")
     assert Appointment.objects.get().status == AppointmentStatus.CANCELLED
     assert any("cancelled" in body for body in sent_to(clinic, "+12025550161"))
+
+
+def test_the_waitlist_an_offer_and_the_friendly_pages_on_a_phone(clinic, phone_page, settings):
+    page = phone_page
+    # A time taken while the visitor types the code: the nearest free times.
+    page.goto(reverse("online:service", args=["consult"]))
+    first_time = page.locator("button[name=time]").first
+    doctor_pk, seconds = first_time.get_attribute("value").split("|")
+    first_time.click()
+    page.get_by_label("First name").fill("Ben")
+    page.get_by_label("Last name").fill("Okafor")
+    page.get_by_label("Date of birth").fill("1990-07-01")
+    page.get_by_label("Mobile phone").fill("(202) 555-0177")
+    page.get_by_role("button", name="Text me a code").click()
+    [code_text] = sent_to(clinic, "+12025550177")
+    taken = datetime.fromtimestamp(int(seconds), tz=UTC)
+    AppointmentFactory(doctor=Doctor.objects.get(pk=doctor_pk), starts_at=taken)
+    page.get_by_label("The 6-digit code").fill(CODE.search(code_text).group(1))
+    page.get_by_role("button", name="Book this time").click()
+    expect(page.get_by_role("heading", name="Sorry, this time was just taken")).to_be_visible()
+    screenshots(page, "taken")
+    page.locator("button[name=time]").first.click()
+    expect(page.get_by_role("heading", name="You are booked")).to_be_visible()
+
+    # No time suits: the waitlist, with the same details and code.
+    page.goto(reverse("online:service", args=["consult"]))
+    page.get_by_role("link", name=re.compile("No time suits me")).click()
+    expect(page.get_by_role("heading", name="Tell me if something frees up")).to_be_visible()
+    page.get_by_label("Mornings").check()
+    screenshots(page, "waitlist")
+    page.get_by_role("button", name="Next: your details").click()
+    page.get_by_label("First name").fill("Anna")
+    page.get_by_label("Last name").fill("Novak")
+    page.get_by_label("Date of birth").fill("1984-03-12")
+    page.get_by_label("Mobile phone").fill("(202) 555-0161")
+    page.get_by_role("button", name="Text me a code").click()
+    [code_text] = sent_to(clinic, "+12025550161")
+    page.get_by_label("The 6-digit code").fill(CODE.search(code_text).group(1))
+    page.get_by_role("button", name="Join the waitlist").click()
+    expect(page.get_by_role("heading", name="You are on the waitlist")).to_be_visible()
+    screenshots(page, "joined")
+
+    # A time frees up and is held for Anna: she takes it from the link.
+    entry = WaitlistEntry.objects.get()
+    token = hold_for(entry)
+    page.goto(reverse("online:offer", args=[token]))
+    expect(page.get_by_role("heading", name="A time has come free")).to_be_visible()
+    screenshots(page, "offer")
+    page.get_by_role("button", name="Take it").click()
+    expect(page.get_by_role("heading", name="You are booked")).to_be_visible()
+    screenshots(page, "offer-taken")
+
+    page.goto(reverse("online:manage", args=["NoSuchLnk2"]))
+    expect(page.get_by_role("heading", name="We could not find this")).to_be_visible()
+    screenshots(page, "not-found")
+    settings.ONLINE_RATE_LIMITS = {**settings.ONLINE_RATE_LIMITS, "pages": "1/h"}
+    page.goto(reverse("online:home"))
+    page.goto(reverse("online:home"))
+    expect(page.get_by_role("heading", name="Too many requests")).to_be_visible()
+    screenshots(page, "too-many")
+
+
+def hold_for(entry: WaitlistEntry) -> str:
+    """Tomorrow at 10:00 with Dr Smith, held for the waiting patient's offer; the
+    offer's token (as texted)."""
+    tomorrow = timezone.localdate() + timedelta(days=1)
+    starts_at = datetime.combine(tomorrow, time(10), tzinfo=timezone.get_current_timezone())
+    hold = hold_time(
+        service=entry.service,
+        doctor=Doctor.objects.get(family_name="Smith"),
+        patient=entry.patient,
+        starts_at=starts_at,
+        ends_at=starts_at + entry.service.duration,
+        until=timezone.now() + timedelta(minutes=15),
+    )
+    token = new_token()
+    WaitlistOffer.objects.create(
+        entry=entry,
+        hold=hold,
+        token_hash=digest(token, purpose="offer"),
+        expires_at=timezone.now() + timedelta(minutes=15),
+    )
+    return token
