@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 import pytest
 from django.core.cache import cache
-from django.test import Client
+from django.test import Client, override_settings
 from django.urls import reverse
 
 from doctors.models import Weekday
@@ -31,6 +31,7 @@ from tests.factories import (
     ServiceFactory,
     with_working_hours,
 )
+from tests.test_security import print_settings
 
 # The scene: Friday 27 November 2026, 10:00. Monday is bookable (2 h notice), and
 # more than 24 hours ahead (the late-cancel cutoff).
@@ -986,3 +987,38 @@ def test_the_service_page_takes_a_bounded_number_of_queries(
         response = visitor.get(reverse("online:service", args=["consult"]))
 
     assert response.status_code == 200
+
+
+def test_the_cache_and_the_embedding_origins_come_from_the_environment(tmp_path):
+    backend, samesite = print_settings(tmp_path, "CACHES", "SESSION_COOKIE_SAMESITE")
+    assert "LocMemCache" in backend
+    assert samesite == "'Lax'"
+
+    backend, origins, samesite = print_settings(
+        tmp_path,
+        "CACHES",
+        "ONLINE_EMBED_ORIGINS",
+        "CSRF_COOKIE_SAMESITE",
+        CACHE_URL="redis://127.0.0.1:6379/1",
+        ONLINE_EMBED_ORIGINS="https://www.riverside.example",
+    )
+    assert "django.core.cache.backends.redis.RedisCache" in backend
+    assert "redis://127.0.0.1:6379/1" in backend
+    assert origins == "['https://www.riverside.example']"
+    assert samesite == "'None'"
+
+
+def test_a_cache_that_does_not_answer_lets_the_pages_through(visitor, consultation, caplog):
+    # Nothing listens on port 1: every count fails at once.
+    down = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",
+        }
+    }
+
+    with override_settings(CACHES=down):
+        response = visitor.get(reverse("online:home"))
+
+    assert response.status_code == 200
+    assert "Rate limits not counted" in caplog.text

@@ -37,7 +37,7 @@ from ..services import (
 )
 from ..waitlist import join_waitlist
 from . import state, times
-from .public import checks_limited, codes_limited, not_found, page, public_page
+from .public import CHECKS, CODES, not_found, page, public_page
 
 
 def _service(code: str) -> Service | None:
@@ -170,9 +170,8 @@ def waitlist(request: HttpRequest, code: str) -> HttpResponse:
 # --- Who is booking -----------------------------------------------------------------
 
 
-@public_page
+@public_page(limits=CODES)
 @require_http_methods(["GET", "POST"])
-@codes_limited
 def details(request: HttpRequest, code: str) -> HttpResponse:
     """Name, date of birth and phone; a code is texted to the phone. The answer is the
     same whoever the phone belongs to (and for a robot, which is texted nothing)."""
@@ -218,9 +217,8 @@ def _summary(service: Service, intent: dict) -> dict[str, object]:
 # --- The code ---------------------------------------------------------------------------
 
 
-@public_page
+@public_page(limits=CHECKS)
 @require_http_methods(["GET", "POST"])
-@checks_limited
 def verify(request: HttpRequest, code: str) -> HttpResponse:
     """The 6-digit code; once it is right, the booking is made (or the place on the
     waitlist taken)."""
@@ -252,9 +250,8 @@ def verify(request: HttpRequest, code: str) -> HttpResponse:
     return page(request, "online/verify.html", context, status=400 if form.errors else 200)
 
 
-@public_page
+@public_page(limits=CODES)
 @require_POST
-@codes_limited
 def new_code(request: HttpRequest, code: str) -> HttpResponse:
     """Text another code (at most three an hour for a phone)."""
     service = _service(code)

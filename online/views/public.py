@@ -4,7 +4,9 @@ pages, and framing only by the clinic's own website (ONLINE_EMBED_ORIGINS)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from functools import wraps
 
 from csp.decorators import csp_replace
@@ -15,14 +17,15 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django_ratelimit import ALL  # type: ignore[import-untyped]
-from django_ratelimit.decorators import ratelimit  # type: ignore[import-untyped]
-from django_ratelimit.exceptions import Ratelimited  # type: ignore[import-untyped]
+from django_ratelimit.core import is_ratelimited  # type: ignore[import-untyped]
 
 from clinic.kernel.http import client_ip
 
 from ..services import normalised_phone
 from ..tokens import digest
 from . import state
+
+logger = logging.getLogger(__name__)
 
 View = Callable[..., HttpResponse]
 
@@ -51,41 +54,69 @@ def by_phone(group: str, request: HttpRequest) -> str:
     return digest(phone, purpose="ratelimit")
 
 
-def limit(group: str, key: Callable[[str, HttpRequest], str], method=ALL) -> Callable[[View], View]:
-    """At most ONLINE_RATE_LIMITS[group] requests per key; past it, `public_page`
-    answers 429."""
-    return ratelimit(group=f"online.{group}", key=key, rate=rate, method=method, block=True)
+@dataclass(frozen=True)
+class Limit:
+    """At most ONLINE_RATE_LIMITS[group] requests (of `method`) per key."""
+
+    group: str
+    key: Callable[[str, HttpRequest], str]
+    method: object = ALL
 
 
-def codes_limited(view: View) -> View:
-    """For the views that text a code: per address and per phone."""
-    view = limit("codes_per_phone", by_phone, method="POST")(view)
-    return limit("codes_per_address", by_address, method="POST")(view)
+PAGES = Limit("pages", by_address)
+# The views that text a code, and the one that checks it: per address and per phone.
+CODES = (
+    Limit("codes_per_address", by_address, "POST"),
+    Limit("codes_per_phone", by_phone, "POST"),
+)
+CHECKS = (
+    Limit("checks_per_address", by_address, "POST"),
+    Limit("checks_per_phone", by_phone, "POST"),
+)
 
 
-def checks_limited(view: View) -> View:
-    """For the view that checks a code: per address and per phone."""
-    view = limit("checks_per_phone", by_phone, method="POST")(view)
-    return limit("checks_per_address", by_address, method="POST")(view)
+def over_limit(request: HttpRequest, limits: Sequence[Limit]) -> bool:
+    """Counts this request against each limit; whether one is passed. A cache that
+    does not answer (Redis down) lets the request through, logged: the codes' own
+    limits (three an hour, five tries) are kept in the database and still hold."""
+    try:
+        passed = [
+            is_ratelimited(
+                request=request,
+                group=f"online.{limit.group}",
+                key=limit.key,
+                rate=rate,
+                method=limit.method,
+                increment=True,
+            )
+            for limit in limits
+        ]
+    except Exception:
+        logger.exception("Rate limits not counted: the cache did not answer")
+        return False
+    return any(passed)
 
 
 # --- Every public page --------------------------------------------------------
 
 
-def public_page(view: View) -> View:
+def public_page(view: View | None = None, *, limits: Sequence[Limit] = ()):
     """A page of the booking site: open to anyone, never cached, limited per client
-    address, framable only by ONLINE_EMBED_ORIGINS."""
-    limited = limit("pages", by_address)(view)
+    address (and by `limits`), framable only by ONLINE_EMBED_ORIGINS. Past a limit
+    it answers 429 with a page that says to wait."""
 
-    @wraps(view)
-    def page(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        try:
-            response = limited(request, *args, **kwargs)
-        except Ratelimited:
-            response = too_many_requests(request)
-        return framable(request, response)
+    def decorate(view: View) -> View:
+        @wraps(view)
+        def answer(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            if over_limit(request, [PAGES, *limits]):
+                response = too_many_requests(request)
+            else:
+                response = view(request, *args, **kwargs)
+            return framable(request, response)
 
-    return login_not_required(never_cache(page))
+        return login_not_required(never_cache(answer))
+
+    return decorate(view) if view is not None else decorate
 
 
 def framable(request: HttpRequest, response: HttpResponse) -> HttpResponse:
