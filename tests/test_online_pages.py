@@ -31,7 +31,7 @@ from tests.factories import (
     ServiceFactory,
     with_working_hours,
 )
-from tests.test_security import print_settings
+from tests.test_security import assert_strict_policy, print_settings
 
 # The scene: Friday 27 November 2026, 10:00. Monday is bookable (2 h notice), and
 # more than 24 hours ahead (the late-cancel cutoff).
@@ -1022,3 +1022,31 @@ def test_a_cache_that_does_not_answer_lets_the_pages_through(visitor, consultati
 
     assert response.status_code == 200
     assert "Rate limits not counted" in caplog.text
+
+
+def test_the_booking_pages_carry_the_strict_policy(visitor, offer, smith):
+    _offer, offer_token = offer
+    manage_token = manage_link(AppointmentFactory(doctor=smith, starts_at=at(MONDAY, 14))).rsplit(
+        "/", 2
+    )[-2]
+    urls = [
+        reverse("online:home"),
+        reverse("online:service", args=["consult"]),
+        reverse("online:waitlist", args=["consult"]),
+        reverse("online:manage", args=[manage_token]),
+        reverse("online:cancel", args=[manage_token]),
+        reverse("online:move", args=[manage_token]),
+        reverse("online:offer", args=[offer_token]),
+    ]
+    for url in urls:
+        assert_strict_policy(url, visitor.get(url))
+
+
+def test_coming_back_to_change_the_phone_keeps_what_was_typed(visitor, consultation, smith):
+    choose(visitor, smith, at(MONDAY, 10))
+    give_details(visitor)
+
+    page = text_of(visitor.get(reverse("online:details", args=["consult"])))
+
+    assert 'value="Novak"' in page
+    assert f'value="{PHONE}"' in page

@@ -181,7 +181,7 @@ def details(request: HttpRequest, code: str) -> HttpResponse:
     intent = state.intent(request, service)
     if intent is None:
         return _start_again(request, service)
-    form = DetailsForm(request.POST or None)
+    form = DetailsForm(request.POST or None, initial=state.details(request, service))
     if request.method == "POST":
         if form.is_robot:
             phone = normalised_phone(request.POST.get("phone", ""))

@@ -178,6 +178,7 @@ def offer(request: HttpRequest, token: str) -> HttpResponse:
         "appointment": current.hold,
         "is_open": is_open,
         "is_taken": status == WaitlistOffer.Status.ACCEPTED,
+        "is_cancelled": current.hold.status == AppointmentStatus.CANCELLED,
         "is_passed": status == WaitlistOffer.Status.DECLINED,
         "clinic_address": settings.CLINIC_ADDRESS,
         "clinic_phone": settings.CLINIC_PHONE,

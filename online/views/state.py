@@ -140,6 +140,16 @@ def visitor(request: HttpRequest, service: Service, *, language: str) -> Visitor
         return None
 
 
+def details(request: HttpRequest, service: Service) -> dict[str, str]:
+    """What the visitor typed before (to fill the form again when they come back to
+    change the phone), or nothing."""
+    kept = _data(request).get("visitor")
+    if not isinstance(kept, dict) or kept.get("service") != service.code or kept.get("robot"):
+        return {}
+    names = ["given_name", "family_name", "date_of_birth", "phone", "email"]
+    return {name: kept[name] for name in names if isinstance(kept.get(name), str)}
+
+
 def phone(request: HttpRequest) -> str:
     """The phone the visitor gave (E.164), or ""."""
     kept = _data(request).get("visitor")
