@@ -284,11 +284,13 @@ X_FRAME_OPTIONS = "DENY"
 # pages then send `frame-ancestors` with these origins and no X-Frame-Options (which
 # cannot name origins); every other page still refuses any frame.
 ONLINE_EMBED_ORIGINS = env.list("ONLINE_EMBED_ORIGINS", default=[])
-if ONLINE_EMBED_ORIGINS:
+if ONLINE_EMBED_ORIGINS and SESSION_COOKIE_SECURE and CSRF_COOKIE_SECURE:
     # Inside another site's frame the browser sends a cookie only when it is marked
     # SameSite=None: the booking steps keep their state in the session and their
     # forms' CSRF token in a cookie. The forms are still CSRF-checked (token and
     # Origin); only the browser's extra SameSite guard is given up, for embedding.
+    # Browsers drop a SameSite=None cookie that is not Secure, so development over
+    # plain HTTP (DEBUG) keeps Lax and cannot book inside a frame.
     SESSION_COOKIE_SAMESITE = "None"
     CSRF_COOKIE_SAMESITE = "None"
 
