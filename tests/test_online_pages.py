@@ -1050,3 +1050,42 @@ def test_coming_back_to_change_the_phone_keeps_what_was_typed(visitor, consultat
 
     assert 'value="Novak"' in page
     assert f'value="{PHONE}"' in page
+
+
+def test_a_new_patient_whose_time_was_taken_books_another_for_new_patients(
+    visitor, consultation, smith
+):
+    # Nothing of the failed booking is kept: had the new patient been, the service
+    # for new patients would now refuse them as known.
+    consultation.online_booking = OnlineBooking.NEW
+    consultation.save()
+    choose(visitor, smith, at(MONDAY, 10))
+    give_details(visitor)
+    AppointmentFactory(doctor=smith, starts_at=at(MONDAY, 10), service=consultation)
+    enter_code(visitor, texted_code())
+
+    response = visitor.post(
+        reverse("online:another_time", args=["consult"]),
+        {"time": time_value(smith, at(MONDAY, 10, 30))},
+    )
+
+    assert response["Location"] == reverse("online:booked", args=["consult"])
+    assert Patient.objects.filter(registered_online=True).count() == 1
+
+
+def test_a_patient_with_enough_online_bookings_is_told_to_call(
+    visitor, consultation, smith, time_machine
+):
+    OnlineRules.objects.create(max_future_bookings=1)
+    book(visitor, smith, at(MONDAY, 10))
+    # A minute on: the outbox keys a code's text by the phone and the instant.
+    time_machine.move_to(NOW + timedelta(minutes=1), tick=False)
+    again = Client()
+    choose(again, smith, at(MONDAY, 11))
+    give_details(again)
+
+    response = enter_code(again, texted_code())
+
+    assert response.status_code == 400
+    assert "You already have 1 appointments booked online" in text_of(response)
+    assert Appointment.objects.count() == 1
