@@ -279,6 +279,42 @@ SESSION_COOKIE_HTTPONLY = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# The public booking site (/book/) may be shown in a frame on these origins only
+# (the clinic's own website: "https://www.example-clinic.org"); empty, nowhere. Its
+# pages then send `frame-ancestors` with these origins and no X-Frame-Options (which
+# cannot name origins); every other page still refuses any frame.
+ONLINE_EMBED_ORIGINS = env.list("ONLINE_EMBED_ORIGINS", default=[])
+if ONLINE_EMBED_ORIGINS and SESSION_COOKIE_SECURE and CSRF_COOKIE_SECURE:
+    # Inside another site's frame the browser sends a cookie only when it is marked
+    # SameSite=None: the booking steps keep their state in the session and their
+    # forms' CSRF token in a cookie. The forms are still CSRF-checked (token and
+    # Origin); only the browser's extra SameSite guard is given up, for embedding.
+    # Browsers drop a SameSite=None cookie that is not Secure, so development over
+    # plain HTTP (DEBUG) keeps Lax and cannot book inside a frame.
+    SESSION_COOKIE_SAMESITE = "None"
+    CSRF_COOKIE_SAMESITE = "None"
+
+# --- Cache and rate limits ----------------------------------------------------------
+
+# The cache holds the public pages' rate-limit counters (django-ratelimit). In
+# memory by default, which counts per process: with several web processes (the
+# deploy's gunicorn runs up to 8) a limit is that many times looser. Production
+# points CACHE_URL at Redis (redis://127.0.0.1:6379/1), shared by every process.
+CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
+RATELIMIT_USE_CACHE = "default"
+# Off only for a load test of the booking site from one address (bench/).
+RATELIMIT_ENABLE = env.bool("RATELIMIT_ENABLE", default=True)
+# Requests a client address (clinic.kernel.http.client_ip) may make to the booking
+# site's pages, and texted codes and code checks per address and per phone, as
+# django-ratelimit's rates ("60/m": 60 a minute; s, m, h, d). Past one, the page
+# answers 429 "Too many requests" until the period ends.
+ONLINE_RATE_LIMITS = {
+    "pages": env.str("ONLINE_RATE_PAGES", default="60/m"),
+    "codes_per_address": env.str("ONLINE_RATE_CODES_PER_ADDRESS", default="10/h"),
+    "codes_per_phone": env.str("ONLINE_RATE_CODES_PER_PHONE", default="6/h"),
+    "checks_per_address": env.str("ONLINE_RATE_CHECKS_PER_ADDRESS", default="30/h"),
+    "checks_per_phone": env.str("ONLINE_RATE_CHECKS_PER_PHONE", default="20/h"),
+}
 
 # --- Content Security Policy ----------------------------------------------------
 
