@@ -17,7 +17,7 @@ from patients.models import validate_date_of_birth
 
 from .models import TimesOfDay
 from .services import normalised_phone
-from .waitlist import MAX_WAIT_DAYS
+from .waitlist import WaitlistError, check_dates
 
 # The field a person never sees (hidden by online.css and out of the tab order);
 # a robot that fills every field fills it.
@@ -148,18 +148,12 @@ class WaitlistForm(forms.Form):
         self.fields["date_to"].initial = today + timedelta(days=14)
 
     def clean(self) -> dict:
-        # The same checks as join_waitlist's, said now rather than after the code.
+        # join_waitlist's own check of the dates, said now rather than after the code.
         cleaned = super().clean() or {}
         first, last = cleaned.get("date_from"), cleaned.get("date_to")
         if isinstance(first, date) and isinstance(last, date):
-            today = timezone.localdate()
-            if last < first:
-                self.add_error("date_to", _("The last date is before the first."))
-            elif last < today:
-                self.add_error("date_to", _("Those dates are past."))
-            elif (last - max(first, today)).days >= MAX_WAIT_DAYS:
-                self.add_error(
-                    "date_to",
-                    _("Wait for at most %(days)s days at a time.") % {"days": MAX_WAIT_DAYS},
-                )
+            try:
+                check_dates(first, last)
+            except WaitlistError as error:
+                self.add_error("date_to", error.message)
         return cleaned

@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -193,7 +193,19 @@ def patient_for(visitor: Visitor, *, service: Service, rules: OnlineRules) -> Pa
 
 
 def online_services() -> QuerySet[Service]:
-    return Service.objects.active().exclude(online_booking=OnlineBooking.NO).order_by("name")
+    """The active services patients may book online with at least one doctor
+    bookable online (every doctor offers a service that names none)."""
+    online_doctors = Doctor.objects.active().filter(bookable_online=True)
+    chosen = Service.doctors.through.objects.filter(service_id=OuterRef("pk"))
+    offered = Q(Exists(chosen.filter(doctor__in=online_doctors))) | Q(
+        ~Exists(chosen), Exists(online_doctors)
+    )
+    return (
+        Service.objects.active()
+        .exclude(online_booking=OnlineBooking.NO)
+        .filter(offered)
+        .order_by("name")
+    )
 
 
 def online_doctors(service: Service) -> QuerySet[Doctor]:
@@ -301,6 +313,19 @@ def book_online(
             raise TimeTaken(
                 _("This time is no longer free. Here are the nearest free times.")
             ) from error
+
+
+def book_for_visitor(
+    visitor: Visitor, *, service: Service, doctor: Doctor, starts_at: datetime, rules: OnlineRules
+) -> Appointment:
+    """Book for the visitor whose phone was verified: as the patient they are, or
+    as a new one. One transaction: a patient registered for a booking that fails
+    is not kept (a "new patients only" service would refuse them the next time)."""
+    with transaction.atomic():
+        patient = patient_for(visitor, service=service, rules=rules)
+        return book_online(
+            patient=patient, service=service, doctor=doctor, starts_at=starts_at, rules=rules
+        )
 
 
 def check_online_time(starts_at: datetime, rules: OnlineRules) -> None:

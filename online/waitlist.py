@@ -87,14 +87,7 @@ def join_waitlist(
             _("%(doctor)s does not offer %(service)s.")
             % {"doctor": doctor, "service": service.name}
         )
-    if date_to < date_from:
-        raise WaitlistError(_("The last date is before the first."))
-    if date_to < today:
-        raise WaitlistError(_("Those dates are past."))
-    if (date_to - max(date_from, today)).days >= MAX_WAIT_DAYS:
-        raise WaitlistError(
-            _("Wait for at most %(days)s days at a time.") % {"days": MAX_WAIT_DAYS}
-        )
+    check_dates(date_from, date_to)
     if times_of_day not in TimesOfDay.values:
         raise WaitlistError(_("Choose a time of day."))
     wish = {
@@ -127,6 +120,19 @@ def join_waitlist(
             added_by=by,
             priority=priority or 0,
             **wish,
+        )
+
+
+def check_dates(date_from: date, date_to: date) -> None:
+    """Refuse a range of dates nobody can be offered a time in."""
+    today = timezone.localdate()
+    if date_to < date_from:
+        raise WaitlistError(_("The last date is before the first."))
+    if date_to < today:
+        raise WaitlistError(_("Those dates are past."))
+    if (date_to - max(date_from, today)).days >= MAX_WAIT_DAYS:
+        raise WaitlistError(
+            _("Wait for at most %(days)s days at a time.") % {"days": MAX_WAIT_DAYS}
         )
 
 

@@ -30,6 +30,7 @@ from online.services import (
     known_patient,
     manage_link,
     normalised_phone,
+    online_services,
     patient_for,
     request_code,
     reschedule_online,
@@ -40,7 +41,7 @@ from patients.models import Patient
 from scheduling.models import Appointment, AppointmentChange, OnlineBooking, Status
 from scheduling.services import book_appointment
 from tests.clock import MONDAY, at
-from tests.factories import DoctorFactory, PatientFactory, with_working_hours
+from tests.factories import DoctorFactory, PatientFactory, ServiceFactory, with_working_hours
 
 PHONE = "+12025550123"
 NEXT_MONDAY = MONDAY + timedelta(days=7)
@@ -480,3 +481,16 @@ def test_the_outbox_keeps_the_code_from_staff(db, reception_client):
 
     assert "A booking site code (hidden)" in page
     assert code_texted() not in page
+
+
+def test_a_service_no_online_doctor_offers_is_not_listed(online_smith, online_consultation, jones):
+    jones_only = ServiceFactory(code="xray", name="X-ray", online_booking=OnlineBooking.ANYONE)
+    jones_only.doctors.set([jones])
+    everyone = ServiceFactory(code="vax", name="Vaccination", online_booking=OnlineBooking.ANYONE)
+    smith_too = ServiceFactory(code="skin", name="Skin check", online_booking=OnlineBooking.ANYONE)
+    smith_too.doctors.set([jones, online_smith])
+
+    assert list(online_services()) == [online_consultation, smith_too, everyone]
+    online_smith.bookable_online = False
+    online_smith.save()
+    assert list(online_services()) == []

@@ -26,7 +26,7 @@ from ..services import (
     OnlineError,
     TimeTaken,
     Visitor,
-    book_online,
+    book_for_visitor,
     nearest_free_times,
     normalised_phone,
     online_doctors,
@@ -283,13 +283,9 @@ def _book(request: HttpRequest, service: Service, intent: dict, visitor: Visitor
     if doctor is None:
         return _refused(request, service, _("This doctor cannot be booked online."))
     try:
-        # One transaction: a patient registered for a booking that fails is not kept
-        # (else a "new patients only" service would refuse them on the next try).
-        with transaction.atomic():
-            patient = patient_for(visitor, service=service, rules=rules)
-            appointment = book_online(
-                patient=patient, service=service, doctor=doctor, starts_at=starts_at, rules=rules
-            )
+        appointment = book_for_visitor(
+            visitor, service=service, doctor=doctor, starts_at=starts_at, rules=rules
+        )
     except TimeTaken as taken:
         nearest = nearest_free_times(
             service=service,
