@@ -90,7 +90,7 @@ def join_waitlist(
     check_dates(date_from, date_to)
     if times_of_day not in TimesOfDay.values:
         raise WaitlistError(_("Choose a time of day."))
-    wish = {
+    wish: dict[str, object] = {
         "doctor": doctor,
         "date_from": max(date_from, today),
         "date_to": date_to,
