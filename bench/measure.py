@@ -57,7 +57,17 @@ class Sizes:
     poll_seconds: float
 
 
-MEASURES = ("pages", "slots", "patients", "reports", "booking", "dispatch", "stripe", "polls")
+MEASURES = (
+    "pages",
+    "slots",
+    "patients",
+    "reports",
+    "booking",
+    "online",
+    "dispatch",
+    "stripe",
+    "polls",
+)
 
 
 def measures(value: str) -> tuple[str, ...]:
@@ -122,7 +132,7 @@ def measure_all(
 ) -> dict:
     from django.db import connection
 
-    from bench import booking, patients, polls, scenario
+    from bench import booking, online, patients, polls, scenario
     from bench.reports import measure_reports
 
     with connection.cursor() as cursor:
@@ -165,6 +175,15 @@ def measure_all(
                         clients=sizes.clients,
                         per_client=sizes.bookings_per_client,
                         iterations=iterations,
+                    )
+                )
+        if "online" in only:
+            with step(
+                f"the booking site, and {online.BROWSERS} visitors with {online.BOOKERS} booking"
+            ):
+                figures.update(
+                    online.measure_online(
+                        plan, iterations, database_url=database_url, server_env=SETTINGS_ENV
                     )
                 )
         if "dispatch" in only:
