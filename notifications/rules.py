@@ -153,6 +153,10 @@ WITH_MANAGE_LINK = frozenset(
 )
 
 
+# The texts after an appointment that will not happen point to the booking site.
+WITH_BOOKING_SITE = frozenset({"appointment_cancelled", "appointment_no_show"})
+
+
 def _sms_to_patient(
     appointment: Appointment,
     template: str,
@@ -166,6 +170,8 @@ def _sms_to_patient(
     """Queue an SMS to the appointment's patient; `extra` goes to the template."""
     if template in WITH_MANAGE_LINK and settings.PUBLIC_BASE_URL:
         extra["manage_url"] = manage_link(appointment)
+    if template in WITH_BOOKING_SITE and settings.PUBLIC_BASE_URL:
+        extra["book_url"] = settings.PUBLIC_BASE_URL + reverse("online:home")
     return queue_message(
         key=key,
         template=template,

@@ -494,3 +494,10 @@ def test_a_service_no_online_doctor_offers_is_not_listed(online_smith, online_co
     online_smith.bookable_online = False
     online_smith.save()
     assert list(online_services()) == []
+
+
+def test_a_cancellation_text_points_to_the_booking_site(booked, rules):
+    cancel_online(appointment=booked, rules=rules)
+
+    text = Notification.objects.get(appointment=booked, template="appointment_cancelled")
+    assert "Book another time at https://clinic.example.test/book/" in text.body
