@@ -48,7 +48,7 @@ def token_for(token: str) -> ApiToken | None:
         ApiToken.objects.active()
         .select_related("user")
         .filter(prefix=prefix)
-        .annotate(permission_names=Subquery(_permission_names(OuterRef("user_id"))))
+        .annotate(permission_names=Subquery(permission_names(OuterRef("user_id"))))
         .first()
     )
     if row is None or not hmac.compare_digest(row.key_hash, _hash(token)):
@@ -82,7 +82,7 @@ class _JoinedDistinct(Func):
         )
 
 
-def _permission_names(user_id: OuterRef | int) -> QuerySet[Any, Any]:
+def permission_names(user_id: OuterRef | int) -> QuerySet[Any, Any]:
     """The names ("app_label.codename") of a user's own and their groups'
     permissions, joined by commas (neither part ever holds one), as ModelBackend
     would read them in two queries."""
@@ -101,7 +101,7 @@ def read_permissions(user: User) -> None:
     Django's ModelBackend keeps them for the request (two queries otherwise)."""
     if not user.is_superuser:
         # One row, the aggregate's (first() would order it by a column it does not have).
-        (row,) = _permission_names(user.pk)
+        (row,) = permission_names(user.pk)
         keep_permissions(user, row["names"])
 
 
