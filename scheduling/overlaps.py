@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import DatabaseError, connections, router
-from django.db.models import Exists, Q
+from django.db.models import Exists, Q, QuerySet
 from django.utils import timezone
 
 from doctors.models import Doctor, TimeOff, WorkingHours
@@ -56,6 +56,18 @@ def day_of_booking(
     active appointment overlapping it). Not clear says only that something may be in
     the way, as when the doctor has no hours that day: the checks of each rule
     (check_offered, check_bookable, check_no_overlap) say what."""
+    hours: list[WorkingHours] = list(
+        booking_day_query(
+            service=service, doctor=doctor, patient=patient, starts_at=starts_at, ends_at=ends_at
+        )
+    )
+    return hours, bool(hours) and hours[0].clear  # type: ignore[attr-defined]
+
+
+def booking_day_query(
+    *, service: Service, doctor: Doctor, patient: Patient, starts_at: datetime, ends_at: datetime
+) -> QuerySet[WorkingHours]:
+    """day_of_booking's query, unevaluated (the benchmark replays it)."""
     time_off = TimeOff.objects.filter(doctor=doctor, starts_at__lt=ends_at, ends_at__gt=starts_at)
     clashes = Appointment.objects.overlapping(starts_at, ends_at).filter(
         Q(doctor=doctor) | Q(patient=patient)
@@ -63,12 +75,11 @@ def day_of_booking(
     offered_and_free = (
         service.offering_doctors().filter(pk=doctor.pk).filter(~Exists(time_off), ~Exists(clashes))
     )
-    hours: list[WorkingHours] = list(
+    return (
         WorkingHours.objects.filter(doctor=doctor, weekday=local_day(starts_at).weekday())
         .annotate(clear=Exists(offered_and_free))
         .order_by("starts")
     )
-    return hours, bool(hours) and hours[0].clear  # type: ignore[attr-defined]
 
 
 def overlap_message(clash: Appointment, *, doctor: Doctor) -> str:
@@ -118,10 +129,12 @@ def lock_calendars(*, doctor: Doctor, patient: Patient) -> None:
     if not connection.features.has_select_for_update:
         return
     with connection.cursor() as cursor:
-        cursor.execute(_lock_calendars_sql(connection.ops.quote_name), [doctor.pk, patient.pk])
+        cursor.execute(calendar_locks_sql(connection.ops.quote_name), [doctor.pk, patient.pk])
 
 
-def _lock_calendars_sql(quote: Callable[[str], str]) -> str:
+def calendar_locks_sql(quote: Callable[[str], str]) -> str:
+    """The one statement of lock_calendars, with the doctor's and the patient's id to
+    bind (the benchmark replays it)."""
     doctors, patients, pk = quote(Doctor._meta.db_table), quote(Patient._meta.db_table), quote("id")
     return (
         f"WITH locked_doctor AS MATERIALIZED ("
