@@ -128,7 +128,7 @@ def measure(
     http_rates, p50s, p95s, raw_rates, ratios = [], [], [], [], []
     same_rates, same_ratios = [], []
     same_work = [[same_work_of(booking) for booking in share] for share in shares]
-    with gunicorn(database_url, server_env) as (port, server):
+    with gunicorn(database_url, server_env) as (port, _server):
         figures["gunicorn_workers"] = gunicorn_workers()
         warm_up(port, token, clients)
         for run in range(iterations + 1):
@@ -145,6 +145,9 @@ def measure(
             same_ratios.append(rate / same_rate)
             raw_rates.append(raw_rate)
             ratios.append(rate / raw_rate)
+    # One worker that is never recycled (the deployed ones restart after about 1,000
+    # requests, max_requests, which would hide a leak): it serves every request.
+    with gunicorn(database_url, server_env, "--workers=1", "--max-requests=0") as (port, server):
         figures.update(worker_memory(port, server, token, plan, clients, memory_requests))
     figures.update(
         booking_per_s=http_rates,
@@ -197,8 +200,11 @@ def gunicorn_workers() -> int:
 
 
 @contextmanager
-def gunicorn(database_url: str, server_env: dict) -> Iterator[tuple[int, subprocess.Popen]]:
-    """The app as deployed (deploy/gunicorn.conf.py) on a free loopback port."""
+def gunicorn(
+    database_url: str, server_env: dict, *options: str
+) -> Iterator[tuple[int, subprocess.Popen]]:
+    """The app as deployed (deploy/gunicorn.conf.py, which `options` override) on a
+    free loopback port."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -210,7 +216,7 @@ def gunicorn(database_url: str, server_env: dict) -> Iterator[tuple[int, subproc
         "ALLOWED_HOSTS": "127.0.0.1",
         "GUNICORN_LOG_LEVEL": "warning",
     }
-    command = [str(GUNICORN), "-c", "deploy/gunicorn.conf.py", APP]
+    command = [str(GUNICORN), "-c", "deploy/gunicorn.conf.py", *options, APP]
     with tempfile.TemporaryFile() as log:
         server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=log)
         try:
@@ -325,7 +331,7 @@ def book_straight(database_url: str, shares: list[list[SameWork]], *, created_by
     the personal link; the SMS; COMMIT) from as many clients as over HTTP, each on an
     open connection: bookings a second. The rows are deleted afterwards."""
     locks = calendar_locks_sql(django_connection.ops.quote_name)
-    connections = [psycopg.connect(database_url) for _ in shares]
+    connections = [psycopg.connect(database_url, prepare_threshold=None) for _ in shares]
     ids: list[int] = []
     run = time.time_ns()
 
@@ -368,10 +374,10 @@ def book_straight(database_url: str, shares: list[list[SameWork]], *, created_by
 def worker_memory(
     port: int, server: subprocess.Popen, token: str, plan, clients: int, requests: tuple[int, int]
 ) -> dict:
-    """The resident memory (VmRSS) of gunicorn's workers after `requests[0]` and after
-    `requests[1]` requests of the API's reads (the day's appointments, services,
-    doctors, a patient search) from `clients` clients: the largest worker's, and
-    the growth of all of theirs together from the first point to the second."""
+    """The resident memory (VmRSS) of the server's one worker after `requests[0]`
+    and after `requests[1]` requests of the API's reads (the day's appointments,
+    services, doctors, a patient search) from `clients` clients, and its growth
+    from the first to the second."""
     day = plan.day.isoformat()
     paths = [
         f"/api/v1/appointments?date={day}",
@@ -380,30 +386,30 @@ def worker_memory(
         "/api/v1/patients?q=smith",
     ]
     sent = 0
-    sizes = {}
+    sizes = []
     for mark in requests:
         count = mark - sent
         per_client = [count // clients + (1 if n < count % clients else 0) for n in range(clients)]
 
         def client(many: int, offset: int) -> None:
             for number in range(many):
-                status, body = request(
-                    port, "GET", paths[(offset + number) % len(paths)], token=token
-                )
+                path = paths[(offset + number) % len(paths)]
+                status, body = request(port, "GET", path, token=token)
                 if status != 200:
-                    raise SystemExit(f"A read answered {status}: {body[:300]!r}")
+                    raise SystemExit(f"GET {path} answered {status}: {body[:300]!r}")
 
         in_parallel([lambda n=n, many=many: client(many, n) for n, many in enumerate(per_client)])
         sent = mark
-        sizes[mark] = {pid: resident_kib(pid) for pid in worker_pids(server.pid)}
-    first, last = (sizes[mark] for mark in requests)
-    growth = 100 * (sum(last.values()) - sum(first.values())) / sum(first.values())
+        (worker,) = worker_pids(server.pid)
+        sizes.append((worker, resident_kib(worker)))
+    (first_pid, first), (last_pid, last) = sizes
+    if first_pid != last_pid:
+        raise SystemExit("The worker was restarted while its memory was measured.")
     return {
         "memory_requests": list(requests),
-        "memory_workers": len(last),
-        "worker_rss_first_mib": [max(first.values()) / 1024],
-        "worker_rss_last_mib": [max(last.values()) / 1024],
-        "worker_rss_growth": [growth],
+        "worker_rss_first_mib": [first / 1024],
+        "worker_rss_last_mib": [last / 1024],
+        "worker_rss_growth": [100 * (last - first) / first],
     }
 
 
@@ -433,7 +439,9 @@ def resident_kib(pid: int) -> int:
 def insert_raw(database_url: str, shares: list[list[Booking]], *, created_by: int) -> float:
     """The same rows inserted by as many clients, each on an open connection, one
     committed INSERT a row: rows a second. The rows are deleted afterwards."""
-    connections = [psycopg.connect(database_url, autocommit=True) for _ in shares]
+    connections = [
+        psycopg.connect(database_url, autocommit=True, prepare_threshold=None) for _ in shares
+    ]
     ids: list[int] = []
 
     def client(connection, share: list[Booking]) -> None:

@@ -133,17 +133,17 @@ ROWS = [
     Row("booking_vs_raw", "Booking over HTTP ÷ raw INSERT", "×"),
     Row(
         "worker_rss_first_mib",
-        "gunicorn worker's memory (RSS, largest) after the first requests",
+        "gunicorn worker's memory (RSS) after the first requests",
         " MiB",
     ),
     Row(
         "worker_rss_last_mib",
-        "gunicorn worker's memory (RSS, largest) after all the requests",
+        "gunicorn worker's memory (RSS) after all the requests",
         " MiB",
     ),
     Row(
         "worker_rss_growth",
-        "gunicorn workers' memory: growth from the first requests to all",
+        "gunicorn worker's memory: growth from the first requests to all",
         "%",
         "≤ 10%",
         lambda v: v <= 10,
@@ -432,10 +432,10 @@ def method(data: dict) -> list[str]:
     if "memory_requests" in data:
         first, last = data["memory_requests"]
         lines.append(
-            f"- Memory: VmRSS (/proc) of the {data['memory_workers']} gunicorn workers after "
-            f"{first:,} and after {last:,} requests (the bookings' server, after them), "
-            "API reads from as many clients: the day's appointments, services, doctors, a "
-            "patient search; the growth is of the workers' sum."
+            f"- Memory: VmRSS (/proc) of one gunicorn worker (`--workers=1 "
+            f"--max-requests=0`: the deployed ones are recycled after about 1,000 requests) "
+            f"after {first:,} and after {last:,} requests, API reads (the day's "
+            "appointments, services, doctors, a patient search) from as many clients."
         )
     if "dispatch_per_s" in data:
         lines.append(
