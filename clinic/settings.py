@@ -125,7 +125,8 @@ MIDDLEWARE = [
     "clinic.idle_sessions.IdleSessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Django's, with the user read together with the session (clinic/sessions.py).
+    "clinic.sessions.SessionUserMiddleware",
     # Every page needs a login unless its view says otherwise (login_not_required).
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -138,7 +139,8 @@ MIDDLEWARE = [
 # django-axes counts failed logins before Django's own backend checks a password.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # Django's ModelBackend, taking the user read with the session (clinic/sessions.py).
+    "clinic.sessions.SessionUserBackend",
 ]
 
 ROOT_URLCONF = "clinic.urls"
@@ -213,6 +215,9 @@ LOGOUT_REDIRECT_URL = "login"
 # pages' background polls do not count): clinic.idle_sessions.IdleSessionMiddleware
 # saves the session on the person's requests, at most once a minute.
 SESSION_COOKIE_AGE = env.int("SESSION_IDLE_TIMEOUT", default=30 * 60)
+# In the database, with the user's id in a column: a request reads its session, user
+# and permissions in one query (clinic/sessions.py).
+SESSION_ENGINE = "clinic.sessions"
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 
 AUTH_PASSWORD_VALIDATORS = [

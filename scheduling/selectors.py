@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Prefetch, Q, QuerySet, prefetch_related_objects
+from django.db.models import FilteredRelation, Prefetch, Q, QuerySet, prefetch_related_objects
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -405,34 +405,34 @@ def doctor_day(*, doctor: Doctor, day: date) -> list[Appointment]:
 
 def doctor_day_marker(*, user: User, day: date) -> tuple[object, ...]:
     """What the doctor's day fragment (scheduling/partials/my_day_list.html) shows of
-    `user`'s day, column by column, for its poll's ETag (clinic.kernel.polls): each
-    appointment's shown columns with its doctor, found through the login. One small
-    query, no model built; a second on a day without appointments, for the doctor
-    (a login no longer linked to one must not keep its empty day)."""
+    `user`'s day, column by column, for its poll's ETag (clinic.kernel.polls): the
+    doctor linked to the login, and each appointment's shown columns. One small
+    query, no model built: from the doctor, the day's appointments joined on (a
+    day without any is one row of the doctor alone; a login no longer linked to a
+    doctor, none, so it does not keep its empty day)."""
     bounds = day_bounds(day)
-    rows = tuple(
-        Appointment.objects.filter(
-            doctor__user=user, starts_at__gte=bounds.starts_at, starts_at__lt=bounds.ends_at
-        )
-        .exclude(status=Status.RELEASED)
-        .order_by("starts_at", "pk")
+    # A waitlist hold that lapsed was never on the doctor's day.
+    on_the_day = Q(
+        appointments__starts_at__gte=bounds.starts_at, appointments__starts_at__lt=bounds.ends_at
+    ) & ~Q(appointments__status=Status.RELEASED)
+    return tuple(
+        Doctor.objects.filter(user=user)
+        .annotate(visit=FilteredRelation("appointments", condition=on_the_day))
+        .order_by("visit__starts_at", "visit__pk")
         .values_list(
-            "doctor_id",
             "pk",
-            "status",
-            "starts_at",
-            "ends_at",
-            "arrived_at",
-            "reason",
-            "patient_id",
-            "patient__given_name",
-            "patient__family_name",
-            "service__name",
+            "visit__pk",
+            "visit__status",
+            "visit__starts_at",
+            "visit__ends_at",
+            "visit__arrived_at",
+            "visit__reason",
+            "visit__patient_id",
+            "visit__patient__given_name",
+            "visit__patient__family_name",
+            "visit__service__name",
         )
     )
-    if rows:
-        return rows
-    return (Doctor.objects.filter(user=user).values_list("pk", flat=True).first(),)
 
 
 def patient_day(*, patient: Patient, day: date) -> list[Appointment]:
