@@ -161,11 +161,14 @@ def _detail(appointment: Appointment) -> Appointment:
 @paginate(Page)
 def list_appointments(request, filters: Query[AppointmentFilters]):
     """Appointments by start time: the clinic's for reception and managers, a
-    doctor's own for a doctor. Filter by clinic day, doctor, patient and status."""
+    doctor's own for a doctor. Filter by clinic day, doctor, patient and status.
+    A lapsed waitlist hold (released) is listed only when its status is asked for."""
     require(request, "scheduling.view_appointment")
+    found = appointments_visible_to(acting_user(request))
+    if filters.status != Status.RELEASED:
+        found = found.exclude(status=Status.RELEASED)
     found = (
-        appointments_visible_to(acting_user(request))
-        .select_related("doctor", "patient", "service")
+        found.select_related("doctor", "patient", "service")
         .order_by("starts_at", "pk")
     )
     if filters.date is not None:
