@@ -33,10 +33,14 @@ from .models import InboundMessage
 
 OPT_OUT = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "END", "QUIT"})
 OPT_IN = frozenset({"START", "UNSTOP"})
-CONFIRM = frozenset({"C", "YES"})
+# Yes and no in the clinic's other languages too (Spanish, Arabic): a patient answers
+# in the words of their text.
+YES_WORDS = frozenset({"YES", "Y", "SI", "SÍ", "نعم"})
+NO_WORDS = frozenset({"NO", "N", "لا"})
+CONFIRM = frozenset({"C"}) | YES_WORDS
 CANCEL = frozenset({"X", "CANCEL"})
-TAKE_OFFER = frozenset({"YES", "Y"})
-PASS_OFFER = frozenset({"NO", "N"})
+TAKE_OFFER = YES_WORDS
+PASS_OFFER = NO_WORDS
 CANCELLATION_REASON = "Cancelled by the patient by SMS reply."
 
 # One word, with any punctuation, spaces or emoji around it. Written so that the

@@ -167,10 +167,7 @@ def list_appointments(request, filters: Query[AppointmentFilters]):
     found = appointments_visible_to(acting_user(request))
     if filters.status != Status.RELEASED:
         found = found.exclude(status=Status.RELEASED)
-    found = (
-        found.select_related("doctor", "patient", "service")
-        .order_by("starts_at", "pk")
-    )
+    found = found.select_related("doctor", "patient", "service").order_by("starts_at", "pk")
     if filters.date is not None:
         bounds = day_bounds(filters.date)
         found = found.filter(starts_at__gte=bounds.starts_at, starts_at__lt=bounds.ends_at)

@@ -475,3 +475,16 @@ def test_a_priority_out_of_range_is_refused(jane, consultation, priority):
         set_priority(entry=entry, priority=priority)
     with pytest.raises(WaitlistError, match="from -99 to 99"):
         wait(PatientFactory(), consultation, priority=priority)
+
+
+@pytest.mark.parametrize("answer", ["Sí", "نعم"])
+def test_yes_in_the_patients_language_takes_the_offer(offered, jane, answer):
+    handle_reply(from_number=jane.phone.as_e164, body=answer, message_sid=f"SM-{answer}")
+
+    assert WaitlistOffer.objects.get(entry=offered).status == WaitlistOffer.Status.ACCEPTED
+
+
+def test_no_in_arabic_passes(offered, jane):
+    handle_reply(from_number=jane.phone.as_e164, body="لا", message_sid="SM-la")
+
+    assert WaitlistOffer.objects.get(entry=offered).status == WaitlistOffer.Status.DECLINED
