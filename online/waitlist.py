@@ -27,12 +27,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from clinic.kernel.errors import DomainError
+from clinic.kernel.quiet_hours import outside_quiet_hours
 from clinic.kernel.users import User
 from doctors.models import Doctor
 from patients.models import Patient
 from scheduling.availability import local_day
 from scheduling.exceptions import SchedulingError
-from scheduling.holds import hold_time, release_hold, take_hold
+from scheduling.holds import check_held_time, hold_time, release_hold, take_hold
 from scheduling.models import Appointment, AppointmentChange, Service
 from scheduling.selectors import MAX_SEARCH_DAYS, Slot, free_slots
 
@@ -141,7 +142,9 @@ def leave_waitlist(*, entry: WaitlistEntry) -> WaitlistEntry:
     its time passed on."""
     with transaction.atomic():
         for offer in entry.offers.filter(status=WaitlistOffer.Status.OPEN):
-            _close(offer, WaitlistOffer.Status.WITHDRAWN)
+            current = _locked(offer)
+            if current.status == WaitlistOffer.Status.OPEN:  # Not taken meanwhile.
+                _close(current, WaitlistOffer.Status.WITHDRAWN)
         WaitlistEntry.objects.filter(pk=entry.pk).update(status=WaitlistEntry.Status.REMOVED)
     entry.status = WaitlistEntry.Status.REMOVED
     return entry
@@ -195,15 +198,22 @@ def _offer_window(*, doctor: Doctor, starts_at: datetime, ends_at: datetime) -> 
 
 
 def _waiting_for(doctor: Doctor, first_day: date, last_day: date) -> list[WaitlistEntry]:
-    """The waiting entries that could take a time of `doctor` between the two days."""
+    """The waiting entries that could take a time of `doctor` between the two days:
+    patients the clinic can text (an offer is a text), and for one who joined online
+    and takes any doctor, only a doctor patients may book online."""
+    anyone = Q(doctor__isnull=True)
+    if not doctor.bookable_online:
+        anyone &= ~Q(source=WaitlistEntry.Source.ONLINE)
     return list(
         WaitlistEntry.objects.waiting()
         .filter(
-            Q(doctor=doctor) | Q(doctor__isnull=True),
+            Q(doctor=doctor) | anyone,
             date_from__lte=last_day,
             date_to__gte=first_day,
             service__is_active=True,
+            patient__sms_opted_out_at__isnull=True,
         )
+        .exclude(patient__phone="")
         .select_related("patient", "service")
         .in_turn()
     )
@@ -232,6 +242,8 @@ def _offer_first_fit(
                 return _offer(entry, slot, rules)
         except SchedulingError:
             continue  # Taken meanwhile, or the patient has another appointment then.
+        except _OfferedMeanwhile:
+            return None
     return None
 
 
@@ -256,8 +268,21 @@ def _free_times_in(
     ]
 
 
+class _OfferedMeanwhile(Exception):
+    """Another refill offered this waiter a time first."""
+
+
 def _offer(entry: WaitlistEntry, slot: Slot, rules: OnlineRules) -> WaitlistOffer:
-    until = timezone.now() + rules.offer_hold
+    # Claimed first, by a conditional update that waits for a rival refill's: one
+    # waiter, one open offer (the rival's commit leaves nothing to claim here).
+    claimed = WaitlistEntry.objects.filter(pk=entry.pk, status=WaitlistEntry.Status.WAITING).update(
+        status=WaitlistEntry.Status.OFFERED
+    )
+    if not claimed:
+        raise _OfferedMeanwhile
+    # The hold runs from when its text can go: an offer made in quiet hours is
+    # texted in the morning and held until a while after.
+    until = outside_quiet_hours(timezone.now()) + rules.offer_hold
     hold = hold_time(
         service=entry.service,
         doctor=slot.doctor,
@@ -270,7 +295,6 @@ def _offer(entry: WaitlistEntry, slot: Slot, rules: OnlineRules) -> WaitlistOffe
     offer = WaitlistOffer.objects.create(
         entry=entry, hold=hold, token_hash=digest(token, purpose="offer"), expires_at=until
     )
-    WaitlistEntry.objects.filter(pk=entry.pk).update(status=WaitlistEntry.Status.OFFERED)
     entry.status = WaitlistEntry.Status.OFFERED
     link = settings.PUBLIC_BASE_URL + reverse("online:offer", args=[token])
     signals.waitlist_offer_made.send(WaitlistOffer, offer=offer, link=link)
@@ -312,6 +336,10 @@ def accept_offer(*, offer: WaitlistOffer, via: str) -> Appointment:
         if current.status == WaitlistOffer.Status.OPEN and current.expires_at <= timezone.now():
             _close(current, WaitlistOffer.Status.EXPIRED)
             lapsed = True
+        elif current.status == WaitlistOffer.Status.OPEN and not _still_bookable(current):
+            # The doctor's time changed since (time off, fewer hours, no longer
+            # working): the time cannot be booked, so it is not offered any more.
+            _close(current, WaitlistOffer.Status.WITHDRAWN)
         elif current.status == WaitlistOffer.Status.OPEN:
             appointment = take_hold(hold=current.hold, via=via)
             _answered(current, WaitlistOffer.Status.ACCEPTED)
@@ -323,6 +351,15 @@ def accept_offer(*, offer: WaitlistOffer, via: str) -> Appointment:
     if lapsed:
         raise OfferGone(_("Sorry, this offer has lapsed. You are still on the waitlist."))
     raise OfferGone(_("Sorry, this time is no longer held for you. You are still on the waitlist."))
+
+
+def _still_bookable(offer: WaitlistOffer) -> bool:
+    hold = offer.hold
+    try:
+        check_held_time(hold)
+    except SchedulingError:
+        return False
+    return True
 
 
 def decline_offer(*, offer: WaitlistOffer) -> WaitlistOffer:
@@ -344,16 +381,20 @@ def expire_offers() -> int:
         status=WaitlistOffer.Status.OPEN, expires_at__lte=timezone.now()
     ).values_list("pk", flat=True)
     for pk in list(due):
-        with transaction.atomic():
-            offer = (
-                WaitlistOffer.objects.select_for_update(skip_locked=True)
-                .filter(pk=pk, status=WaitlistOffer.Status.OPEN)
-                .first()
-            )
-            if offer is None:
-                continue
-            _close(offer, WaitlistOffer.Status.EXPIRED)
-            expired += 1
+        try:
+            with transaction.atomic():
+                offer = (
+                    WaitlistOffer.objects.select_for_update(skip_locked=True)
+                    .filter(pk=pk, status=WaitlistOffer.Status.OPEN)
+                    .first()
+                )
+                if offer is None:
+                    continue
+                _close(offer, WaitlistOffer.Status.EXPIRED)
+                expired += 1
+        except Exception:
+            # One offer that cannot be passed on must not hold up the others'.
+            logger.exception("Could not pass on lapsed waitlist offer %s", pk)
     return expired
 
 

@@ -22,7 +22,8 @@ from doctors.models import Doctor
 from patients.models import Patient
 
 from . import signals
-from .exceptions import InvalidTransition
+from .availability import check_bookable
+from .exceptions import InvalidTransition, Unavailable
 from .lifecycle import record_change, take_step
 from .models import Appointment, AppointmentChange, Service, Status
 from .overlaps import overlap_from_race
@@ -69,9 +70,20 @@ def release_hold(*, hold: Appointment) -> Appointment:
     return current
 
 
+def check_held_time(hold: Appointment) -> None:
+    """Refuse a held time that can no longer be booked: the doctor or the service
+    no longer active, or the doctor's hours or time off changed since it was held."""
+    if not hold.doctor.is_active:
+        raise Unavailable(_("%(doctor)s takes no new appointments.") % {"doctor": hold.doctor})
+    if not hold.service.is_active:
+        raise Unavailable(_("%(service)s is no longer offered.") % {"service": hold.service.name})
+    check_bookable(doctor=hold.doctor, starts_at=hold.starts_at, ends_at=hold.ends_at)
+
+
 def take_hold(*, hold: Appointment, via: str) -> Appointment:
     """The patient accepted the offer: the hold becomes their booked appointment,
-    announced as any booking is. Refused once the hold has lapsed."""
+    announced as any booking is. Refused once the hold has lapsed, or when its time
+    can no longer be booked (check_held_time)."""
     with transaction.atomic():
         current, _change = take_step(
             hold,
@@ -89,3 +101,4 @@ def take_hold(*, hold: Appointment, via: str) -> Appointment:
 def _not_lapsed(hold: Appointment) -> None:
     if hold.held_until is not None and hold.held_until <= timezone.now():
         raise InvalidTransition(_("The offer of this time has lapsed."))
+    check_held_time(hold)

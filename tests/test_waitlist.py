@@ -26,6 +26,7 @@ from online.waitlist import (
     join_waitlist,
     leave_waitlist,
     offer_for_link,
+    refill,
     set_priority,
 )
 from patients.services import merge_patients
@@ -488,3 +489,70 @@ def test_no_in_arabic_passes(offered, jane):
     handle_reply(from_number=jane.phone.as_e164, body="لا", message_sid="SM-la")
 
     assert WaitlistOffer.objects.get(entry=offered).status == WaitlistOffer.Status.DECLINED
+
+
+def test_an_offer_made_in_quiet_hours_is_held_from_the_morning(
+    bobs, jane, consultation, time_machine, django_capture_on_commit_callbacks
+):
+    time_machine.move_to(at(MONDAY, 22, 30), tick=False)  # Quiet until 08:00.
+    entry = wait(jane, consultation)
+
+    cancel(bobs, django_capture_on_commit_callbacks)
+
+    assert open_offer(entry).expires_at == at(MONDAY + timedelta(days=1), 8, 15)
+    time_machine.move_to(at(MONDAY, 23, 45), tick=False)
+    assert expire_offers() == 0  # Not lapsed overnight, before its text could go.
+
+
+def test_a_waiter_who_cannot_be_texted_is_not_offered(
+    bobs, jane, consultation, django_capture_on_commit_callbacks
+):
+    jane.set_sms_opt_out(True)
+    jane.save()
+    no_phone = PatientFactory(phone="")
+    wait(jane, consultation)
+    wait(no_phone, consultation)
+    reachable = wait(PatientFactory(), consultation)
+
+    cancel(bobs, django_capture_on_commit_callbacks)
+
+    assert list(WaitlistOffer.objects.values_list("entry", flat=True)) == [reachable.pk]
+
+
+def test_an_online_waiter_for_any_doctor_is_offered_only_doctors_bookable_online(
+    bobs, jane, consultation, smith, django_capture_on_commit_callbacks
+):
+    online = wait(jane, consultation, source=WaitlistEntry.Source.ONLINE)
+    at_the_desk = wait(PatientFactory(), consultation)
+
+    cancel(bobs, django_capture_on_commit_callbacks)  # Dr Smith is not bookable online.
+
+    assert not online.offers.exists()
+    assert at_the_desk.offers.count() == 1
+
+
+def test_one_waiter_is_never_offered_two_times_at_once(smith, jones, bob, jane, consultation):
+    """Two refills for one waiter who takes any doctor: the second finds them
+    offered already (a rival refill's conditional claim)."""
+    entry = wait(jane, consultation)
+
+    first = refill(doctor=smith, starts_at=at(NEXT_MONDAY, 10), ends_at=at(NEXT_MONDAY, 10, 30))
+    second = refill(doctor=jones, starts_at=at(NEXT_MONDAY, 14), ends_at=at(NEXT_MONDAY, 14, 30))
+
+    assert len(first) == 1
+    assert second == []
+    assert entry.offers.count() == 1
+
+
+def test_taking_an_offer_into_new_time_off_is_refused_and_frees_it(offered, smith, time_machine):
+    offer = open_offer(offered)
+    TimeOffFactory(doctor=smith, starts_at=at(NEXT_MONDAY, 9), ends_at=at(NEXT_MONDAY, 12))
+
+    with pytest.raises(OfferGone):
+        accept_offer(offer=offer, via=Via.SMS)
+
+    offer.refresh_from_db()
+    assert offer.status == WaitlistOffer.Status.WITHDRAWN
+    assert not Appointment.objects.filter(
+        status__in=[Status.BOOKED, Status.HELD], starts_at=at(NEXT_MONDAY, 10)
+    ).exists()
