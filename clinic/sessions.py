@@ -91,7 +91,8 @@ class SessionUserBackend(ModelBackend):
 
     def get_user(self, user_id: Any) -> User | None:
         store = _finding_user_of.get()
-        user = store.user if store is not None else None
+        # Another session engine's store has no user read with it.
+        user = getattr(store, "user", None)
         if user is not None and str(user.pk) == str(user_id):
             return user if self.user_can_authenticate(user) else None
         return super().get_user(user_id)

@@ -13,12 +13,13 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from phonenumber_field.phonenumber import PhoneNumber, to_python
+from phonenumbers import country_code_for_region
 
 from clinic.kernel.errors import DomainError
 from doctors.models import Doctor
@@ -29,6 +30,7 @@ from scheduling.availability import local_day
 from scheduling.exceptions import Overlap, SchedulingError
 from scheduling.models import RESCHEDULABLE, Appointment, AppointmentChange, OnlineBooking, Service
 from scheduling.models import Status as AppointmentStatus
+from scheduling.overlaps import lock_calendars
 from scheduling.selectors import Slot, free_slots
 
 from . import signals
@@ -58,9 +60,13 @@ class TimeTaken(OnlineError):
 
 
 def normalised_phone(raw: str) -> str:
-    """The phone in E.164, or "" when it is no valid number for the clinic's region."""
+    """The phone in E.164, or "" when it is no valid number of the clinic's country:
+    codes are texted only there (an open form that texts any country's numbers is
+    what SMS-pumping fraud looks for)."""
     number = to_python(raw.strip(), region=settings.CLINIC_PHONE_REGION)
     if not isinstance(number, PhoneNumber) or not number.is_valid():
+        return ""
+    if number.country_code != country_code_for_region(settings.CLINIC_PHONE_REGION):
         return ""
     return number.as_e164
 
@@ -71,9 +77,8 @@ def request_code(*, phone: str) -> None:
     not the phone belongs to a patient."""
     now = timezone.now()
     with transaction.atomic():
-        recent = PhoneCode.objects.select_for_update().filter(
-            phone=phone, created_at__gt=now - timedelta(hours=1)
-        )
+        lock_phone(phone)
+        recent = PhoneCode.objects.filter(phone=phone, created_at__gt=now - timedelta(hours=1))
         if len(recent) >= CODES_PER_HOUR:
             raise OnlineError(
                 _(
@@ -90,6 +95,16 @@ def request_code(*, phone: str) -> None:
             expires_at=now + CODE_VALID,
         )
         signals.phone_code_requested.send(PhoneCode, phone=phone, code=code, code_id=row.pk)
+
+
+def lock_phone(phone: str) -> None:
+    """Until the transaction ends, requests for one phone take turns, so that two
+    at once cannot both find fewer than three codes (there may be no row yet to
+    lock). PostgreSQL's transaction-level advisory lock, which a pooler in
+    transaction mode keeps; SQLite's write transactions take turns already."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"online.phone:{phone}"])
 
 
 def verify_code(*, phone: str, code: str) -> None:
@@ -282,9 +297,10 @@ def book_online(
         raise OnlineError(_("This doctor cannot be booked online."))
     check_online_time(starts_at, rules)
     with transaction.atomic():
-        # The patient's row, locked, makes two bookings of one patient take turns,
-        # so the count below cannot be passed by booking twice at once.
-        Patient.objects.select_for_update().filter(pk=patient.pk).first()
+        # The calendars locked (the doctor's, then the patient's, as every booking
+        # takes them) make two bookings of one patient take turns, so the count
+        # below cannot be passed by booking twice at once.
+        lock_calendars(doctor=doctor, patient=patient)
         if future_online_bookings(patient) >= rules.max_future_bookings:
             raise OnlineError(
                 _(

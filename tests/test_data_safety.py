@@ -15,6 +15,7 @@ from uuid import uuid4
 import pytest
 import time_machine
 from django.conf import settings
+from django.contrib.sessions.backends.base import SessionBase
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
@@ -23,10 +24,14 @@ from django.utils import timezone
 from django_q.models import Task
 
 from clinic.management.commands.verify_database import table_counts
+from clinic.models import StaffSession
 from notifications.models import InboundMessage, Notification, Status
+from online.models import ManageLink, PhoneCode
+from online.services import request_code
 from payments.models import StripeEvent
 from records.audit import log_access
 from tests.factories import (
+    AppointmentFactory,
     ClinicalNoteFactory,
     InvoiceFactory,
     NotificationFactory,
@@ -290,3 +295,27 @@ def task_result(*, success: bool) -> Task:
         stopped=now,
         success=success,
     )
+
+
+def test_purge_forgets_the_booking_sites_codes_links_and_expired_sessions(
+    db, time_machine, settings
+):
+    settings.NOTIFICATIONS_QUIET_HOURS = ""
+    request_code(phone="+12025550123")
+    Notification.objects.filter(template="phone_code").update(status=Status.SENT)
+    over = AppointmentFactory(starts_at=timezone.now() - timedelta(days=3))
+    ahead = AppointmentFactory(starts_at=timezone.now() + timedelta(days=3))
+    old_link = ManageLink.objects.create(appointment=over, token_hash="a" * 64)
+    live_link = ManageLink.objects.create(appointment=ahead, token_hash="b" * 64)
+    StaffSession.objects.create(
+        session_key="x" * 32, session_data=SessionBase().encode({}), expire_date=timezone.now()
+    )
+    time_machine.move_to(timezone.now() + timedelta(days=2), tick=False)
+
+    purge()
+
+    assert not PhoneCode.objects.exists()
+    assert not Notification.objects.filter(template="phone_code").exists()
+    assert list(ManageLink.objects.all()) == [live_link]
+    assert not ManageLink.objects.filter(pk=old_link.pk).exists()
+    assert not StaffSession.objects.exists()

@@ -208,7 +208,7 @@ def test_cancelling_cancels_what_is_pending_and_tells_patient_and_doctor(
     assert "your appointment with Dr Smith on Tue 1 Dec at 10:00 AM is cancelled" in text.body
     [notice] = messages(confirmed, "doctor_appointment_cancelled")
     assert notice.user == smith.user
-    assert notice.body == "Jane Doe cancelled Tue 1 Dec at 10:00 AM; the slot is free."
+    assert notice.body == "Jane Doe cancelled Tue 1 Dec at 10:00 AM."
 
 
 def test_a_no_show_offers_to_rebook(settings, confirmed, receptionist, time_machine):

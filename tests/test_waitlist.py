@@ -339,7 +339,7 @@ def test_replying_yes_takes_the_offer(offered, jane):
 def test_replying_no_passes_the_time_to_the_next_waiter(offered, jane):
     reply = handle_reply(from_number=jane.phone.as_e164, body="no", message_sid="SM2")
 
-    assert "offered the time to someone else" in reply
+    assert "no longer held for you. You are still on the waitlist" in reply
     declined = WaitlistOffer.objects.get(entry=offered)
     assert declined.status == WaitlistOffer.Status.DECLINED
     offered.refresh_from_db()

@@ -37,7 +37,7 @@ from ..services import (
 )
 from ..waitlist import join_waitlist
 from . import state, times
-from .public import CHECKS, CODES, not_found, page, public_page
+from .public import CHECKS, CODES, NEW_CODES, not_found, page, public_page
 
 
 def _service(code: str) -> Service | None:
@@ -250,7 +250,7 @@ def verify(request: HttpRequest, code: str) -> HttpResponse:
     return page(request, "online/verify.html", context, status=400 if form.errors else 200)
 
 
-@public_page(limits=CODES)
+@public_page(limits=NEW_CODES)
 @require_POST
 def new_code(request: HttpRequest, code: str) -> HttpResponse:
     """Text another code (at most three an hour for a phone)."""

@@ -17,7 +17,7 @@ from clinic.kernel.errors import DomainError
 from scheduling.models import RESCHEDULABLE, Appointment, AppointmentChange
 from scheduling.models import Status as AppointmentStatus
 
-from ..models import OnlineRules, WaitlistOffer
+from ..models import OnlineRules, WaitlistEntry, WaitlistOffer
 from ..services import (
     TimeTaken,
     appointment_for_link,
@@ -180,6 +180,7 @@ def offer(request: HttpRequest, token: str) -> HttpResponse:
         "is_taken": status == WaitlistOffer.Status.ACCEPTED,
         "is_cancelled": current.hold.status == AppointmentStatus.CANCELLED,
         "is_passed": status == WaitlistOffer.Status.DECLINED,
+        "still_waiting": current.entry.status == WaitlistEntry.Status.WAITING,
         "clinic_address": settings.CLINIC_ADDRESS,
         "clinic_phone": settings.CLINIC_PHONE,
         "directions": OnlineRules.current().directions,

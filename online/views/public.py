@@ -44,11 +44,20 @@ def by_address(group: str, request: HttpRequest) -> str:
     return client_ip(request) or "unknown"
 
 
-def by_phone(group: str, request: HttpRequest) -> str:
-    """The phone a code goes to or is checked for: typed in the details form, else
-    the one kept in the session. Keyed by a hash with the site's secret, so the
-    cache holds no phone number. No phone yet: the address stands in for it."""
-    phone = normalised_phone(request.POST.get("phone", "")) or state.phone(request)
+def by_typed_phone(group: str, request: HttpRequest) -> str:
+    """The phone typed in the details form, where a code is asked for it."""
+    return _phone_key(group, request, normalised_phone(request.POST.get("phone", "")))
+
+
+def by_session_phone(group: str, request: HttpRequest) -> str:
+    """The phone kept in the session, which a code is checked or sent again for:
+    never a phone posted alongside, which a client could change every time."""
+    return _phone_key(group, request, state.phone(request))
+
+
+def _phone_key(group: str, request: HttpRequest, phone: str) -> str:
+    """Keyed by a hash with the site's secret, so the cache holds no phone number.
+    No phone: the address stands in for it."""
     if not phone:
         return "address:" + by_address(group, request)
     return digest(phone, purpose="ratelimit")
@@ -67,11 +76,15 @@ PAGES = Limit("pages", by_address)
 # The views that text a code, and the one that checks it: per address and per phone.
 CODES = (
     Limit("codes_per_address", by_address, "POST"),
-    Limit("codes_per_phone", by_phone, "POST"),
+    Limit("codes_per_phone", by_typed_phone, "POST"),
+)
+NEW_CODES = (
+    Limit("codes_per_address", by_address, "POST"),
+    Limit("codes_per_phone", by_session_phone, "POST"),
 )
 CHECKS = (
     Limit("checks_per_address", by_address, "POST"),
-    Limit("checks_per_phone", by_phone, "POST"),
+    Limit("checks_per_phone", by_session_phone, "POST"),
 )
 
 

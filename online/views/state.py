@@ -165,6 +165,9 @@ def has_visitor(request: HttpRequest, service: Service) -> bool:
 
 
 def mark_verified(request: HttpRequest, phone: str) -> None:
+    # A new session key once the phone is proven: a key planted before (session
+    # fixation) does not inherit the verified phone.
+    request.session.cycle_key()
     _update(request, verified={"phone": phone, "until": time.time() + VERIFIED_FOR.total_seconds()})
 
 

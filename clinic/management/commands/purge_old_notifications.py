@@ -5,7 +5,9 @@ What goes, and after how long:
 - outbox messages in a final status (sent, delivered, failed, skipped, cancelled)
   not changed for NOTIFICATIONS_RETENTION_DAYS;
 - inbound SMS, processed Stripe webhook events and the worker's successful task
-  results older than WEBHOOK_EVENTS_RETENTION_DAYS.
+  results older than WEBHOOK_EVENTS_RETENTION_DAYS;
+- the booking site's phone codes and their texts, and the personal links of
+  appointments that are over, a day on; expired sessions.
 
 Nothing else: patients, appointments, sessions, clinical records, invoices, payments,
 refunds and the access log are kept for as long as the clinic keeps them. Messages
@@ -25,7 +27,9 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django_q.models import Success
 
-from notifications.models import InboundMessage, Notification, Status
+from clinic.models import StaffSession
+from notifications.models import PHONE_CODE_TEMPLATE, InboundMessage, Notification, Status
+from online.models import ManageLink, PhoneCode
 from payments.models import StripeEvent
 
 PURGED_STATUSES = [
@@ -44,6 +48,8 @@ class Purge:
     rows: QuerySet
 
 
+# The booking site's codes and links: a day after they stop working.
+SECRETS_RETENTION_DAYS = 1
 # A century: more would reach before year 1 when subtracted from today.
 MAX_DAYS = 36_500
 
@@ -76,6 +82,7 @@ def purges(*, days: int | None = None) -> list[Purge]:
     now = timezone.now()
     messages_before = now - timedelta(days=days or settings.NOTIFICATIONS_RETENTION_DAYS)
     events_before = now - timedelta(days=days or settings.WEBHOOK_EVENTS_RETENTION_DAYS)
+    secrets_before = now - timedelta(days=days or SECRETS_RETENTION_DAYS)
     return [
         Purge(
             f"outbox messages in a final status, unchanged since {messages_before:%Y-%m-%d}",
@@ -96,6 +103,27 @@ def purges(*, days: int | None = None) -> list[Purge]:
             f"successful worker task results from before {events_before:%Y-%m-%d}",
             Success.objects.filter(stopped__lt=events_before),
         ),
+        # What the booking site keeps of its visitors, useless once expired: the
+        # phone codes (and their texts, the code in plain words), the personal
+        # links of appointments over, and expired sessions (a visitor's details
+        # between the steps).
+        Purge(
+            f"booking site codes and their texts from before {secrets_before:%Y-%m-%d}",
+            PhoneCode.objects.filter(created_at__lt=secrets_before),
+        ),
+        Purge(
+            f"texts of booking site codes sent before {secrets_before:%Y-%m-%d}",
+            Notification.objects.filter(
+                template=PHONE_CODE_TEMPLATE,
+                status__in=PURGED_STATUSES,
+                updated_at__lt=secrets_before,
+            ),
+        ),
+        Purge(
+            f"personal links of appointments over before {secrets_before:%Y-%m-%d}",
+            ManageLink.objects.filter(appointment__ends_at__lt=secrets_before),
+        ),
+        Purge("expired sessions", StaffSession.objects.filter(expire_date__lt=now)),
     ]
 
 
