@@ -96,6 +96,8 @@ def test_a_phone_is_read_in_the_clinics_region():
     assert normalised_phone("(202) 555-0123") == PHONE
     assert normalised_phone("not a phone") == ""
     assert normalised_phone("+1 555") == ""
+    # A valid number of another country: no code is texted abroad.
+    assert normalised_phone("+44 7700 900123") == ""
 
 
 def test_the_code_is_texted_at_once_and_kept_only_as_a_hash(db, time_machine):
