@@ -13,6 +13,7 @@ from django.db.models import Prefetch, QuerySet
 from django.forms import Form
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views import View
 
@@ -39,7 +40,8 @@ def waitlist_in_turn() -> QuerySet[WaitlistEntry]:
         "hold__doctor"
     )
     return (
-        WaitlistEntry.objects.filter(status__in=STILL_WAITING)
+        # A wish whose last date has passed can no longer be met.
+        WaitlistEntry.objects.filter(status__in=STILL_WAITING, date_to__gte=timezone.localdate())
         .select_related("patient", "service", "doctor", "added_by")
         .prefetch_related(Prefetch("offers", queryset=open_offers, to_attr="open_offers"))
         .in_turn()

@@ -21,7 +21,7 @@ from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -204,9 +204,13 @@ def _waiting_for(doctor: Doctor, first_day: date, last_day: date) -> list[Waitli
     anyone = Q(doctor__isnull=True)
     if not doctor.bookable_online:
         anyone &= ~Q(source=WaitlistEntry.Source.ONLINE)
+    # Services this doctor offers (naming them, or naming no doctor at all).
+    chosen = Service.doctors.through.objects.filter(service_id=OuterRef("service_id"))
+    offered = Q(Exists(chosen.filter(doctor_id=doctor.pk))) | ~Q(Exists(chosen))
     return list(
         WaitlistEntry.objects.waiting()
         .filter(
+            offered,
             Q(doctor=doctor) | anyone,
             date_from__lte=last_day,
             date_to__gte=first_day,
