@@ -33,6 +33,7 @@ from django import template
 from django.core.cache.backends.locmem import LocMemCache
 from django.core.signals import setting_changed
 from django.dispatch import receiver
+from django.template import Engine
 from django.utils import timezone
 from django.utils.autoreload import file_changed
 from django.utils.safestring import SafeString, mark_safe
@@ -54,7 +55,8 @@ _template_digests: weakref.WeakKeyDictionary[template.Template, str] = weakref.W
 @register.simple_tag(takes_context=True)
 def appointment_card(context: template.Context, card: Card) -> SafeString:
     """The card's HTML, as the card template renders it in this context."""
-    card_template = context.template.engine.get_template(CARD_TEMPLATE)
+    engine = context.template.engine if context.template is not None else Engine.get_default()
+    card_template = engine.get_template(CARD_TEMPLATE)
     if context.get("error"):
         return _render(context, card_template, card)
     key = card_key(context, card_template, card)
