@@ -26,14 +26,16 @@ from __future__ import annotations
 import hashlib
 import weakref
 from dataclasses import fields
+from itertools import count
+from operator import attrgetter
 from pathlib import Path
-from typing import Any
 
 from django import template
 from django.core.cache.backends.locmem import LocMemCache
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 from django.template import Engine
+from django.template.base import FilterExpression
 from django.utils import timezone
 from django.utils.autoreload import file_changed
 from django.utils.safestring import SafeString, mark_safe
@@ -52,11 +54,27 @@ CARDS = LocMemCache("scheduling-cards", {"TIMEOUT": 24 * 60 * 60, "OPTIONS": {"M
 _template_digests: weakref.WeakKeyDictionary[template.Template, str] = weakref.WeakKeyDictionary()
 
 
+def _card_template(context: template.Context) -> template.Template:
+    engine = context.template.engine if context.template is not None else Engine.get_default()
+    return engine.get_template(CARD_TEMPLATE)
+
+
+def _template_digest(loaded: template.Template) -> str:
+    digest = _template_digests.get(loaded)
+    if digest is None:
+        digest = hashlib.sha256(loaded.source.encode()).hexdigest()
+        _template_digests[loaded] = digest
+    return digest
+
+
+def _card_template_digest(context: template.Context) -> str:
+    return _template_digest(_card_template(context))
+
+
 @register.simple_tag(takes_context=True)
 def appointment_card(context: template.Context, card: Card) -> SafeString:
     """The card's HTML, as the card template renders it in this context."""
-    engine = context.template.engine if context.template is not None else Engine.get_default()
-    card_template = engine.get_template(CARD_TEMPLATE)
+    card_template = _card_template(context)
     if context.get("error"):
         return _render(context, card_template, card)
     key = card_key(context, card_template, card)
@@ -75,13 +93,17 @@ def _render(context: template.Context, card_template: template.Template, card: C
 
 def card_key(context: template.Context, card_template: template.Template, card: Card) -> str:
     """Everything the card's HTML depends on, digested."""
-    digest = _template_digests.get(card_template)
-    if digest is None:
-        digest = hashlib.sha256(card_template.source.encode()).hexdigest()
-        _template_digests[card_template] = digest
-    shown = tuple(getattr(card, field.name) for field in fields(card))
-    parts: tuple[Any, ...] = (
-        digest,
+    digest = _template_digest(card_template)
+    return _key("card", context, digest, _shown(card))
+
+
+# Every field of a Card, for its key: what the card template may show.
+_shown = attrgetter(*(field.name for field in fields(Card)))
+
+
+def _key(kind: str, context: template.Context, *shown: object) -> str:
+    """A digest of `shown` and of how the context renders it."""
+    parts = (
         get_language(),
         timezone.get_current_timezone_name(),
         context.autoescape,
@@ -89,7 +111,59 @@ def card_key(context: template.Context, card_template: template.Template, card: 
         context.use_tz,
         shown,
     )
-    return "card:" + hashlib.sha256(repr(parts).encode()).hexdigest()
+    return f"{kind}:" + hashlib.sha256(repr(parts).encode()).hexdigest()
+
+
+@register.tag
+def kept_column(parser: template.base.Parser, token: template.base.Token) -> KeptColumnNode:
+    """`{% kept_column column can_book %}...{% endkept_column %}`: a grid column's free
+    spaces and cards (calendar.Column.in_time_order), rendered once and kept like a
+    card, under a digest of all that the block shows: each placed item (its rows
+    and every field of its card or free space), the column's number, day and
+    doctor, and whether the user may book (the free spaces' links)."""
+    bits = token.split_contents()
+    if len(bits) != 3:
+        raise template.TemplateSyntaxError("kept_column takes a column and can_book.")
+    nodelist = parser.parse(("endkept_column",))
+    parser.delete_first_token()
+    return KeptColumnNode(nodelist, parser.compile_filter(bits[1]), parser.compile_filter(bits[2]))
+
+
+class KeptColumnNode(template.Node):
+    # One number per compiled block: a template compiled again (a changed file) keeps
+    # nothing of the old one's, and the cache is this process's.
+    _numbers = count()
+
+    def __init__(
+        self, nodelist: template.NodeList, column: FilterExpression, can_book: FilterExpression
+    ):
+        self.nodelist = nodelist
+        self.column = column
+        self.can_book = can_book
+        self.number = next(self._numbers)
+
+    def render(self, context: template.Context) -> str:
+        if context.get("error"):
+            return self.nodelist.render(context)
+        column = self.column.resolve(context)
+        doctor = column.doctor_day.doctor
+        key = _key(
+            "column",
+            context,
+            self.number,
+            _card_template_digest(context),
+            column.number,
+            column.day,
+            doctor.pk,
+            str(doctor),
+            bool(self.can_book.resolve(context)),
+            column.in_time_order,
+        )
+        html = CARDS.get(key)
+        if html is None:
+            html = self.nodelist.render(context)
+            CARDS.set(key, str(html))
+        return mark_safe(html)
 
 
 @receiver(file_changed, dispatch_uid="scheduling-cards-file-changed")
