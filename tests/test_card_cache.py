@@ -12,20 +12,29 @@ from __future__ import annotations
 import re
 import struct
 from collections.abc import Iterator
+from dataclasses import fields
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.template import Context, engines
 from django.urls import reverse
 from django.utils import translation
 
-from scheduling.cards import cards, make_card
+from scheduling.calendar import FreeSpace, Placed
+from scheduling.cards import Card, cards, make_card
 from scheduling.models import Appointment, Status
 from scheduling.services import confirm_appointment, reschedule_appointment
-from scheduling.templatetags.card_cache import CARD_TEMPLATE, CARDS
+from scheduling.templatetags.card_cache import CARD_TEMPLATE, CARDS, KeptColumnNode
 from tests.clock import MONDAY, at
-from tests.factories import AppointmentFactory, PatientFactory, ReceptionistFactory, ServiceFactory
+from tests.factories import (
+    AppointmentFactory,
+    PatientFactory,
+    ReceptionistFactory,
+    ServiceFactory,
+    UserFactory,
+)
 from tests.helpers import signed_in
 
 SUNDAY = MONDAY - timedelta(days=1)
@@ -154,6 +163,10 @@ def test_a_card_with_an_error_shows_it_and_is_not_kept(db):
 # --- Nothing of a request or a user in a card ----------------------------------------
 
 
+# The names the card template binds itself.
+CARD_LOCALS = {"urls", "button", "forloop", "patient", "time"}
+
+
 class RecordingContext(Context):
     """A context that notes every name a template looks up in it."""
 
@@ -187,8 +200,7 @@ def test_the_card_template_reads_only_its_card_and_an_error(db):
             card_template.render(context)
             read |= context.read
 
-    # Besides the card and the error, the names the template binds itself.
-    assert read <= {"card", "error", "urls", "button", "forloop", "patient", "time"}
+    assert read <= {"card", "error"} | CARD_LOCALS
 
 
 def test_a_card_kept_from_one_receptionists_page_carries_nothing_of_theirs(
@@ -351,3 +363,75 @@ def test_the_cards_of_a_day_are_made_as_one_card_at_a_time(reception_client, bus
         )
         assert card == alone
         assert card.url == reverse("scheduling:detail", args=[appointment.pk])
+
+
+# --- A column's free spaces and cards, kept as one ----------------------------------
+
+
+def test_the_column_block_reads_only_its_column_and_can_book(reception_client, busy_monday, smith):
+    """Like the card's: what the kept block of the grid reads is in its key."""
+    grid = day_view(reception_client).context["grid"]
+    time_grid = engines["django"].engine.get_template("scheduling/partials/time_grid.html")
+    (block,) = time_grid.nodelist.get_nodes_by_type(KeptColumnNode)
+    read: set[str] = set()
+
+    for column in grid.columns:
+        for can_book in (True, False):
+            context = RecordingContext({"column": column, "can_book": can_book})
+            with context.bind_template(time_grid):
+                block.nodelist.render(context)
+            read |= context.read
+
+    # Besides the column and can_book, the names the block binds, and the cards'.
+    locals_ = {"placed", "free", "forloop", "doctor", "time", "day"}
+    assert read <= {"column", "can_book", "card", "error"} | locals_ | CARD_LOCALS
+
+
+def test_everything_a_kept_key_digests_is_in_the_reprs():
+    """The keys digest the reprs of the cards, free spaces and placings: no field may
+    be left out of its dataclass's repr."""
+    for kind in (Card, FreeSpace, Placed):
+        assert all(field.repr for field in fields(kind)), kind
+
+
+def test_free_time_moves_on_with_the_clock_at_once(reception_client, time_machine, busy_monday):
+    time_machine.move_to(at(MONDAY, 12, 10), tick=False)
+    assert "Book from 12:10" in day_view(reception_client).content.decode()
+
+    time_machine.move_to(at(MONDAY, 12, 20), tick=False)
+    page = day_view(reception_client).content.decode()
+
+    assert "Book from 12:20" in page
+    assert "Book from 12:10" not in page
+
+
+def test_a_user_who_may_not_book_gets_no_free_time_links_from_a_page_kept_for_one_who_may(
+    reception_client, busy_monday
+):
+    assert 'class="free-space"' in day_view(reception_client).content.decode()
+    user = UserFactory()
+    user.user_permissions.add(Permission.objects.get(codename="change_appointment"))
+
+    page = day_view(signed_in(user)).content.decode()
+
+    assert 'class="free-space"' not in page
+    assert f'id="appointment-{busy_monday[0].pk}"' in page
+
+
+def test_a_renamed_doctor_shows_in_the_free_time_at_once(reception_client, smith, busy_monday):
+    day_view(reception_client)
+
+    smith.family_name = "Smythe"
+    smith.save()
+
+    assert "Book Dr Smythe on Mon 30 Nov from 09:30" in day_view(reception_client).content.decode()
+
+
+def test_a_new_appointment_shows_at_once(reception_client, smith, consultation, busy_monday):
+    day_view(reception_client)
+
+    added = AppointmentFactory(doctor=smith, service=consultation, starts_at=at(MONDAY, 16))
+
+    page = day_view(reception_client).content.decode()
+    assert f'id="appointment-{added.pk}"' in page
+    assert "Book from 16:00" not in page

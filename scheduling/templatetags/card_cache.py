@@ -1,4 +1,4 @@
-"""The appointment cards of the time grid (day and week views), each rendered once.
+"""The appointment cards of the time grid (day and week views), rendered once.
 
 A busy day shows some 240 cards, and rendering the card template is most of the
 page's time. A card's HTML is a function of its Card (scheduling/cards.py: the
@@ -13,6 +13,9 @@ nothing ever has to be invalidated and no card is ever stale.
 The card template reads nothing else from its context (tests/test_card_cache.py
 holds it to that: no user, no permission, no CSRF token), but `error`, which only
 a quick action's answer sets; a card with an error is never cached.
+
+`{% kept_column column can_book %}` does the same for a whole column's free spaces
+and cards, so a day whose columns have not changed costs a digest per column.
 
 The cache is this process's memory, deliberately not settings.CACHES: a card costs
 a fraction of a millisecond to render, less than a round trip to Redis, and a
