@@ -96,6 +96,7 @@ def make_card(
     held_until: datetime | None = None,
     *,
     now: datetime,
+    # What cards() works out once for a whole day rather than once a card.
     url: str = "",
     status_label: str = "",
     zone: tzinfo | None = None,
