@@ -8,8 +8,9 @@ card an htmx quick action sends back is made the same way, from the appointment.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 
 from django.db.models import QuerySet
 from django.urls import reverse
@@ -95,8 +96,12 @@ def make_card(
     held_until: datetime | None = None,
     *,
     now: datetime,
+    # What cards() works out once for a whole day rather than once a card.
+    url: str = "",
+    status_label: str = "",
+    zone: tzinfo | None = None,
 ) -> Card:
-    url = reverse("scheduling:detail", args=[pk])
+    url = url or reverse("scheduling:detail", args=[pk])
     # The actions' pages live under the appointment's own URL (scheduling/urls.py),
     # so one reverse() serves them all; a test holds them to reverse().
     offered = offered_actions(status, starts_at, now)
@@ -105,12 +110,17 @@ def make_card(
         pk=pk,
         doctor_id=doctor_id,
         status=status,
-        status_label=str(Status(status).label),
+        status_label=status_label or str(Status(status).label),
         starts_at=starts_at,
         ends_at=ends_at,
         patient_name=patient_name,
         service_name=service_name,
-        time_range=time_range(starts_at, ends_at),
+        time_range=(
+            time_range(starts_at, ends_at)
+            if zone is None
+            # Times of day in `zone`, without looking the current zone up twice a card.
+            else time_range(starts_at.astimezone(zone).time(), ends_at.astimezone(zone).time())
+        ),
         url=url,
         action_urls=action_urls,
         buttons=listed_buttons(offered, url=url, patient_name=patient_name),
@@ -145,8 +155,13 @@ def card_of(appointment: Appointment) -> Card:
 
 
 def cards(appointments: QuerySet[Appointment]) -> list[Card]:
-    """The cards of `appointments`, in their order, read in one query of plain rows."""
+    """The cards of `appointments`, in their order, read in one query of plain rows.
+    A day has hundreds: the URLs come from one reverse(), the status labels are
+    translated once each and the current time zone looked up once, for the whole list."""
     now = timezone.now()
+    detail_url = detail_url_maker()
+    labels = {status: str(label) for status, label in Status.choices}
+    zone = timezone.get_current_timezone()
     rows = appointments.values_list(*CARD_COLUMNS)
     # A row is CARD_COLUMNS: the card's first five fields, the patient's two names,
     # the service's name and until when a hold is kept.
@@ -161,6 +176,18 @@ def cards(appointments: QuerySet[Appointment]) -> list[Card]:
             service,
             held_until,
             now=now,
+            url=detail_url(pk),
+            status_label=labels[status],
+            zone=zone,
         )
         for pk, doctor_id, status, starts_at, ends_at, given, family, service, held_until in rows
     ]
+
+
+def detail_url_maker() -> Callable[[int], str]:
+    """A function of an appointment's id to its page's URL, what
+    reverse("scheduling:detail", args=[pk]) answers, from one reverse() for all:
+    the id is the URL's only variable part, written as its digits."""
+    sample = 9876543210
+    prefix, _sample, suffix = reverse("scheduling:detail", args=[sample]).rpartition(str(sample))
+    return lambda pk: f"{prefix}{pk}{suffix}"
