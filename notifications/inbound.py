@@ -22,7 +22,8 @@ from django.utils import timezone
 from phonenumber_field.phonenumber import PhoneNumber, to_python
 
 from clinic.kernel.errors import DomainError
-from online.models import WaitlistOffer
+from online.models import OnlineRules, WaitlistOffer
+from online.services import can_cancel_online
 from online.waitlist import OfferGone, accept_offer, decline_offer, open_offer_for
 from patients.models import Patient
 from scheduling.models import Appointment, AppointmentChange, statuses_that_can
@@ -74,7 +75,7 @@ def handle_reply(*, from_number: str, body: str, message_sid: str) -> str | None
             # Seen before. A concurrent retry waits at the unique index until the
             # first request commits, so the first answer is there to read.
             return InboundMessage.objects.get(message_sid=message_sid).reply or None
-        outcome, reply = _act(keyword(body), patients_with_number(from_number))
+        outcome, reply = _act(keyword(body), patients_with_number(from_number), first_word(body))
         message.outcome = outcome[:OUTCOME_LENGTH]
         message.reply = render_message(f"reply_{reply}") if reply else ""
         message.save(update_fields=["outcome", "reply"])
@@ -99,9 +100,16 @@ def patients_with_number(from_number: str) -> list[Patient]:
     )
 
 
-def _act(word: str, patients: list[Patient]) -> tuple[str, str | None]:
+def first_word(body: str) -> str:
+    """The first word of a reply, as `keyword` reads a word: "Yes please!" reads YES."""
+    words = unicodedata.normalize("NFKC", body).upper().split()
+    return keyword(words[0]) if words else ""
+
+
+def _act(word: str, patients: list[Patient], first: str = "") -> tuple[str, str | None]:
     """Do what `word` asks for `patients`; returns the outcome to record and the
-    key of the reply (reply_<key>.txt), if any."""
+    key of the reply (reply_<key>.txt), if any. `first` is the reply's first word:
+    a waitlist offer open for the number takes "Yes please" as YES."""
     # Consent belongs to the number: STOP and START are acknowledged even when no
     # patient has it, as carriers expect.
     if word in OPT_OUT or word in OPT_IN:
@@ -116,8 +124,9 @@ def _act(word: str, patients: list[Patient]) -> tuple[str, str | None]:
     try:
         # A waitlist offer open for this number is what YES or NO answers: it was
         # the last text, and it lapses within minutes.
-        if word in TAKE_OFFER | PASS_OFFER and (offer := open_offer_for(patients)):
-            return _answer_offer(offer, take=word in TAKE_OFFER)
+        answer = word or first
+        if answer in TAKE_OFFER | PASS_OFFER and (offer := open_offer_for(patients)):
+            return _answer_offer(offer, take=answer in TAKE_OFFER)
         if word in CONFIRM:
             return _confirm_next(patients)
         if word in CANCEL:
@@ -161,6 +170,10 @@ def _cancel_next(patients: list[Patient]) -> tuple[str, str | None]:
     appointment = _next_appointment(patients, statuses)
     if appointment is None:
         return "No upcoming appointment to cancel.", "nothing_to_cancel"
+    if not can_cancel_online(appointment, OnlineRules.current()):
+        # The manager's late-cancel cutoff holds for the patient's own cancelling,
+        # by text as by the link: closer than that, they call the clinic.
+        return f"Too late to cancel appointment {appointment.pk} by SMS.", "too_late"
     cancel_appointment(
         appointment=appointment, reason=CANCELLATION_REASON, by=None, via=AppointmentChange.Via.SMS
     )

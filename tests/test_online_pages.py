@@ -111,7 +111,11 @@ def texted_code(phone: str = PHONE) -> str:
 
 
 def enter_code(client: Client, code: str, service: str = "consult"):
-    return client.post(reverse("online:verify", args=[service]), {"code": code})
+    """Type the code on the page the visitor has open (which carries what it books)."""
+    page = client.get(reverse("online:verify", args=[service])).content.decode()
+    found = re.search(r'name="choice" value="([^"]*)"', page)
+    choice = found.group(1) if found else ""
+    return client.post(reverse("online:verify", args=[service]), {"code": code, "choice": choice})
 
 
 def book(client: Client, doctor, starts_at: datetime):
@@ -1089,3 +1093,48 @@ def test_a_patient_with_enough_online_bookings_is_told_to_call(
     assert response.status_code == 400
     assert "You already have 1 appointments booked online" in text_of(response)
     assert Appointment.objects.count() == 1
+
+
+def test_a_page_opened_before_choosing_again_in_another_window_books_nothing(
+    visitor, consultation, smith
+):
+    choose(visitor, smith, at(MONDAY, 10))
+    give_details(visitor)
+    first_page = visitor.get(reverse("online:verify", args=["consult"])).content.decode()
+    old_choice = re.search(r'name="choice" value="([^"]*)"', first_page).group(1)
+    choose(visitor, smith, at(MONDAY, 14))  # In another tab.
+
+    response = visitor.post(
+        reverse("online:verify", args=["consult"]), {"code": texted_code(), "choice": old_choice}
+    )
+
+    assert response.status_code == 302
+    assert not Appointment.objects.exists()
+    again = visitor.get(response["Location"])
+    assert "You changed your choice in another window" in text_of(again)
+
+
+def test_back_after_booking_shows_the_booking(visitor, consultation, smith):
+    choose(visitor, smith, at(MONDAY, 10))
+    give_details(visitor)
+    enter_code(visitor, texted_code())
+
+    response = visitor.get(reverse("online:verify", args=["consult"]))
+
+    assert response.status_code == 302
+    assert response["Location"] == reverse("online:booked", args=["consult"])
+
+
+def test_a_second_booking_with_the_phone_just_verified_needs_no_new_code(
+    visitor, consultation, smith
+):
+    choose(visitor, smith, at(MONDAY, 10))
+    give_details(visitor)
+    enter_code(visitor, texted_code())
+    choose(visitor, smith, at(MONDAY, 15))
+
+    response = give_details(visitor)
+
+    assert response["Location"] == reverse("online:booked", args=["consult"])
+    assert Appointment.objects.count() == 2
+    assert PhoneCode.objects.count() == 1

@@ -556,3 +556,31 @@ def test_taking_an_offer_into_new_time_off_is_refused_and_frees_it(offered, smit
     assert not Appointment.objects.filter(
         status__in=[Status.BOOKED, Status.HELD], starts_at=at(NEXT_MONDAY, 10)
     ).exists()
+
+
+def test_yes_with_more_words_takes_the_offer(offered, jane):
+    handle_reply(from_number=jane.phone.as_e164, body="Yes please!", message_sid="SM-more")
+
+    assert WaitlistOffer.objects.get(entry=offered).status == WaitlistOffer.Status.ACCEPTED
+
+
+def test_cancelling_by_text_inside_the_late_cancel_cutoff_asks_for_a_call(
+    smith, jane, consultation, time_machine, settings
+):
+    settings.CLINIC_PHONE = "+1 202 555 0100"
+    jane.phone = "+12025550111"
+    jane.save()
+    appointment = book_appointment(
+        patient=jane,
+        doctor=smith,
+        service=consultation,
+        starts_at=at(NEXT_MONDAY, 11),
+        booked_by=None,
+    )
+    time_machine.move_to(at(NEXT_MONDAY, 8), tick=False)
+
+    reply = handle_reply(from_number="+12025550111", body="X", message_sid="SM-late")
+
+    assert "too late to cancel by text. Please call +1 202 555 0100" in reply
+    appointment.refresh_from_db()
+    assert appointment.status == Status.BOOKED

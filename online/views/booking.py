@@ -64,7 +64,11 @@ def _clinic() -> dict[str, object]:
 
 def _start_again(request: HttpRequest, service: Service) -> HttpResponse:
     """A step opened without the steps before it (a bookmark, an old tab, a session
-    that ended): say so and go back to the times."""
+    that ended): say so and go back to the times. Back after booking is no such
+    step: it shows what was booked."""
+    finished = state.finished(request, service)
+    if finished is not None:
+        return redirect(f"online:{finished}", code=service.code)
     return page(request, "online/start_again.html", {"service": service}, status=400)
 
 
@@ -189,6 +193,10 @@ def details(request: HttpRequest, code: str) -> HttpResponse:
             return redirect("online:verify", code=service.code)
         if form.is_valid():
             state.remember_visitor(request, service=service, details=form.cleaned_data)
+            visitor = state.visitor(request, service, language=_language(request))
+            if visitor is not None and state.is_verified(request, visitor.phone):
+                # The same phone proved a moment ago (another booking): no new code.
+                return _complete(request, service, intent, visitor)
             try:
                 request_code(phone=form.cleaned_data["phone"])
             except OnlineError as refusal:
@@ -229,6 +237,14 @@ def verify(request: HttpRequest, code: str) -> HttpResponse:
     if intent is None or not state.has_visitor(request, service):
         return _start_again(request, service)
     form = CodeForm(request.POST or None)
+    if request.method == "POST" and request.POST.get("choice") != state.choice_mark(request):
+        # Opened before the visitor chose again in another window: book nothing
+        # this page does not show, and show what would be booked now.
+        messages.warning(
+            request,
+            _("You changed your choice in another window. Check it below and book again."),
+        )
+        return redirect("online:verify", code=service.code)
     if request.method == "POST" and form.is_valid():
         visitor = state.visitor(request, service, language=_language(request))
         if visitor is None:  # The honeypot was filled: no code was sent, none is right.
@@ -244,6 +260,7 @@ def verify(request: HttpRequest, code: str) -> HttpResponse:
     context = {
         "service": service,
         "form": form,
+        "choice": state.choice_mark(request),
         "phone_end": state.phone(request)[-2:],
         **_summary(service, intent),
     }
@@ -303,7 +320,7 @@ def _book(request: HttpRequest, service: Service, intent: dict, visitor: Visitor
         return page(request, "online/taken.html", context, status=409)
     except DomainError as refusal:
         return _refused(request, service, refusal.message)
-    state.finish_booking(request, appointment_pk=appointment.pk)
+    state.finish_booking(request, service=service, appointment_pk=appointment.pk)
     return redirect("online:booked", code=service.code)
 
 
@@ -328,7 +345,7 @@ def _join(request: HttpRequest, service: Service, intent: dict, visitor: Visitor
             )
     except DomainError as refusal:
         return _refused(request, service, refusal.message)
-    state.finish_joining(request, entry_pk=entry.pk)
+    state.finish_joining(request, service=service, entry_pk=entry.pk)
     return redirect("online:joined", code=service.code)
 
 

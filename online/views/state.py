@@ -7,6 +7,8 @@ chose, never that it is still allowed."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import time
 from datetime import date, datetime
 from typing import Any
@@ -74,6 +76,15 @@ def choose_wish(request: HttpRequest, *, service: Service, wish: dict[str, Any])
             "times_of_day": wish["times_of_day"],
         },
     )
+
+
+def choice_mark(request: HttpRequest) -> str:
+    """A short fingerprint of what the visitor is booking now. A step's page carries
+    it; a page posted with another one was opened before the visitor chose again in
+    another window, and must not book what this page does not show."""
+    current = _data(request).get("intent")
+    text = json.dumps(current, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
 def intent(request: HttpRequest, service: Service) -> dict[str, Any] | None:
@@ -185,13 +196,24 @@ def is_verified(request: HttpRequest, phone: str) -> bool:
 # --- What they booked ---------------------------------------------------------
 
 
-def finish_booking(request: HttpRequest, *, appointment_pk: int) -> None:
-    """The booking is made: forget what led to it (the phone stays verified)."""
-    _update(request, intent=None, visitor=None, booked=appointment_pk)
+def finish_booking(request: HttpRequest, *, service: Service, appointment_pk: int) -> None:
+    """The booking is made: forget what led to it (the phone stays verified, and
+    who they are, for another booking without another code)."""
+    _update(request, intent=None, booked=appointment_pk, finished=f"booked:{service.code}")
 
 
-def finish_joining(request: HttpRequest, *, entry_pk: int) -> None:
-    _update(request, intent=None, visitor=None, joined=entry_pk)
+def finish_joining(request: HttpRequest, *, service: Service, entry_pk: int) -> None:
+    _update(request, intent=None, joined=entry_pk, finished=f"joined:{service.code}")
+
+
+def finished(request: HttpRequest, service: Service) -> str | None:
+    """How the visitor's last steps with `service` ended ("booked" or "joined"),
+    for a step opened again with Back; None when they did not end so."""
+    data = _data(request)
+    what, _, code = str(data.get("finished", "")).partition(":")
+    if code != service.code or data.get("intent"):
+        return None
+    return what if what in ("booked", "joined") else None
 
 
 def booked(request: HttpRequest) -> int | None:
