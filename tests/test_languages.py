@@ -121,3 +121,20 @@ def test_a_language_the_clinic_does_not_offer_is_refused(reception_client):
     assert "Select a valid choice" in response.content.decode()
     patient.refresh_from_db()
     assert patient.preferred_language == "ar"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("language", "patients", "sign_out"),
+    [("es", "Pacientes", "Cerrar sesión"), ("ar", "المرضى", "تسجيل الخروج")],
+)
+def test_the_staff_pages_speak_the_users_language(language, patients, sign_out):
+    receptionist = ReceptionistFactory()
+    StaffProfile.objects.create(user=receptionist, language=language)
+    client = Client()
+    sign_in(client, receptionist)
+
+    page = client.get(reverse("patients:list")).content.decode()
+
+    assert f'<h1 class="h3 mb-0">{patients}</h1>' in page
+    assert sign_out in page
