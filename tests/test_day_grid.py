@@ -147,7 +147,7 @@ def test_free_time_is_what_no_appointment_or_time_off_takes(reception_client, sm
     url = f"/schedule/book/?doctor={smith.pk}&amp;date=2026-11-30&amp;time=10:30"
     page = response.content.decode()
     assert f'href="{url}"' in page
-    assert 'aria-label="Book Dr Smith on Mon 30 Nov from 10:30"' in page
+    assert 'aria-label="Book from 10:30 with Dr Smith on Mon 30 Nov"' in page
     # The keyboard goes through free time and cards in the order of their times.
     assert (
         page.index("from 09:00")
