@@ -64,7 +64,7 @@ class DeskPaymentForm(forms.Form):
     double click (the same form sent twice) records one payment."""
 
     method = forms.ChoiceField(label=_("Method"))
-    amount = money_field("Amount")
+    amount = money_field(_("Amount"))
     token = token_field()
 
     def __init__(self, *args, **kwargs) -> None:
@@ -81,7 +81,7 @@ class RefundForm(forms.Form):
     RETURNED = "returned"
     REBILL = "rebill"
 
-    amount = money_field("Amount to refund")
+    amount = money_field(_("Amount to refund"))
     reason = forms.CharField(label=_("Reason"), max_length=300)
     token = token_field()
     meaning = forms.ChoiceField(

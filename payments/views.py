@@ -20,6 +20,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 from django.views.generic import ListView
 
+from clinic.kernel.languages import use_patient_language
 from clinic.kernel.users import staff_user
 
 from . import adjustment_services, selectors, services
@@ -75,7 +76,7 @@ class PaymentRow:
 def method_labels() -> dict[str, str]:
     """Each method's label by its key; a payment by a method since removed from
     settings shows its key."""
-    return {key: method.label for key, method in all_methods().items()}
+    return {key: str(method.label) for key, method in all_methods().items()}
 
 
 def refund_prefix(payment: Payment) -> str:
@@ -355,6 +356,7 @@ def pay(request: HttpRequest, token: str) -> HttpResponse:
     invoice = services.invoice_from_pay_link(token)
     if invoice is None:
         raise Http404("This link is not valid any more.")
+    use_patient_language(request, invoice.patient.preferred_language)
     context: dict[str, object] = {"invoice": invoice}
     if invoice.balance <= 0:
         return render(request, "payments/pay_nothing_due.html", context)

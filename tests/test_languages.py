@@ -10,7 +10,8 @@ from django.urls import reverse
 
 from clinic.models import StaffProfile
 from patients.models import Patient
-from tests.factories import TEST_PASSWORD, PatientFactory, ReceptionistFactory
+from payments.services import pay_link_token
+from tests.factories import TEST_PASSWORD, InvoiceFactory, PatientFactory, ReceptionistFactory
 from tests.helpers import new_patient
 
 
@@ -138,3 +139,40 @@ def test_the_staff_pages_speak_the_users_language(language, patients, sign_out):
 
     assert f'<h1 class="h3 mb-0">{patients}</h1>' in page
     assert sign_out in page
+
+
+# --- The patient's pay page in the patient's language ----------------------------
+
+
+@pytest.fixture
+def spanish_invoice(db, settings):
+    settings.STRIPE_SECRET_KEY = "sk_test_languages"
+    return InvoiceFactory(session__patient=PatientFactory(preferred_language="es"))
+
+
+def test_the_pay_page_is_in_the_patients_language(client, spanish_invoice):
+    response = client.get(reverse("payments:pay", args=[pay_link_token(spanish_invoice)]))
+
+    page = response.content.decode()
+    assert html_tag(response) == '<html lang="es" dir="ltr">'
+    assert "Pagar en línea" in page
+
+
+def test_the_pay_pages_chooser_wins_over_the_patients_language(client, spanish_invoice):
+    path = reverse("payments:pay", args=[pay_link_token(spanish_invoice)])
+    client.post(reverse("set_language"), {"language": "ar", "next": path})
+
+    response = client.get(path)
+
+    assert html_tag(response) == '<html lang="ar" dir="rtl">'
+    assert "الدفع عبر الإنترنت" in response.content.decode()
+
+
+def test_a_patient_without_a_language_gets_the_browsers(db, settings):
+    settings.STRIPE_SECRET_KEY = "sk_test_languages"
+    invoice = InvoiceFactory()
+    client = Client(headers={"accept-language": "ar"})
+
+    response = client.get(reverse("payments:pay", args=[pay_link_token(invoice)]))
+
+    assert html_tag(response) == '<html lang="ar" dir="rtl">'
