@@ -223,7 +223,12 @@ class DeskPaymentView(InvoiceActionView):
             else:
                 label = method_labels().get(payment.method, payment.method)
                 amount = f"{payment.amount} {invoice.currency}"
-                return self.done(request, invoice, f"{label} payment of {amount} recorded.")
+                return self.done(
+                    request,
+                    invoice,
+                    _("%(method)s payment of %(amount)s recorded.")
+                    % {"method": label, "amount": amount},
+                )
         return render_invoice(request, invoice.pk, Refused(payment_form=form))
 
 
@@ -244,8 +249,8 @@ class OnlinePaymentView(InvoiceActionView):
         return self.done(
             request,
             invoice,
-            f"Online checkout ready for {payment.amount} {invoice.currency}: "
-            "open the link or give it to the patient.",
+            _("Online checkout ready for %(amount)s: open the link or give it to the patient.")
+            % {"amount": f"{payment.amount} {invoice.currency}"},
         )
 
 
@@ -262,7 +267,10 @@ class SendPayLinkView(InvoiceActionView):
             messages.error(request, refusal.message)
             return redirect(invoice)
         return self.done(
-            request, invoice, f"A link to pay online is on its way to {invoice.patient.full_name}."
+            request,
+            invoice,
+            _("A link to pay online is on its way to %(name)s.")
+            % {"name": invoice.patient.full_name},
         )
 
 
@@ -314,7 +322,11 @@ class VoidView(InvoiceActionView):
             except PaymentError as refusal:
                 form.add_error(None, refusal.message)
             else:
-                return self.done(request, invoice, f"Invoice {invoice.display_number} is void.")
+                return self.done(
+                    request,
+                    invoice,
+                    _("Invoice %(number)s is void.") % {"number": invoice.display_number},
+                )
         return render_invoice(request, pk, Refused(void_form=form))
 
 

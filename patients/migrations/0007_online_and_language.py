@@ -4,20 +4,27 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('patients', '0006_merge_permission'),
+        ("patients", "0006_merge_permission"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='patient',
-            name='preferred_language',
-            field=models.CharField(blank=True, db_default='', default='', max_length=10, verbose_name='preferred language'),
+            model_name="patient",
+            name="preferred_language",
+            field=models.CharField(
+                blank=True,
+                db_default="",
+                default="",
+                max_length=10,
+                verbose_name="preferred language",
+            ),
         ),
         migrations.AddField(
-            model_name='patient',
-            name='registered_online',
-            field=models.BooleanField(db_default=False, default=False, verbose_name='registered online, to review'),
+            model_name="patient",
+            name="registered_online",
+            field=models.BooleanField(
+                db_default=False, default=False, verbose_name="registered online, to review"
+            ),
         ),
     ]
