@@ -100,8 +100,14 @@ def test_a_short_card_is_compact_and_its_menu_holds_every_action(reception_clien
     assert 'class="appointment-card status-booked compact"' in page
     assert 'data-bs-toggle="dropdown"' in card
     assert 'aria-label="Actions for Chen Li, 09:00–09:10"' in card
-    assert f'hx-post="/schedule/appointments/{short.pk}/confirm/">Confirm</button>' in card
-    assert f'href="/schedule/appointments/{short.pk}/reschedule/">Move</a>' in card
+    assert (
+        f'hx-post="/schedule/appointments/{short.pk}/confirm/" aria-label="Confirm Chen Li">'
+        "Confirm</button>"
+    ) in card
+    assert (
+        f'href="/schedule/appointments/{short.pk}/reschedule/" '
+        'aria-label="Move Chen Li\'s appointment">Move</a>'
+    ) in card
     assert f'href="/schedule/appointments/{short.pk}/cancel/"' in card
 
 
