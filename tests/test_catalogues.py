@@ -111,3 +111,13 @@ def test_the_catalogues_read_here_are_those_django_reads():
     plurals = [entry for entry in entries if entry.plural is not None]
     assert plurals
     assert all(len(entry.strings) == 6 for entry in plurals)
+
+
+@pytest.mark.parametrize("language", TRANSLATED)
+def test_the_catalogues_are_compiled(language):
+    """Django reads the .mo that `make install` compiles from the .po (not in git)."""
+    po = LOCALE / language / "LC_MESSAGES" / "django.po"
+    mo = po.with_suffix(".mo")
+
+    assert mo.exists(), f"{mo} is missing: run `make install`."
+    assert mo.stat().st_mtime >= po.stat().st_mtime, f"{mo} is older than its .po: `make install`."
