@@ -43,6 +43,8 @@ SETTINGS_ENV = {
     # Every booking's SMS is due at once (and wakes the worker), whatever the hour
     # the benchmark runs at, and every reminder goes out.
     "NOTIFICATIONS_QUIET_HOURS": "",
+    # The patients' texts carry their personal link, a row a booking writes.
+    "PUBLIC_BASE_URL": "http://127.0.0.1",
 }
 STRIPE_SECRET = "whsec_bench"
 
@@ -55,9 +57,21 @@ class Sizes:
     stripe_events: int
     # How long the 200 doctors' screens poll (bench/polls.py).
     poll_seconds: float
+    # After how many requests gunicorn's workers' memory is read (bench/booking.py).
+    memory_requests: tuple[int, int] = (1_000, 10_000)
 
 
-MEASURES = ("pages", "slots", "patients", "reports", "booking", "dispatch", "stripe", "polls")
+MEASURES = (
+    "pages",
+    "slots",
+    "patients",
+    "reports",
+    "booking",
+    "online",
+    "dispatch",
+    "stripe",
+    "polls",
+)
 
 
 def measures(value: str) -> tuple[str, ...]:
@@ -68,10 +82,28 @@ def measures(value: str) -> tuple[str, ...]:
     return chosen
 
 
+def requests_pair(value: str) -> tuple[int, int]:
+    first, _, last = value.partition(",")
+    try:
+        pair = (int(first), int(last))
+    except ValueError:
+        raise argparse.ArgumentTypeError("two counts, as 1000,10000") from None
+    if not 0 < pair[0] < pair[1]:
+        raise argparse.ArgumentTypeError("the first count must be positive and below the last")
+    return pair
+
+
 FULL = Sizes(
     clients=8, bookings_per_client=40, reminders=10_000, stripe_events=1_000, poll_seconds=60
 )
-SMALL = Sizes(clients=8, bookings_per_client=5, reminders=200, stripe_events=50, poll_seconds=5)
+SMALL = Sizes(
+    clients=8,
+    bookings_per_client=5,
+    reminders=200,
+    stripe_events=50,
+    poll_seconds=5,
+    memory_requests=(200, 1_000),
+)
 
 
 def main() -> None:
@@ -81,6 +113,12 @@ def main() -> None:
     parser.add_argument("--iterations", type=int, default=5)
     parser.add_argument("--clients", type=int, default=None)
     parser.add_argument("--small", action="store_true", help="CI sizes.")
+    parser.add_argument(
+        "--memory-requests",
+        type=requests_pair,
+        help="After how many requests the workers' memory is read, as FIRST,LAST "
+        "(1000,10000; 200,1000 with --small).",
+    )
     parser.add_argument(
         "--generate", action="store_true", help="Migrate and generate tiny data first (--small)."
     )
@@ -99,6 +137,8 @@ def main() -> None:
     sizes = SMALL if args.small else FULL
     if args.clients:
         sizes = dataclasses.replace(sizes, clients=args.clients)
+    if args.memory_requests:
+        sizes = dataclasses.replace(sizes, memory_requests=args.memory_requests)
     if args.generate:
         prepare_small_database()
     figures = measure_all(
@@ -122,7 +162,7 @@ def measure_all(
 ) -> dict:
     from django.db import connection
 
-    from bench import booking, patients, polls, scenario
+    from bench import booking, online, patients, polls, scenario
     from bench.reports import measure_reports
 
     with connection.cursor() as cursor:
@@ -156,7 +196,10 @@ def measure_all(
             with step("reports over a year, and the dashboard"):
                 figures.update(measure_reports(plan, iterations))
         if "booking" in only:
-            with step(f"booking over HTTP and raw inserts, {sizes.clients} clients"):
+            with step(
+                f"booking over HTTP, the same work through psycopg and raw inserts, "
+                f"{sizes.clients} clients; workers' memory"
+            ):
                 figures.update(
                     booking.measure(
                         plan=plan,
@@ -165,6 +208,16 @@ def measure_all(
                         clients=sizes.clients,
                         per_client=sizes.bookings_per_client,
                         iterations=iterations,
+                        memory_requests=sizes.memory_requests,
+                    )
+                )
+        if "online" in only:
+            with step(
+                f"the booking site, and {online.BROWSERS} visitors with {online.BOOKERS} booking"
+            ):
+                figures.update(
+                    online.measure_online(
+                        plan, iterations, database_url=database_url, server_env=SETTINGS_ENV
                     )
                 )
         if "dispatch" in only:

@@ -14,7 +14,6 @@ from itertools import cycle
 from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
 from django.contrib.auth.models import Group, User
-from django.contrib.sessions.backends.db import SessionStore
 from django.db import connection
 from django.db.models import Count, Q
 from django.db.models.functions import TruncDate
@@ -24,6 +23,7 @@ from django.utils import timezone
 from django_q.models import OrmQ
 
 from clinic.kernel.roles import RECEPTION
+from clinic.sessions import SessionStore
 from clinic.tokens import issue_token
 from doctors.models import Doctor
 from notifications.models import Notification, Status
@@ -71,7 +71,7 @@ class Plan:
         the user's last_login and an axes access log."""
         session = SessionStore()
         session[SESSION_KEY] = str(user.pk)
-        session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+        session[BACKEND_SESSION_KEY] = "clinic.sessions.SessionUserBackend"
         session[HASH_SESSION_KEY] = user.get_session_auth_hash()
         session.save()
         self.sessions.append(session)

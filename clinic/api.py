@@ -36,7 +36,7 @@ from .idempotency import WRITE_METHODS, idempotent
 from .kernel.api import Conflict
 from .kernel.errors import DomainError
 from .kernel.users import User
-from .tokens import read_permissions, token_for
+from .tokens import token_for
 
 # Domain errors whose status is not the default 422: what the clinic's state
 # refuses (409) rather than what the input says.
@@ -54,7 +54,7 @@ class BearerToken(HttpBearer):
         row = token_for(token)
         if row is None:
             return None
-        read_permissions(row.user)  # One query; has_perms then asks none.
+        # token_for read the user's permissions with the token: has_perms asks nothing.
         request.user = row.user
         return row.user
 

@@ -109,6 +109,7 @@ INSTALLED_APPS = [
     "patients",
     "scheduling",
     "sessions_app",
+    "online",
     "notifications",
     "payments",
     "records",
@@ -128,7 +129,8 @@ MIDDLEWARE = [
     "clinic.idle_sessions.IdleSessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Django's, with the user read together with the session (clinic/sessions.py).
+    "clinic.sessions.SessionUserMiddleware",
     # A signed-in staff user's language (their profile, kept in the session at login).
     "clinic.languages.StaffLanguageMiddleware",
     # Every page needs a login unless its view says otherwise (login_not_required).
@@ -143,7 +145,8 @@ MIDDLEWARE = [
 # django-axes counts failed logins before Django's own backend checks a password.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # Django's ModelBackend, taking the user read with the session (clinic/sessions.py).
+    "clinic.sessions.SessionUserBackend",
 ]
 
 ROOT_URLCONF = "clinic.urls"
@@ -218,6 +221,9 @@ LOGOUT_REDIRECT_URL = "login"
 # pages' background polls do not count): clinic.idle_sessions.IdleSessionMiddleware
 # saves the session on the person's requests, at most once a minute.
 SESSION_COOKIE_AGE = env.int("SESSION_IDLE_TIMEOUT", default=30 * 60)
+# In the database, with the user's id in a column: a request reads its session, user
+# and permissions in one query (clinic/sessions.py).
+SESSION_ENGINE = "clinic.sessions"
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -284,6 +290,42 @@ SESSION_COOKIE_HTTPONLY = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# The public booking site (/book/) may be shown in a frame on these origins only
+# (the clinic's own website: "https://www.example-clinic.org"); empty, nowhere. Its
+# pages then send `frame-ancestors` with these origins and no X-Frame-Options (which
+# cannot name origins); every other page still refuses any frame.
+ONLINE_EMBED_ORIGINS = env.list("ONLINE_EMBED_ORIGINS", default=[])
+if ONLINE_EMBED_ORIGINS and SESSION_COOKIE_SECURE and CSRF_COOKIE_SECURE:
+    # Inside another site's frame the browser sends a cookie only when it is marked
+    # SameSite=None: the booking steps keep their state in the session and their
+    # forms' CSRF token in a cookie. The forms are still CSRF-checked (token and
+    # Origin); only the browser's extra SameSite guard is given up, for embedding.
+    # Browsers drop a SameSite=None cookie that is not Secure, so development over
+    # plain HTTP (DEBUG) keeps Lax and cannot book inside a frame.
+    SESSION_COOKIE_SAMESITE = "None"
+    CSRF_COOKIE_SAMESITE = "None"
+
+# --- Cache and rate limits ----------------------------------------------------------
+
+# The cache holds the public pages' rate-limit counters (django-ratelimit). In
+# memory by default, which counts per process: with several web processes (the
+# deploy's gunicorn runs up to 8) a limit is that many times looser. Production
+# points CACHE_URL at Redis (redis://127.0.0.1:6379/1), shared by every process.
+CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
+RATELIMIT_USE_CACHE = "default"
+# Off only for a load test of the booking site from one address (bench/).
+RATELIMIT_ENABLE = env.bool("RATELIMIT_ENABLE", default=True)
+# Requests a client address (clinic.kernel.http.client_ip) may make to the booking
+# site's pages, and texted codes and code checks per address and per phone, as
+# django-ratelimit's rates ("60/m": 60 a minute; s, m, h, d). Past one, the page
+# answers 429 "Too many requests" until the period ends.
+ONLINE_RATE_LIMITS = {
+    "pages": env.str("ONLINE_RATE_PAGES", default="60/m"),
+    "codes_per_address": env.str("ONLINE_RATE_CODES_PER_ADDRESS", default="10/h"),
+    "codes_per_phone": env.str("ONLINE_RATE_CODES_PER_PHONE", default="6/h"),
+    "checks_per_address": env.str("ONLINE_RATE_CHECKS_PER_ADDRESS", default="30/h"),
+    "checks_per_phone": env.str("ONLINE_RATE_CHECKS_PER_PHONE", default="20/h"),
+}
 
 # --- Content Security Policy ----------------------------------------------------
 

@@ -9,9 +9,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from typing import Any
 
 from django.contrib.auth.models import Permission
-from django.db.models import Q
+from django.db.models import F, Func, OuterRef, Q, QuerySet, Subquery, TextField, Value
+from django.db.models.functions import Concat
 from django.utils import timezone
 
 from .kernel.users import User
@@ -35,14 +37,23 @@ def issue_token(*, user: User, name: str) -> tuple[ApiToken, str]:
 
 def token_for(token: str) -> ApiToken | None:
     """The valid, unrevoked token row of an active user that `token` is, else None;
-    notes that it was used."""
+    notes that it was used. The row, its user and the user's permissions are read
+    in one query (the permissions kept where has_perm looks, as read_permissions
+    does)."""
     scheme, _, rest = token.partition("_")
     prefix, _, secret = rest.partition("_")
     if scheme != SCHEME or not prefix or not secret:
         return None
-    row = ApiToken.objects.active().select_related("user").filter(prefix=prefix).first()
+    row = (
+        ApiToken.objects.active()
+        .select_related("user")
+        .filter(prefix=prefix)
+        .annotate(permission_names=Subquery(permission_names(OuterRef("user_id"))))
+        .first()
+    )
     if row is None or not hmac.compare_digest(row.key_hash, _hash(token)):
         return None
+    keep_permissions(row.user, row.permission_names)
     # One write a minute at most, not one per request.
     now = timezone.now()
     if row.last_used_at is None or (now - row.last_used_at).total_seconds() > 60:
@@ -51,19 +62,55 @@ def token_for(token: str) -> ApiToken | None:
     return row
 
 
+class _JoinedDistinct(Func):
+    """The distinct values of a subquery's rows joined by commas, as one value: an
+    aggregate over the whole subquery, so not a Django Aggregate (which would group
+    the subquery by its rows)."""
+
+    function = "STRING_AGG"
+    template = "%(function)s(DISTINCT %(expressions)s, ',')"
+    output_field = TextField()
+
+    def as_sqlite(self, compiler, connection, **extra):
+        # SQLite's GROUP_CONCAT takes no separator with DISTINCT; its own is a comma.
+        return super().as_sql(
+            compiler,
+            connection,
+            function="GROUP_CONCAT",
+            template="%(function)s(DISTINCT %(expressions)s)",
+            **extra,
+        )
+
+
+def permission_names(user_id: OuterRef | int) -> QuerySet[Any, Any]:
+    """The names ("app_label.codename") of a user's own and their groups'
+    permissions, joined by commas (neither part ever holds one), as ModelBackend
+    would read them in two queries."""
+    return (
+        Permission.objects.filter(Q(user=user_id) | Q(group__user=user_id))
+        .order_by()
+        .annotate(
+            names=_JoinedDistinct(Concat(F("content_type__app_label"), Value("."), F("codename")))
+        )
+        .values("names")
+    )
+
+
 def read_permissions(user: User) -> None:
     """Read the user's permissions, their own and their groups', in one query, where
-    Django's ModelBackend keeps them for the request (two queries otherwise). A
-    superuser has them all; Django reads those as it does."""
-    if user.is_superuser:
-        return
-    names = (
-        Permission.objects.filter(Q(user=user) | Q(group__user=user))
-        .order_by()
-        .values_list("content_type__app_label", "codename")
-        .distinct()
-    )
-    user._perm_cache = {f"{app}.{codename}" for app, codename in names}  # type: ignore[attr-defined]
+    Django's ModelBackend keeps them for the request (two queries otherwise)."""
+    if not user.is_superuser:
+        # One row, the aggregate's (first() would order it by a column it does not have).
+        (row,) = permission_names(user.pk)
+        keep_permissions(user, row["names"])
+
+
+def keep_permissions(user: User, names: str | None) -> None:
+    """Keep the permissions read as `names` where ModelBackend looks for them, so
+    has_perm asks the database nothing more in this request. A superuser has them
+    all; Django answers those without reading any."""
+    if not user.is_superuser:
+        user._perm_cache = set(names.split(",")) if names else set()  # type: ignore[attr-defined]
 
 
 def user_for_token(token: str) -> User | None:

@@ -22,6 +22,8 @@ urlpatterns = [
     path("records/", include("records.urls")),
     path("notifications/", include("notifications.urls")),
     path("payments/", include("payments.urls")),
+    path("book/", include("online.urls")),
+    path("waitlist/", include("online.staff_urls")),
     path("webhooks/twilio/", include("notifications.webhook_urls")),
     path("webhooks/stripe/", include("payments.webhook_urls")),
     path("api/v1/", api.urls()),

@@ -48,8 +48,16 @@ class TimeOffInline(admin.TabularInline):
 
 @admin.register(Doctor)
 class DoctorAdmin(admin.ModelAdmin):
-    list_display = ["display_name", "given_name", "specialty", "phone", "email", "is_active"]
-    list_filter = ["is_active", "specialty"]
+    list_display = [
+        "display_name",
+        "given_name",
+        "specialty",
+        "phone",
+        "email",
+        "is_active",
+        "bookable_online",
+    ]
+    list_filter = ["is_active", "bookable_online", "specialty"]
     search_fields = ["family_name", "given_name", "email", "user__username"]
     list_select_related = ["specialty"]
     autocomplete_fields = ["user"]

@@ -57,6 +57,12 @@ class Doctor(models.Model):
     is_active = models.BooleanField(
         "active", default=True, help_text="Inactive doctors take no new appointments."
     )
+    bookable_online = models.BooleanField(
+        _("bookable online"),
+        default=False,
+        db_default=False,
+        help_text=_("Patients may choose this doctor on the public booking site."),
+    )
 
     objects = DoctorQuerySet.as_manager()
 

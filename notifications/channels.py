@@ -44,6 +44,8 @@ class BaseSMS(BaseChannel):
 
     def address(self, notification: Notification) -> str:
         patient = notification.patient
+        if patient is None and notification.user_id is None and notification.address:
+            return notification.address  # A phone being verified: no patient yet.
         if patient is None:
             raise PermanentFailure("Staff users have no phone number on file.")
         if patient.sms_opt_out:

@@ -97,7 +97,8 @@ def deliver(notification: Notification) -> str:
     """Send one claimed message and record the outcome; returns the new status."""
     channel = get_channel(notification.channel)
     now = timezone.now()
-    if channel.respects_quiet_hours and (morning := outside_quiet_hours(now)) != now:
+    quiet = channel.respects_quiet_hours and not notification.urgent
+    if quiet and (morning := outside_quiet_hours(now)) != now:
         return _finish(
             notification, Status.PENDING, next_attempt_at=morning, attempts=F("attempts") - 1
         )

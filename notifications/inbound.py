@@ -1,6 +1,7 @@
 """Replies patients send to the clinic's SMS number (DESIGN.md section 4): STOP and
-START for their SMS consent, C or YES to confirm and X or CANCEL to cancel their next
-appointment. The Twilio webhook (webhooks.py) hands each message to `handle_reply`.
+START for their SMS consent, C or YES to confirm and X or CANCEL to cancel their
+next appointment; YES or NO answer a waitlist offer while one is open for the
+number. The Twilio webhook (webhooks.py) hands each message to `handle_reply`.
 
 Twilio's own Advanced Opt-Out also treats CANCEL as an opt-out keyword and YES as an
 opt-in one, at the carrier level, unless the messaging service is configured
@@ -21,8 +22,10 @@ from django.utils import timezone
 from phonenumber_field.phonenumber import PhoneNumber, to_python
 
 from clinic.kernel.errors import DomainError
+from online.models import WaitlistOffer
+from online.waitlist import OfferGone, accept_offer, decline_offer, open_offer_for
 from patients.models import Patient
-from scheduling.models import Appointment, statuses_that_can
+from scheduling.models import Appointment, AppointmentChange, statuses_that_can
 from scheduling.services import cancel_appointment, confirm_appointment
 
 from .messages import render_message
@@ -32,6 +35,8 @@ OPT_OUT = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "END", "QUIT"})
 OPT_IN = frozenset({"START", "UNSTOP"})
 CONFIRM = frozenset({"C", "YES"})
 CANCEL = frozenset({"X", "CANCEL"})
+TAKE_OFFER = frozenset({"YES", "Y"})
+PASS_OFFER = frozenset({"NO", "N"})
 CANCELLATION_REASON = "Cancelled by the patient by SMS reply."
 
 # One word, with any punctuation, spaces or emoji around it. Written so that the
@@ -105,6 +110,10 @@ def _act(word: str, patients: list[Patient]) -> tuple[str, str | None]:
     if not patients:
         return "No patient has this number.", "unknown_number"
     try:
+        # A waitlist offer open for this number is what YES or NO answers: it was
+        # the last text, and it lapses within minutes.
+        if word in TAKE_OFFER | PASS_OFFER and (offer := open_offer_for(patients)):
+            return _answer_offer(offer, take=word in TAKE_OFFER)
         if word in CONFIRM:
             return _confirm_next(patients)
         if word in CANCEL:
@@ -116,6 +125,18 @@ def _act(word: str, patients: list[Patient]) -> tuple[str, str | None]:
     return "Not a command; sent the help text.", "help"
 
 
+def _answer_offer(offer: WaitlistOffer, *, take: bool) -> tuple[str, str | None]:
+    try:
+        if take:
+            appointment = accept_offer(offer=offer, via=AppointmentChange.Via.SMS)
+            # The patient is texted the booking, with its link, by the outbox.
+            return f"Took waitlist offer {offer.pk}: appointment {appointment.pk}.", None
+        decline_offer(offer=offer)
+    except OfferGone:
+        return f"Waitlist offer {offer.pk} was no longer open.", "offer_gone"
+    return f"Passed on waitlist offer {offer.pk}.", "offer_declined"
+
+
 def _confirm_next(patients: list[Patient]) -> tuple[str, str | None]:
     # Whatever the lifecycle lets be confirmed (scheduling owns the steps): not an
     # arrived one, which only undoing its check-in takes back to confirmed.
@@ -125,7 +146,7 @@ def _confirm_next(patients: list[Patient]) -> tuple[str, str | None]:
     appointment = _next_appointment(patients, statuses)
     if appointment is None:
         return "No booked appointment to confirm.", "nothing_to_confirm"
-    confirm_appointment(appointment=appointment, by=None)
+    confirm_appointment(appointment=appointment, by=None, via=AppointmentChange.Via.SMS)
     return f"Confirmed appointment {appointment.pk}.", None
 
 
@@ -136,7 +157,9 @@ def _cancel_next(patients: list[Patient]) -> tuple[str, str | None]:
     appointment = _next_appointment(patients, statuses)
     if appointment is None:
         return "No upcoming appointment to cancel.", "nothing_to_cancel"
-    cancel_appointment(appointment=appointment, reason=CANCELLATION_REASON, by=None)
+    cancel_appointment(
+        appointment=appointment, reason=CANCELLATION_REASON, by=None, via=AppointmentChange.Via.SMS
+    )
     return f"Cancelled appointment {appointment.pk}.", None
 
 

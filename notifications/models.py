@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from patients.models import Patient
 from scheduling.models import Appointment
@@ -17,6 +18,10 @@ class Channel(models.TextChoices):
     SMS = "sms", "SMS"
     IN_APP = "in_app", "In-app"
     EMAIL = "email", "Email"
+
+
+# The booking site's verification code (online.services.request_code).
+PHONE_CODE_TEMPLATE = "phone_code"
 
 
 class Status(models.TextChoices):
@@ -94,6 +99,9 @@ class Notification(models.Model):
     address = models.CharField(
         max_length=254, blank=True, help_text="Where it was sent: phone number or email."
     )
+    # A message the recipient is waiting for now (the booking site's code): sent at
+    # once, whatever the quiet hours.
+    urgent = models.BooleanField(default=False, db_default=False)
     provider_message_id = models.CharField(max_length=64, blank=True)
     last_error = models.TextField(blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
@@ -109,9 +117,12 @@ class Notification(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=Q(patient__isnull=False, user__isnull=True)
-                | Q(patient__isnull=True, user__isnull=False),
+                | Q(patient__isnull=True, user__isnull=False)
+                | (Q(patient__isnull=True, user__isnull=True) & ~Q(address="")),
                 name="notification_one_recipient",
-                violation_error_message="A notification goes to a patient or to a staff user.",
+                violation_error_message=(
+                    "A notification goes to a patient, to a staff user, or to a phone number."
+                ),
             ),
         ]
         indexes = [
@@ -153,11 +164,20 @@ class Notification(models.Model):
 
     @property
     def recipient_name(self) -> str:
-        # The one-recipient constraint: a patient, or else a staff user.
+        # The one-recipient constraint: a patient, a staff user, or a bare phone.
         if self.patient is not None:
             return self.patient.full_name
-        assert self.user is not None
+        if self.user is None:
+            return gettext("Phone ending %(last_digits)s") % {"last_digits": self.address[-4:]}
         return self.user.get_full_name() or self.user.get_username()
+
+    @property
+    def shown_body(self) -> str:
+        """The text as staff pages show it: a booking site's code is the patient's
+        secret, kept from the outbox's readers."""
+        if self.template == PHONE_CODE_TEMPLATE:
+            return gettext("A booking site code (hidden)")
+        return self.body
 
     @property
     def can_retry(self) -> bool:

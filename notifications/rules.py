@@ -19,14 +19,17 @@ from django.utils import timezone
 
 from clinic.kernel.roles import RECEPTION
 from doctors.models import Doctor
+from online import signals as online
+from online.models import WaitlistOffer
+from online.services import manage_link
 from scheduling import signals as scheduling
 from scheduling.models import Appointment, AppointmentChange
 from scheduling.models import Status as AppointmentStatus
 from sessions_app import signals as sessions
 from sessions_app.models import Session
 
-from .messages import appointment_context, when
-from .models import Channel, Notification
+from .messages import appointment_context, clock, when
+from .models import PHONE_CODE_TEMPLATE, Channel, Notification
 from .services import cancel_pending, queue_message, withdraw_alerts
 
 REMINDER = "appointment_reminder"
@@ -137,6 +140,23 @@ def _reminders_of(appointment: Appointment):
     return appointment.notifications.filter(template=REMINDER)
 
 
+# The texts about an appointment still ahead carry the patient's personal link to it
+# (online.services.manage_link): confirm, cancel or move it themselves.
+WITH_MANAGE_LINK = frozenset(
+    {
+        "appointment_booked",
+        "appointment_confirmed",
+        "appointment_rescheduled",
+        REMINDER,
+        "rebooking_call",
+    }
+)
+
+
+# The texts after an appointment that will not happen point to the booking site.
+WITH_BOOKING_SITE = frozenset({"appointment_cancelled", "appointment_no_show"})
+
+
 def _sms_to_patient(
     appointment: Appointment,
     template: str,
@@ -148,6 +168,10 @@ def _sms_to_patient(
     **extra,
 ) -> Notification:
     """Queue an SMS to the appointment's patient; `extra` goes to the template."""
+    if template in WITH_MANAGE_LINK and settings.PUBLIC_BASE_URL:
+        extra["manage_url"] = manage_link(appointment)
+    if template in WITH_BOOKING_SITE and settings.PUBLIC_BASE_URL:
+        extra["book_url"] = settings.PUBLIC_BASE_URL + reverse("online:home")
     return queue_message(
         key=key,
         template=template,
@@ -159,6 +183,40 @@ def _sms_to_patient(
         revive=revive,
         fresh=fresh,
     )
+
+
+# --- Patients online ---------------------------------------------------------------
+
+
+@receiver(online.phone_code_requested)
+def text_phone_code(phone: str, code: str, code_id: int, **kwargs) -> None:
+    """The booking site's code, to a phone that may belong to no patient yet: at
+    once (the visitor is waiting for it), and once per code."""
+    queue_message(
+        key=f"phone_code:{code_id}",
+        template=PHONE_CODE_TEMPLATE,
+        channel=Channel.SMS,
+        phone=phone,
+        urgent=True,
+        context={"code": code},
+    )
+
+
+@receiver(online.waitlist_offer_made)
+def text_waitlist_offer(offer: WaitlistOffer, link: str, **kwargs) -> None:
+    hold = offer.hold
+    _sms_to_patient(
+        hold,
+        "waitlist_offer",
+        key=f"waitlist_offer:{offer.pk}",
+        offer_url=link,
+        held_until=clock(offer.expires_at),
+    )
+
+
+@receiver(online.waitlist_offer_lapsed)
+def text_waitlist_offer_lapsed(offer: WaitlistOffer, **kwargs) -> None:
+    _sms_to_patient(offer.hold, "waitlist_offer_lapsed", key=f"waitlist_lapsed:{offer.pk}")
 
 
 # --- Staff ----------------------------------------------------------------------

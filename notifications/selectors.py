@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet, Window
 
 from clinic.kernel.dates import clinic_zone
 from clinic.kernel.users import User
@@ -56,9 +56,15 @@ def unread_alerts(*, user: User, limit: int = LIVE_ALERTS) -> list[Notification]
 def live_marker(*, user: User, limit: int = LIVE_ALERTS) -> tuple[object, ...]:
     """What the live fragment (notifications/partials/live.html) shows, column by
     column, for its poll's ETag (clinic.kernel.polls): the bell's unread count and
-    the newest unread alerts. Two small queries, no model built."""
-    shown = inbox(user=user).unread().values_list("pk", "send_after", "body")[:limit]
-    return (unread_count(user=user), tuple(shown))
+    the newest unread alerts. One small query, no model built: the count is a window
+    over every unread row, computed before the limit."""
+    shown = list(
+        inbox(user=user)
+        .unread()
+        .annotate(unread=Window(Count("pk")))
+        .values_list("unread", "pk", "send_after", "body")[:limit]
+    )
+    return (shown[0][0] if shown else 0, tuple(row[1:] for row in shown))
 
 
 def unread_count(*, user: User) -> int:

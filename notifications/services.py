@@ -41,6 +41,8 @@ def queue_message(
     subject: str = "",
     revive: bool = False,
     fresh: bool = False,
+    phone: str = "",
+    urgent: bool = False,
 ) -> Notification:
     """Put one message in the outbox, once per `key`.
 
@@ -53,6 +55,9 @@ def queue_message(
     of a new appointment), so no message can have it yet: the row is written in
     one INSERT that a row with the key would leave unchanged (ON CONFLICT DO
     NOTHING), without a savepoint, and the row returned is not read back (no id).
+
+    `phone` addresses an SMS to a number that belongs to no patient yet (a phone
+    being verified); `urgent` sends it at once, whatever the quiet hours.
     """
     send_after = send_after or timezone.now()
     fields = {
@@ -67,7 +72,9 @@ def queue_message(
         "session": session,
         "status": Status.PENDING,
         "send_after": send_after,
-        "next_attempt_at": _first_attempt(channel, send_after),
+        "next_attempt_at": send_after if urgent else _first_attempt(channel, send_after),
+        "urgent": urgent,
+        "address": phone,
         "attempts": 0,
         "last_error": "",
     }

@@ -42,6 +42,15 @@ def save_patient(*, patient: Patient, sms_opt_out: bool) -> Patient:
     return patient
 
 
+def mark_reviewed(*, patient: Patient) -> Patient:
+    """Reception has looked at a patient who registered on the booking site (and
+    merged them into an existing registration if they had one): the "to review"
+    flag is cleared. Clearing it twice changes nothing."""
+    Patient.objects.filter(pk=patient.pk).update(registered_online=False, updated_at=timezone.now())
+    patient.registered_online = False
+    return patient
+
+
 def plan_merge(*, kept: Patient, merged: Patient) -> Moves:
     """What merging `merged` into `kept` would move, kind by kind, as the apps that
     own the rows say; raises PatientMergeRefused when it cannot be done."""

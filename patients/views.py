@@ -2,17 +2,20 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.mixins import PermissionRequiredMixin
+from django.db.models import QuerySet
 from django.forms import ModelForm
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.views import View
 from django.views.generic import CreateView, DetailView, ListView, UpdateView
 
 from .forms import PatientForm
 from .models import Patient
 from .normalise import name_key
 from .selectors import likely_duplicates, search_patients
-from .services import save_patient
+from .services import mark_reviewed, save_patient
 
 
 class PatientListView(PermissionRequiredMixin, ListView):
@@ -35,6 +38,38 @@ class PatientDetailView(PermissionRequiredMixin, DetailView):
 
     # The page's list of appointments is scheduling's part of it, drawn by a
     # template tag (scheduling.templatetags.appointments).
+
+    def get_context_data(self, **kwargs):
+        patient = self.object
+        duplicates = []
+        if patient.registered_online and not patient.is_merged:
+            duplicates = list(registered_before(patient))
+        return super().get_context_data(online_duplicates=duplicates, **kwargs)
+
+
+def registered_before(patient: Patient) -> QuerySet[Patient]:
+    """Who a patient registered online may be already (the same name and date of
+    birth, or the same phone): the registrations to merge them into."""
+    return likely_duplicates(
+        given_name=patient.given_name,
+        family_name=patient.family_name,
+        date_of_birth=patient.date_of_birth,
+        phone=patient.phone.as_e164 if patient.phone else "",
+    ).exclude(pk=patient.pk)[:5]
+
+
+class MarkReviewedView(PermissionRequiredMixin, View):
+    """ "Reviewed": reception has looked at a patient registered online."""
+
+    permission_required = "patients.change_patient"
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        patient = get_object_or_404(Patient, pk=pk)
+        mark_reviewed(patient=patient)
+        messages.success(
+            request, _("%(name)s is marked as reviewed.") % {"name": patient.full_name}
+        )
+        return HttpResponseRedirect(patient.get_absolute_url())
 
 
 # Pages that send reception here to register a patient, and take them back with

@@ -30,8 +30,16 @@ from .rebooking import (
 
 @admin.register(Service)
 class ServiceAdmin(admin.ModelAdmin):
-    list_display = ["name", "code", "duration_minutes", "price", "is_active"]
-    list_filter = ["is_active"]
+    list_display = [
+        "name",
+        "code",
+        "duration_minutes",
+        "price",
+        "is_active",
+        "online_booking",
+        "show_price_online",
+    ]
+    list_filter = ["is_active", "online_booking", "show_price_online"]
     search_fields = ["name", "code"]
     prepopulated_fields = {"code": ["name"]}
 

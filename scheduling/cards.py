@@ -14,7 +14,9 @@ from datetime import datetime, timedelta
 from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
+from clinic.kernel.dates import format_time_of_day
 from patients.models import full_name
 
 from .actions import Button, listed_buttons
@@ -33,6 +35,7 @@ CARD_COLUMNS = (
     "patient__given_name",
     "patient__family_name",
     "service__name",
+    "held_until",
 )
 
 
@@ -54,12 +57,20 @@ class Card:
     # The offered actions whose buttons the template draws from the registry
     # (scheduling/actions.py) rather than writing them out.
     buttons: tuple[Button, ...] = ()
+    # A waitlist hold (status held): what the card says instead of a status, as
+    # "Held for the waitlist until 10:42". Empty for every other status.
+    held_label: str = ""
     # Not free time (calendar.FreeSpace), beside which the grid lists the cards.
     is_free = False
 
     @property
     def is_active(self) -> bool:
         return self.status not in INACTIVE_STATUSES
+
+    @property
+    def is_held(self) -> bool:
+        """Held for a waitlist offer: no patient is booked yet, so no quick actions."""
+        return self.status == Status.HELD
 
     @property
     def is_compact(self) -> bool:
@@ -81,6 +92,7 @@ def make_card(
     ends_at: datetime,
     patient_name: str,
     service_name: str,
+    held_until: datetime | None = None,
     *,
     now: datetime,
 ) -> Card:
@@ -93,7 +105,7 @@ def make_card(
         pk=pk,
         doctor_id=doctor_id,
         status=status,
-        status_label=Status(status).label,
+        status_label=str(Status(status).label),
         starts_at=starts_at,
         ends_at=ends_at,
         patient_name=patient_name,
@@ -102,7 +114,19 @@ def make_card(
         url=url,
         action_urls=action_urls,
         buttons=listed_buttons(offered, url=url, patient_name=patient_name),
+        held_label=held_label(status, held_until),
     )
+
+
+def held_label(status: str, held_until: datetime | None) -> str:
+    """What a hold's card says: for whom the time is kept, and until when."""
+    if status != Status.HELD:
+        return ""
+    if held_until is None:
+        return _("Held for the waitlist")
+    return _("Held for the waitlist until %(time)s") % {
+        "time": format_time_of_day(timezone.localtime(held_until))
+    }
 
 
 def card_of(appointment: Appointment) -> Card:
@@ -115,6 +139,7 @@ def card_of(appointment: Appointment) -> Card:
         appointment.ends_at,
         patient_name=appointment.patient.full_name,
         service_name=appointment.service.name,
+        held_until=appointment.held_until,
         now=timezone.now(),
     )
 
@@ -123,11 +148,19 @@ def cards(appointments: QuerySet[Appointment]) -> list[Card]:
     """The cards of `appointments`, in their order, read in one query of plain rows."""
     now = timezone.now()
     rows = appointments.values_list(*CARD_COLUMNS)
-    # A row is CARD_COLUMNS: the card's first five fields, the patient's two names
-    # and the service's name.
+    # A row is CARD_COLUMNS: the card's first five fields, the patient's two names,
+    # the service's name and until when a hold is kept.
     return [
         make_card(
-            pk, doctor_id, status, starts_at, ends_at, full_name(given, family), service, now=now
+            pk,
+            doctor_id,
+            status,
+            starts_at,
+            ends_at,
+            full_name(given, family),
+            service,
+            held_until,
+            now=now,
         )
-        for pk, doctor_id, status, starts_at, ends_at, given, family, service in rows
+        for pk, doctor_id, status, starts_at, ends_at, given, family, service, held_until in rows
     ]

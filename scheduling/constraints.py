@@ -17,8 +17,9 @@ from django.core.exceptions import ValidationError
 from django.db import DEFAULT_DB_ALIAS
 from django.db.models import Func, Q
 
-# Appointments that hold their time; cancelled and no-show ones free it.
-INACTIVE_STATUSES = ("cancelled", "no_show")
+# Appointments that hold their time; cancelled and no-show ones free it, and so does
+# a waitlist hold that lapsed ("released"). A live hold ("held") keeps the time.
+INACTIVE_STATUSES = ("cancelled", "no_show", "released")
 ACTIVE = ~Q(status__in=INACTIVE_STATUSES)
 
 # The shortest and longest an appointment (and a service) may last; check constraints

@@ -37,6 +37,8 @@ STEP_VERBS = {
     "no-show": "marked as a no-show",
     "begin-visit": "started",
     "complete-visit": "completed",
+    "take-hold": "booked from the waitlist",
+    "release-hold": "released",
 }
 
 
@@ -66,6 +68,7 @@ def take_step(
     action: Action,
     by: User | None,
     note: str = "",
+    via: str = "",
     check: Callable[[Appointment], None] | None = None,
     **fields: Any,
 ) -> tuple[Appointment, AppointmentChange]:
@@ -83,7 +86,7 @@ def take_step(
         for name, value in fields.items():
             setattr(current, name, value)
         current.save(update_fields=["status", *fields, "updated_at"])
-        change = record_change(current, action, by=by, from_status=from_status, note=note)
+        change = record_change(current, action, by=by, from_status=from_status, note=note, via=via)
     return current, change
 
 
@@ -94,6 +97,7 @@ def record_change(
     by: User | None,
     from_status: str,
     note: str = "",
+    via: str = "",
     from_starts_at: datetime | None = None,
     from_ends_at: datetime | None = None,
     from_doctor: Doctor | None = None,
@@ -112,4 +116,5 @@ def record_change(
         from_doctor=from_doctor,
         to_doctor=to_doctor,
         note=note,
+        via=via,
     )

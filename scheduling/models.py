@@ -31,6 +31,15 @@ class ServiceQuerySet(models.QuerySet["Service"]):
         return self.filter(is_active=True)
 
 
+class OnlineBooking(models.TextChoices):
+    """Whether patients may book a service on the public booking site, and which."""
+
+    NO = "", gettext_lazy("Not online")
+    ANYONE = "anyone", gettext_lazy("Online, for anyone")
+    NEW = "new", gettext_lazy("Online, for new patients only")
+    EXISTING = "existing", gettext_lazy("Online, for existing patients only")
+
+
 class Service(models.Model):
     """A kind of visit the clinic offers: its code, length and price."""
 
@@ -55,6 +64,17 @@ class Service(models.Model):
         related_name="offered_services",
         verbose_name=gettext_lazy("offered by"),
         help_text=gettext_lazy("Leave empty when every doctor offers this service."),
+    )
+    online_booking = models.CharField(
+        gettext_lazy("online booking"),
+        max_length=10,
+        choices=OnlineBooking.choices,
+        blank=True,
+        default=OnlineBooking.NO,
+        db_default=OnlineBooking.NO,
+    )
+    show_price_online = models.BooleanField(
+        gettext_lazy("show the price online"), default=False, db_default=False
     )
 
     objects = ServiceQuerySet.as_manager()
@@ -91,6 +111,11 @@ class Status(models.TextChoices):
     COMPLETED = "completed", "Completed"
     CANCELLED = "cancelled", "Cancelled"
     NO_SHOW = "no_show", "No-show"
+    # A freed time kept for the waitlist's offer to one patient (online.waitlist):
+    # it holds the time under the overlap constraints until the offer is taken
+    # (booked) or lapses (released, which frees it).
+    HELD = "held", gettext_lazy("Held for the waitlist")
+    RELEASED = "released", gettext_lazy("Waitlist hold released")
 
 
 @dataclass(frozen=True)
@@ -118,6 +143,8 @@ STEPS: dict[str, Step] = {
     "no-show": Step(frozenset({Status.BOOKED, Status.CONFIRMED}), Status.NO_SHOW),
     "begin-visit": Step(frozenset({Status.ARRIVED}), Status.IN_SESSION),
     "complete-visit": Step(frozenset({Status.IN_SESSION}), Status.COMPLETED),
+    "take-hold": Step(frozenset({Status.HELD}), Status.BOOKED),
+    "release-hold": Step(frozenset({Status.HELD}), Status.RELEASED),
 }
 # The same lifecycle as a graph: the statuses each status may move to.
 TRANSITIONS: dict[str, frozenset[str]] = {
@@ -171,6 +198,8 @@ class Appointment(models.Model):
     # (services.book_walk_in): nobody texts them about it. The database's default
     # too, for the writers that insert rows by hand (bench/booking.py).
     walk_in = models.BooleanField(gettext_lazy("walk-in"), default=False, db_default=False)
+    # Until when a waitlist hold (status held) is kept for its offer.
+    held_until = models.DateTimeField(gettext_lazy("held until"), null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -313,6 +342,17 @@ class AppointmentChange(models.Model):
         NO_SHOW = "no_show", "Marked no-show"
         SESSION_STARTED = "session_started", "Session started"
         COMPLETED = "completed", "Completed"
+        HELD = "held", gettext_lazy("Held for a waitlist offer")
+        HOLD_RELEASED = "hold_released", gettext_lazy("Waitlist hold released")
+        HOLD_TAKEN = "hold_taken", gettext_lazy("Booked from the waitlist")
+
+    class Via(models.TextChoices):
+        """Who acted, when it was not a member of staff (changed_by is then empty)."""
+
+        STAFF = "", gettext_lazy("staff")
+        ONLINE = "online", gettext_lazy("the patient online")
+        SMS = "sms", gettext_lazy("the patient by SMS reply")
+        WAITLIST = "waitlist", gettext_lazy("the waitlist")
 
     appointment = models.ForeignKey(Appointment, on_delete=models.CASCADE, related_name="changes")
     action = models.CharField(max_length=20, choices=Action.choices)
@@ -334,6 +374,9 @@ class AppointmentChange(models.Model):
         Doctor, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     note = models.CharField(max_length=300, blank=True)
+    via = models.CharField(
+        max_length=10, choices=Via.choices, blank=True, default="", db_default=""
+    )
 
     class Meta:
         ordering = ["changed_at", "pk"]

@@ -5,11 +5,12 @@ lost at the database, whose exclusion constraints stay the final guard."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from django.db import DatabaseError
-from django.db.models import Exists, Q
+from django.db import DatabaseError, connections, router
+from django.db.models import Exists, Q, QuerySet
 from django.utils import timezone
 
 from doctors.models import Doctor, TimeOff, WorkingHours
@@ -55,6 +56,18 @@ def day_of_booking(
     active appointment overlapping it). Not clear says only that something may be in
     the way, as when the doctor has no hours that day: the checks of each rule
     (check_offered, check_bookable, check_no_overlap) say what."""
+    hours: list[WorkingHours] = list(
+        booking_day_query(
+            service=service, doctor=doctor, patient=patient, starts_at=starts_at, ends_at=ends_at
+        )
+    )
+    return hours, bool(hours) and hours[0].clear  # type: ignore[attr-defined]
+
+
+def booking_day_query(
+    *, service: Service, doctor: Doctor, patient: Patient, starts_at: datetime, ends_at: datetime
+) -> QuerySet[WorkingHours]:
+    """day_of_booking's query, unevaluated (the benchmark replays it)."""
     time_off = TimeOff.objects.filter(doctor=doctor, starts_at__lt=ends_at, ends_at__gt=starts_at)
     clashes = Appointment.objects.overlapping(starts_at, ends_at).filter(
         Q(doctor=doctor) | Q(patient=patient)
@@ -62,12 +75,11 @@ def day_of_booking(
     offered_and_free = (
         service.offering_doctors().filter(pk=doctor.pk).filter(~Exists(time_off), ~Exists(clashes))
     )
-    hours: list[WorkingHours] = list(
+    return (
         WorkingHours.objects.filter(doctor=doctor, weekday=local_day(starts_at).weekday())
         .annotate(clear=Exists(offered_and_free))
         .order_by("starts")
     )
-    return hours, bool(hours) and hours[0].clear  # type: ignore[attr-defined]
 
 
 def overlap_message(clash: Appointment, *, doctor: Doctor) -> str:
@@ -98,13 +110,35 @@ def overlap_from_race(error: DatabaseError, **booking: Any) -> Overlap:
 
 
 def lock_calendars(*, doctor: Doctor, patient: Patient) -> None:
-    """Lock the doctor's row, then the patient's, until the transaction ends.
+    """Lock the doctor's row, then the patient's, until the transaction ends, in
+    one statement.
 
     Bookings that touch the same doctor or patient then take turns: the overlap
     check runs after the other booking has committed, so it sees that booking and
     names it. Taking the doctor before the patient, always, means two bookings can
     never wait for each other in a circle (a deadlock). The exclusion constraints
     stay the final guard for any writer that does not come through here.
+
+    The statement keeps that order by its shape: the patient's row is locked only
+    once it has passed the filter that the doctor's locked row answers (an
+    uncorrelated EXISTS over a materialized CTE, which PostgreSQL runs first, as an
+    init plan). On SQLite, which has no row locks, the IMMEDIATE transaction has
+    taken the database's one write lock already, so bookings take turns anyway.
     """
-    list(Doctor.objects.select_for_update(no_key=True).filter(pk=doctor.pk).values_list("pk"))
-    list(Patient.objects.select_for_update(no_key=True).filter(pk=patient.pk).values_list("pk"))
+    connection = connections[router.db_for_write(Appointment)]
+    if not connection.features.has_select_for_update:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(calendar_locks_sql(connection.ops.quote_name), [doctor.pk, patient.pk])
+
+
+def calendar_locks_sql(quote: Callable[[str], str]) -> str:
+    """The one statement of lock_calendars, with the doctor's and the patient's id to
+    bind (the benchmark replays it)."""
+    doctors, patients, pk = quote(Doctor._meta.db_table), quote(Patient._meta.db_table), quote("id")
+    return (
+        f"WITH locked_doctor AS MATERIALIZED ("
+        f"SELECT {pk} FROM {doctors} WHERE {pk} = %s FOR NO KEY UPDATE) "
+        f"SELECT {pk} FROM {patients} WHERE {pk} = %s "
+        f"AND EXISTS (SELECT 1 FROM locked_doctor) FOR NO KEY UPDATE"
+    )

@@ -17,11 +17,14 @@ from django.db.models import (
     DurationField,
     ExpressionWrapper,
     F,
+    OuterRef,
     Q,
     QuerySet,
+    Subquery,
     Sum,
+    Value,
 )
-from django.db.models.functions import ExtractHour, ExtractIsoWeekDay, TruncDate
+from django.db.models.functions import Coalesce, ExtractHour, ExtractIsoWeekDay, TruncDate
 from django.utils.dates import WEEKDAYS
 from django.utils.translation import gettext_lazy as _
 
@@ -33,8 +36,8 @@ from doctors.models import Doctor, TimeOff, WorkingHours
 from .availability import Window, working_windows
 from .models import Appointment, AppointmentChange, Service, Status
 
-# A cancellation this close to the start is a late one. The online-booking issue
-# will make the cutoff the manager's; until then it is the usual day.
+# A cancellation this close to the start is a late one, unless the caller says
+# otherwise (the manager's cutoff of the online rules, read by the report page).
 LATE_CANCEL_HOURS = 24
 
 ATTENDANCE_GROUPS = {
@@ -42,7 +45,20 @@ ATTENDANCE_GROUPS = {
     "service": _("Service"),
     "weekday": _("Weekday"),
     "hour": _("Hour"),
+    "channel": _("How it was booked"),
 }
+# How an appointment was booked, by its first history entry's `via`: at the desk,
+# online by the patient, or held for the waitlist and taken.
+CHANNEL_LABELS = {
+    AppointmentChange.Via.STAFF: _("At the desk"),
+    AppointmentChange.Via.ONLINE: _("Online, by the patient"),
+    AppointmentChange.Via.WAITLIST: _("From the waitlist"),
+}
+# A waitlist hold is no booking: a held time is kept for an offer (and becomes a
+# booking when taken), a released one was never anyone's appointment. No report
+# counts them.
+NOT_BOOKINGS = (Status.HELD, Status.RELEASED)
+BOOKING_STATUSES = tuple(status for status in Status.values if status not in NOT_BOOKINGS)
 ATTENDED = (Status.ARRIVED, Status.IN_SESSION, Status.COMPLETED)
 STILL_AHEAD = (Status.BOOKED, Status.CONFIRMED)
 
@@ -64,9 +80,10 @@ ATTENDANCE_COLUMNS = [
 
 
 def _in_period(period: Period, doctor: int | None, service: int | None) -> QuerySet[Appointment]:
+    """The bookings that start in `period` (waitlist holds are none)."""
     found = Appointment.objects.filter(
         starts_at__gte=period.starts_at, starts_at__lt=period.ends_at
-    )
+    ).exclude(status__in=NOT_BOOKINGS)
     if doctor is not None:
         found = found.filter(doctor_id=doctor)
     if service is not None:
@@ -75,11 +92,17 @@ def _in_period(period: Period, doctor: int | None, service: int | None) -> Query
 
 
 def attendance(
-    *, period: Period, group: str = "doctor", doctor: int | None = None, service: int | None = None
+    *,
+    period: Period,
+    group: str = "doctor",
+    doctor: int | None = None,
+    service: int | None = None,
+    late_cancel_hours: int = LATE_CANCEL_HOURS,
 ) -> Table:
     """Appointments that start in `period`, grouped by doctor, service, weekday or
-    hour (clinic time): how many came, did not come, cancelled, and cancelled late
-    (less than LATE_CANCEL_HOURS before the start, by the cancellation's time in the
+    hour (clinic time), or by how they were booked (at the desk, online, from the
+    waitlist): how many came, did not come, cancelled, and cancelled late (less than
+    `late_cancel_hours` before the start, by the cancellation's time in the
     history), and how far ahead they were booked.
 
     The no-show rate is the no-shows of the appointments not cancelled; the
@@ -123,7 +146,7 @@ def attendance(
         appointment__status=Status.CANCELLED,
         appointment__starts_at__gte=period.starts_at,
         appointment__starts_at__lt=period.ends_at,
-        changed_at__gt=F("appointment__starts_at") - timedelta(hours=LATE_CANCEL_HOURS),
+        changed_at__gt=F("appointment__starts_at") - timedelta(hours=late_cancel_hours),
     )
     if doctor is not None:
         cancellations = cancellations.filter(appointment__doctor_id=doctor)
@@ -160,6 +183,12 @@ def _group_key(group: str, prefix: str) -> Any:
         return F(f"{prefix}service_id")
     if group == "weekday":
         return ExtractIsoWeekDay(f"{prefix}starts_at", tzinfo=zone)
+    if group == "channel":
+        first_entry = AppointmentChange.objects.filter(
+            appointment=OuterRef("appointment" if prefix else "pk")
+        ).order_by("changed_at", "pk")
+        # An appointment with no history (imported) was booked at the desk.
+        return Coalesce(Subquery(first_entry.values("via")[:1]), Value(""))
     return ExtractHour(f"{prefix}starts_at", tzinfo=zone)
 
 
@@ -170,6 +199,8 @@ def _labels(group: str, keys: list[Any]) -> dict[Any, str]:
         return {s.pk: s.name for s in Service.objects.filter(pk__in=keys)}
     if group == "weekday":
         return {key: str(WEEKDAYS[key - 1]) for key in keys if key}
+    if group == "channel":
+        return {key: str(CHANNEL_LABELS.get(key, key)) for key in keys if key is not None}
     return {key: f"{key:02d}:00" for key in keys if key is not None}
 
 
@@ -283,12 +314,12 @@ def _minus(span: tuple[datetime, datetime], off: Window) -> list[tuple[datetime,
 
 
 def appointments_by_status(*, period: Period) -> dict[str, int]:
-    """How many appointments start in `period`, by status (every status, zeros
-    included). One query."""
+    """How many appointments start in `period`, by status (every status of a
+    booking, zeros included; waitlist holds are no bookings). One query."""
     counts = dict(
         _in_period(period, None, None)
         .values("status")
         .annotate(n=Count("pk"))
         .values_list("status", "n")
     )
-    return {status: counts.get(status, 0) for status in Status.values}
+    return {status: counts.get(status, 0) for status in BOOKING_STATUSES}

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Prefetch, Q, QuerySet, prefetch_related_objects
+from django.db.models import FilteredRelation, Prefetch, Q, QuerySet, prefetch_related_objects
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -19,7 +19,7 @@ from patients.models import Patient
 from .availability import Window, day_bounds, earliest_start, local_day, working_windows
 from .cards import Card, cards
 from .exceptions import InvalidTimes
-from .models import Appointment, AppointmentChange, Service
+from .models import Appointment, AppointmentChange, Service, Status
 
 MAX_SEARCH_DAYS = 31
 # How far ahead a refused walk-in looks for the next free time to offer instead.
@@ -50,18 +50,19 @@ def free_slots(
     patient: Patient | None = None,
     ignoring: Appointment | None = None,
     now: datetime | None = None,
+    online: bool = False,
 ) -> list[Slot]:
     """Start times, on the clinic's slot grid, at which `service` can be booked with
     `doctor` (or any active doctor who offers it) between two dates inclusive: inside
     working hours, outside time off and other active appointments (the patient's too,
     when given), and not in the past. Ordered by time, then doctor. When
     rescheduling, the appointment being moved is passed as `ignoring`: its own time
-    is not taken."""
+    is not taken. `online` keeps to the doctors patients may book online."""
     if date_to < date_from:
         raise InvalidTimes(_("The end date is before the start date."))
     if (date_to - date_from).days >= MAX_SEARCH_DAYS:
         raise InvalidTimes(_("Search at most %(days)s days at a time.") % {"days": MAX_SEARCH_DAYS})
-    doctors = _bookable_doctors(service, doctor)
+    doctors = _bookable_doctors(service, doctor, online=online)
     calendar = _Calendar.read(doctors, date_from, date_to, patient=patient, ignoring=ignoring)
     earliest = earliest_start(now)
     slots: list[Slot] = []
@@ -82,6 +83,7 @@ def next_free_slots(
     limit: int = NEXT_AVAILABLE_LIMIT,
     horizon_days: int = NEXT_AVAILABLE_HORIZON_DAYS,
     now: datetime | None = None,
+    online: bool = False,
 ) -> list[Slot]:
     """The first `limit` free slots from `from_date` on (never in the past), across
     days, with `doctor` or any active doctor who offers `service`: "next available".
@@ -96,7 +98,7 @@ def next_free_slots(
     earliest = earliest_start(now)
     first_day = max(from_date, local_day(earliest))
     last_day = first_day + timedelta(days=horizon_days - 1)
-    doctors = _bookable_doctors(service, doctor)
+    doctors = _bookable_doctors(service, doctor, online=online)
     slots: list[Slot] = []
     day, stretch = first_day, FIRST_STRETCH_DAYS
     while doctors and day <= last_day:
@@ -111,10 +113,15 @@ def next_free_slots(
     return slots
 
 
-def _bookable_doctors(service: Service, doctor: Doctor | None) -> list[Doctor]:
+def _bookable_doctors(
+    service: Service, doctor: Doctor | None, *, online: bool = False
+) -> list[Doctor]:
     """The active doctors (or `doctor`, if active) who offer `service`, with every
-    range of their weekly hours: two queries."""
+    range of their weekly hours: two queries. `online`: only those patients may
+    book on the booking site."""
     doctors = service.offering_doctors().active().order_by("family_name", "pk")
+    if online:
+        doctors = doctors.filter(bookable_online=True)
     if doctor is not None:
         doctors = doctors.filter(pk=doctor.pk)
     return list(doctors.prefetch_related("working_hours"))
@@ -321,11 +328,14 @@ def _away(leave: TimeOff) -> Away:
 
 def day_schedule(*, day: date) -> list[DoctorDay]:
     """The clinic's day, a column per doctor: their working windows and the card of
-    every appointment starting that day (cancelled ones included, for the record)."""
+    every appointment starting that day (cancelled ones included, for the record;
+    a lapsed waitlist hold, which never was anyone's appointment, left out)."""
     bounds = day_bounds(day)
-    appointments = Appointment.objects.filter(
-        starts_at__gte=bounds.starts_at, starts_at__lt=bounds.ends_at
-    ).order_by("starts_at", "pk")
+    appointments = (
+        Appointment.objects.filter(starts_at__gte=bounds.starts_at, starts_at__lt=bounds.ends_at)
+        .exclude(status=Status.RELEASED)
+        .order_by("starts_at", "pk")
+    )
     # Active doctors, and any other with an appointment that day. A subquery on
     # the day's appointments, not a join: the join walked every appointment ever made.
     doctors = (
@@ -371,19 +381,23 @@ def week_schedule(*, doctor: Doctor, first_day: date, days: int = 7) -> list[Doc
                 day=day,
             )
         )
-    appointments = doctor.appointments.filter(
-        starts_at__gte=span.starts_at, starts_at__lt=span.ends_at
-    ).order_by("starts_at", "pk")
+    appointments = (
+        doctor.appointments.filter(starts_at__gte=span.starts_at, starts_at__lt=span.ends_at)
+        .exclude(status=Status.RELEASED)
+        .order_by("starts_at", "pk")
+    )
     for card in cards(appointments):
         columns[(local_day(card.starts_at) - first_day).days].appointments.append(card)
     return columns
 
 
 def doctor_day(*, doctor: Doctor, day: date) -> list[Appointment]:
-    """One doctor's appointments starting on `day`, in order."""
+    """One doctor's appointments starting on `day`, in order (not a lapsed waitlist
+    hold, which never was anyone's appointment)."""
     bounds = day_bounds(day)
     return list(
         doctor.appointments.filter(starts_at__gte=bounds.starts_at, starts_at__lt=bounds.ends_at)
+        .exclude(status=Status.RELEASED)
         .select_related("patient", "service")
         .order_by("starts_at", "pk")
     )
@@ -391,33 +405,34 @@ def doctor_day(*, doctor: Doctor, day: date) -> list[Appointment]:
 
 def doctor_day_marker(*, user: User, day: date) -> tuple[object, ...]:
     """What the doctor's day fragment (scheduling/partials/my_day_list.html) shows of
-    `user`'s day, column by column, for its poll's ETag (clinic.kernel.polls): each
-    appointment's shown columns with its doctor, found through the login. One small
-    query, no model built; a second on a day without appointments, for the doctor
-    (a login no longer linked to one must not keep its empty day)."""
+    `user`'s day, column by column, for its poll's ETag (clinic.kernel.polls): the
+    doctor linked to the login, and each appointment's shown columns. One small
+    query, no model built: from the doctor, the day's appointments joined on (a
+    day without any is one row of the doctor alone; a login no longer linked to a
+    doctor, none, so it does not keep its empty day)."""
     bounds = day_bounds(day)
-    rows = tuple(
-        Appointment.objects.filter(
-            doctor__user=user, starts_at__gte=bounds.starts_at, starts_at__lt=bounds.ends_at
-        )
-        .order_by("starts_at", "pk")
+    # A waitlist hold that lapsed was never on the doctor's day.
+    on_the_day = Q(
+        appointments__starts_at__gte=bounds.starts_at, appointments__starts_at__lt=bounds.ends_at
+    ) & ~Q(appointments__status=Status.RELEASED)
+    return tuple(
+        Doctor.objects.filter(user=user)
+        .annotate(visit=FilteredRelation("appointments", condition=on_the_day))
+        .order_by("visit__starts_at", "visit__pk")
         .values_list(
-            "doctor_id",
             "pk",
-            "status",
-            "starts_at",
-            "ends_at",
-            "arrived_at",
-            "reason",
-            "patient_id",
-            "patient__given_name",
-            "patient__family_name",
-            "service__name",
+            "visit__pk",
+            "visit__status",
+            "visit__starts_at",
+            "visit__ends_at",
+            "visit__arrived_at",
+            "visit__reason",
+            "visit__patient_id",
+            "visit__patient__given_name",
+            "visit__patient__family_name",
+            "visit__service__name",
         )
     )
-    if rows:
-        return rows
-    return (Doctor.objects.filter(user=user).values_list("pk", flat=True).first(),)
 
 
 def patient_day(*, patient: Patient, day: date) -> list[Appointment]:
@@ -471,10 +486,12 @@ def _history() -> Prefetch:
 def patient_appointments(
     *, patient: Patient, within: QuerySet[Appointment] | None = None, limit: int = 50
 ) -> list[Appointment]:
-    """The patient's latest appointments (of `within`, when given), newest first."""
+    """The patient's latest appointments (of `within`, when given), newest first;
+    a waitlist hold that lapsed was never theirs."""
     appointments = Appointment.objects.all() if within is None else within
     return list(
         appointments.filter(patient=patient)
+        .exclude(status=Status.RELEASED)
         .select_related("doctor", "service")
         .order_by("-starts_at", "-pk")[:limit]
     )

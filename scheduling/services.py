@@ -42,6 +42,7 @@ def book_appointment(
     booked_by: User | None,
     duration: timedelta | None = None,
     reason: str = "",
+    via: str = "",
 ) -> Appointment:
     """Book `patient` with `doctor` for `service` at `starts_at`.
 
@@ -50,6 +51,7 @@ def book_appointment(
     start in the past (a walk-in "now" is allowed), and overlap no active appointment
     of the doctor or of the patient. The database's exclusion constraints keep the
     last rule under any concurrency; a race lost there raises the same `Overlap`.
+    `via` names who booked when it was not staff (AppointmentChange.Via).
     """
     starts_at = require_aware(starts_at)
     # `is None`, not `or`: an override of no length is refused, not ignored.
@@ -64,24 +66,17 @@ def book_appointment(
     }
     try:
         with transaction.atomic():
-            return _insert_booking(service=service, by=booked_by, reason=reason, **booking)
+            return _insert_booking(service=service, by=booked_by, reason=reason, via=via, **booking)
     except (IntegrityError, OperationalError) as error:
         raise overlap_from_race(error, **booking) from error
 
 
-def _insert_booking(
-    *,
-    doctor: Doctor,
-    patient: Patient,
-    service: Service,
-    starts_at: datetime,
-    ends_at: datetime,
-    by: User | None,
-    reason: str = "",
-    walk_in: bool = False,
-) -> Appointment:
-    """The booking itself, inside the caller's transaction: lock, check, insert, record
-    and announce."""
+def clear_to_book(
+    *, service: Service, doctor: Doctor, patient: Patient, starts_at: datetime, ends_at: datetime
+) -> None:
+    """Inside the caller's transaction: lock the doctor's and the patient's calendars
+    and refuse, with the reason, a time that any booking rule refuses. What a new
+    booking and a waitlist hold (holds.hold_time) both pass."""
     lock_calendars(doctor=doctor, patient=patient)
     # After the locks, so that a rival booking of the doctor or patient has
     # committed and is seen. All clear is the usual answer, in one query; else each
@@ -103,6 +98,25 @@ def _insert_booking(
     )
     if not clear:
         check_no_overlap(doctor=doctor, patient=patient, starts_at=starts_at, ends_at=ends_at)
+
+
+def _insert_booking(
+    *,
+    doctor: Doctor,
+    patient: Patient,
+    service: Service,
+    starts_at: datetime,
+    ends_at: datetime,
+    by: User | None,
+    reason: str = "",
+    walk_in: bool = False,
+    via: str = "",
+) -> Appointment:
+    """The booking itself, inside the caller's transaction: lock, check, insert, record
+    and announce."""
+    clear_to_book(
+        service=service, doctor=doctor, patient=patient, starts_at=starts_at, ends_at=ends_at
+    )
     appointment = Appointment.objects.create(
         patient=patient,
         doctor=doctor,
@@ -114,11 +128,11 @@ def _insert_booking(
         created_by=by,
     )
     action = Action.BOOKED_WALK_IN if walk_in else Action.BOOKED
-    change = record_change(appointment, action, by=by, from_status="")
+    change = record_change(appointment, action, by=by, from_status="", via=via)
     # A new appointment's whole history is the entry just written: callers that
     # show it (the API's answer) need not read it back.
     known_history(appointment, [change])
-    signals.appointment_booked.send(Appointment, appointment=appointment, by=by)
+    signals.appointment_booked.send(Appointment, appointment=appointment, by=by, via=via)
     return appointment
 
 
@@ -200,15 +214,19 @@ def no_walk_in_today(*, service: Service, patient: Patient, doctor: Doctor | Non
     return f"{reason} {offer}"
 
 
-def confirm_appointment(*, appointment: Appointment, by: User | None) -> Appointment:
+def confirm_appointment(*, appointment: Appointment, by: User | None, via: str = "") -> Appointment:
     """The patient confirmed they will come (booked -> confirmed)."""
     with transaction.atomic():
-        current, _change = take_step(appointment, step="confirm", action=Action.CONFIRMED, by=by)
-        signals.appointment_confirmed.send(Appointment, appointment=current, by=by)
+        current, _change = take_step(
+            appointment, step="confirm", action=Action.CONFIRMED, by=by, via=via
+        )
+        signals.appointment_confirmed.send(Appointment, appointment=current, by=by, via=via)
     return current
 
 
-def cancel_appointment(*, appointment: Appointment, reason: str, by: User | None) -> Appointment:
+def cancel_appointment(
+    *, appointment: Appointment, reason: str, by: User | None, via: str = ""
+) -> Appointment:
     """Cancel a booked or confirmed appointment; the reason is required and kept.
     Its time is free again at once."""
     reason = reason.strip()
@@ -221,10 +239,11 @@ def cancel_appointment(*, appointment: Appointment, reason: str, by: User | None
             action=Action.CANCELLED,
             by=by,
             note=reason,
+            via=via,
             cancellation_reason=reason,
         )
         clear_rebooking(appointment=current, by=by)
-        signals.appointment_cancelled.send(Appointment, appointment=current, by=by)
+        signals.appointment_cancelled.send(Appointment, appointment=current, by=by, via=via)
     return current
 
 
@@ -310,6 +329,7 @@ def reschedule_appointment(
     by: User | None,
     duration: timedelta | None = None,
     doctor: Doctor | None = None,
+    via: str = "",
 ) -> Appointment:
     """Move a booked or confirmed appointment to `starts_at`, keeping its length
     (unless `duration` is given), its status and its history; with `doctor`, to that
@@ -348,7 +368,12 @@ def reschedule_appointment(
             check_bookable(doctor=to_doctor, starts_at=starts_at, ends_at=ends_at)
             check_no_overlap(**move)
             current = _move(
-                current, to_doctor=to_doctor, starts_at=starts_at, ends_at=ends_at, by=by
+                current,
+                to_doctor=to_doctor,
+                starts_at=starts_at,
+                ends_at=ends_at,
+                by=by,
+                via=via,
             )
     except (IntegrityError, OperationalError) as error:
         if not move:
@@ -364,6 +389,7 @@ def _move(
     starts_at: datetime,
     ends_at: datetime,
     by: User | None,
+    via: str = "",
 ) -> Appointment:
     """The move itself, once allowed: save, record and announce."""
     previous_doctor = current.doctor
@@ -380,6 +406,7 @@ def _move(
         from_ends_at=previous_ends_at,
         from_doctor=previous_doctor if other_doctor else None,
         to_doctor=to_doctor if other_doctor else None,
+        via=via,
     )
     clear_rebooking(appointment=current, by=by)
     signals.appointment_rescheduled.send(
@@ -390,6 +417,7 @@ def _move(
         previous_ends_at=previous_ends_at,
         previous_doctor=previous_doctor,
         change=change,
+        via=via,
     )
     return current
 

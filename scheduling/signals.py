@@ -3,6 +3,9 @@ the change; receivers (notifications' rules) write their own rows in the same
 transaction and use `transaction.on_commit` for anything that leaves the process.
 
 Every signal is sent with `appointment` and `by` (the user who acted, or None);
+`appointment_booked`, `appointment_confirmed`, `appointment_cancelled` and
+`appointment_rescheduled` carry `via` too (AppointmentChange.Via: "" for staff,
+else the patient online, by SMS reply, or the waitlist), as the history does.
 `appointment_rescheduled` also carries `previous_starts_at`, `previous_ends_at`,
 `previous_doctor` (the appointment's doctor before the move: another one when it
 moved to another doctor) and `change`, the history entry of the move (a receiver

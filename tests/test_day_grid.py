@@ -218,9 +218,9 @@ def test_the_day_views_queries_do_not_grow_with_its_appointments(reception_clien
         TimeOffFactory(doctor=other, starts_at=at(MONDAY, 12), ends_at=at(MONDAY, 13))
         visit(smith, quick, at(MONDAY, 9) + timedelta(minutes=10 * index))
         visit(other, quick, at(MONDAY, 9))
-    # session, user, permissions (2), appointments, doctors, working hours, time
-    # off, the bell's unread count, the count of appointments to rebook
-    assert queries() == few == 10
+    # the session with its user and permissions, appointments, doctors, working
+    # hours, time off, the bell's unread count, the count of appointments to rebook
+    assert queries() == few == 7
 
 
 # --- The week of a doctor ---------------------------------------------------------------
@@ -281,9 +281,9 @@ def test_the_weeks_queries_do_not_grow_with_its_appointments(reception_client, s
             starts_at=at(MONDAY + timedelta(days=day), 13),
             ends_at=at(MONDAY + timedelta(days=day), 14),
         )
-    # session, user, permissions (2), the doctors, working hours, time off,
-    # appointments, the bell's unread count, the count of appointments to rebook
-    assert queries() == few == 10
+    # the session with its user and permissions, the doctors, working hours, time
+    # off, appointments, the bell's unread count, the count of appointments to rebook
+    assert queries() == few == 7
 
 
 @pytest.mark.parametrize("asked", ["999999", "abc", "99999999999999999999999"])

@@ -183,8 +183,8 @@ def test_doctor_directory_runs_a_fixed_number_of_queries(
     for doctor in DoctorFactory.create_batch(8):
         WorkingHoursFactory(doctor=doctor)
 
-    # session, user, user and group permissions, doctors with specialty, their
+    # the session with its user and permissions, doctors with specialty, their
     # hours, the bell's unread count, the count of appointments to rebook (the
     # session is saved at most once a minute)
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(5):
         reception_client.get(reverse("doctors:list"))

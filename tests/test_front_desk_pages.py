@@ -379,9 +379,9 @@ def test_the_walk_in_page_runs_a_fixed_number_of_queries(
     visit(smith, at(15), Status.CONFIRMED, anna)
 
     assert queries() == few
-    # Session, user, permissions (2), the patient and the service chosen; the
+    # The session with its user and permissions, the patient and the service chosen; the
     # search: doctors, their hours, appointments, time off, the patient's
     # appointments; the patient's day; the bell; the count of appointments to
     # rebook; the form's choices: services (twice: Django's select asks for the
     # first one to decide on `required`) and doctors.
-    assert few == 17
+    assert few == 14

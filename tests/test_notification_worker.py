@@ -18,7 +18,8 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
+from datetime import time as time_of_day
 from pathlib import Path
 
 import factory
@@ -29,10 +30,20 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django_q.models import Schedule
 
+from doctors.models import Weekday
 from notifications.models import Notification, Status
 from notifications.services import wake_worker
+from online.models import WaitlistEntry, WaitlistOffer
+from online.waitlist import join_waitlist, refill
 from scheduling.models import Status as AppointmentStatus
-from tests.factories import AppointmentFactory, NotificationFactory, PatientFactory
+from tests.factories import (
+    AppointmentFactory,
+    DoctorFactory,
+    NotificationFactory,
+    PatientFactory,
+    ServiceFactory,
+    with_working_hours,
+)
 from tests.fakes import twilio as fake
 from tests.fakes.server import Recorded, Reply
 from tests.fakes.twilio import FakeTwilio, accept_message
@@ -83,6 +94,48 @@ def test_a_qcluster_process_sends_a_due_reminder(fake_twilio, tmp_path):
     )
     reminder.refresh_from_db()
     assert reminder.provider_message_id.startswith("SM")
+
+
+def test_a_qcluster_process_passes_a_lapsed_waitlist_offer_on(fake_twilio, tmp_path):
+    """The worker's minute schedule (online migration 0002) finds an offer whose hold
+    lapsed, holds the time for the next waiter and texts both of them."""
+    assert Schedule.objects.filter(func="online.tasks.pass_on_lapsed_offers").exists()
+    doctor = with_working_hours(
+        DoctorFactory(), *Weekday, starts=time_of_day(8), ends=time_of_day(18)
+    )
+    service = ServiceFactory(code="wait-consult", duration_minutes=30)
+    day = timezone.localdate() + timedelta(days=7)
+    starts_at = datetime.combine(day, time_of_day(10), tzinfo=timezone.get_current_timezone())
+    first, second = (
+        join_waitlist(
+            patient=PatientFactory(phone=phone),
+            service=service,
+            doctor=None,
+            date_from=day,
+            date_to=day,
+            source=WaitlistEntry.Source.DESK,
+        )
+        for phone in ("+12025550131", "+12025550132")
+    )
+    [offer] = refill(doctor=doctor, starts_at=starts_at, ends_at=starts_at + timedelta(minutes=30))
+    WaitlistOffer.objects.filter(pk=offer.pk).update(expires_at=timezone.now())
+
+    log = tmp_path / "worker.log"
+    worker = start_cluster(log, fake_twilio)
+    try:
+        wait_until(
+            lambda: second.offers.filter(status=WaitlistOffer.Status.OPEN).exists(),
+            seconds=90,
+            clusters=[worker],
+        )
+    finally:
+        stop(worker)
+
+    output = log.read_text(errors="replace")
+    offer.refresh_from_db()
+    assert offer.status == WaitlistOffer.Status.EXPIRED, output
+    assert first.patient.notifications.filter(template="waitlist_offer_lapsed").exists()
+    assert second.patient.notifications.filter(template="waitlist_offer").exists()
 
 
 def test_two_clusters_send_each_due_reminder_exactly_once(fake_twilio, tmp_path):

@@ -13,6 +13,7 @@ from django.urls import reverse
 from clinic.tokens import issue_token
 from doctors.models import Weekday
 from notifications.models import Notification
+from online.models import WaitlistEntry
 from patients.exceptions import PatientMergeRefused
 from patients.models import Patient, PatientMerge
 from patients.selectors import search_patients
@@ -61,6 +62,13 @@ def twin_history(twin) -> dict[str, object]:
         "message": NotificationFactory(patient=twin),
         "record": MedicalRecordFactory(patient=twin, allergy__substance="Latex", blood_type=""),
         "visit": visit,
+        "waiting": WaitlistEntry.objects.create(
+            patient=twin,
+            service=ServiceFactory(),
+            date_from=TEN.date(),
+            date_to=TEN.date() + timedelta(days=14),
+            source=WaitlistEntry.Source.DESK,
+        ),
     }
 
 
@@ -72,12 +80,14 @@ def test_merge_moves_every_kind_of_row_to_the_kept_patient(kept, twin, twin_hist
     assert set(Invoice.objects.values_list("patient", flat=True)) == {kept.pk}
     assert set(Notification.objects.values_list("patient", flat=True)) == {kept.pk}
     assert MedicalRecord.objects.get().patient == kept
+    assert WaitlistEntry.objects.get().patient == kept
     assert merge.moved == {
         "appointments": 2,
         "sessions": 1,
         "invoices": 1,
         "medical records": 1,
         "messages": 1,
+        "waitlist places": 1,
     }
 
 
@@ -219,6 +229,7 @@ def test_the_plan_counts_what_would_move_and_changes_nothing(kept, twin, twin_hi
         "invoices": 1,
         "medical records": 1,
         "messages": 1,
+        "waitlist places": 1,
     }
     assert not Patient.objects.filter(merged_into__isnull=False).exists()
 

@@ -204,10 +204,10 @@ def test_patient_list_is_paginated_with_a_fixed_number_of_queries(
 ):
     PatientFactory.create_batch(60)
 
-    # session, user, user and group permissions, count, page of patients, the bell's
-    # unread count, the count of appointments to rebook (the session is saved at
-    # most once a minute)
-    with django_assert_num_queries(8):
+    # the session with its user and permissions, count, page of patients, the
+    # bell's unread count, the count of appointments to rebook (the session is
+    # saved at most once a minute)
+    with django_assert_num_queries(5):
         response = reception_client.get(reverse("patients:list"), {"page": 2})
 
     assert len(response.context["patients"]) == 25

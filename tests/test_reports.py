@@ -11,6 +11,7 @@ import pytest
 from clinic.kernel.periods import Period, preset_period
 from notifications.reports import messages, reminder_effect
 from payments.reports import receivables, receivables_by_age, takings
+from scheduling.models import AppointmentChange, Status
 from scheduling.reports import attendance, utilisation
 from tests import report_scene
 
@@ -89,6 +90,36 @@ def test_attendance_by_weekday_and_hour_counts_in_the_clinic_zone(scene):
     assert hours["23:00"]["appointments"] == 1
     assert hours["09:00"]["appointments"] == 4
     assert hours["10:00"]["no_shows"] == 1
+
+
+def test_attendance_by_how_it_was_booked(scene):
+    online = scene.appointments["A1"]
+    AppointmentChange.objects.create(
+        appointment=online,
+        action=AppointmentChange.Action.BOOKED,
+        via=AppointmentChange.Via.ONLINE,
+        changed_at=online.created_at,
+        to_status=Status.BOOKED,
+        to_starts_at=online.starts_at,
+        to_ends_at=online.ends_at,
+    )
+
+    rows = {
+        row["label"]: row["appointments"]
+        for row in attendance(period=NOVEMBER, group="channel").rows
+    }
+
+    everyone = sum(row["appointments"] for row in attendance(period=NOVEMBER, group="doctor").rows)
+    assert rows == {"Online, by the patient": 1, "At the desk": everyone - 1}
+
+
+def test_the_late_cancel_cutoff_is_the_callers(scene):
+    # A3 was cancelled 13 hours before its start: late under 24 hours, not under 12.
+    smith = by(attendance(period=NOVEMBER, group="doctor", late_cancel_hours=12), "label")[
+        "Alan Smith"
+    ]
+
+    assert smith["late_cancelled"] == 0
 
 
 def test_attendance_filters_by_doctor_and_service(scene):

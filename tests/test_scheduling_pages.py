@@ -307,10 +307,10 @@ def test_day_view_runs_a_fixed_number_of_queries(
             starts_at=at(MONDAY, 13) + timedelta(minutes=minute),
         )
     assert queries_for_the_day() == few
-    # session, user, permissions (2), appointments, doctors, working hours, time
-    # off, the bell's unread count, the count of appointments to rebook (the session
-    # is saved at most once a minute: not here)
-    with django_assert_num_queries(10):
+    # the session with its user and permissions, appointments, doctors, working
+    # hours, time off, the bell's unread count, the count of appointments to rebook
+    # (the session is saved at most once a minute: not here)
+    with django_assert_num_queries(7):
         reception_client.get(reverse("scheduling:day"), {"date": "2026-11-30"})
 
 
@@ -616,9 +616,10 @@ def test_my_day_runs_a_fixed_number_of_queries(
     for hour in (10, 11):
         AppointmentFactory(doctor=working_doctor, service=service, starts_at=at(MONDAY, hour))
 
-    # session, user, permissions (2), the doctor, the day's appointments, the
-    # bell's unread count (the session is saved at most once a minute: not here)
-    with django_assert_num_queries(7):
+    # the session with its user and permissions, the doctor, the day's
+    # appointments, the bell's unread count (the session is saved at most once a
+    # minute: not here)
+    with django_assert_num_queries(4):
         response = doctor_client.get(reverse("scheduling:my_day"), {"date": "2026-11-30"})
 
     assert len(response.context["appointments"]) == 3

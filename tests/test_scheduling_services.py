@@ -136,6 +136,7 @@ def test_booking_sends_appointment_booked(book, receptionist):
             "signal": signals.appointment_booked,
             "appointment": appointment,
             "by": receptionist,
+            "via": "",
         }
     ]
 
@@ -373,6 +374,7 @@ def test_confirming_sends_appointment_confirmed(booked, receptionist):
             "signal": signals.appointment_confirmed,
             "appointment": booked,
             "by": receptionist,
+            "via": "",
         }
     ]
     assert calls[0]["appointment"].status == Status.CONFIRMED
@@ -479,6 +481,7 @@ def test_cancelling_sends_appointment_cancelled(booked, receptionist):
             "signal": signals.appointment_cancelled,
             "appointment": booked,
             "by": receptionist,
+            "via": "",
         }
     ]
 
@@ -644,6 +647,7 @@ def test_rescheduling_sends_the_previous_times_and_the_history_entry(booked, rec
             "previous_ends_at": at(MONDAY, 10, 30),
             "previous_doctor": booked.doctor,
             "change": booked.changes.get(action=AppointmentChange.Action.RESCHEDULED),
+            "via": "",
         }
     ]
     assert calls[0]["appointment"].starts_at == at(MONDAY, 14)

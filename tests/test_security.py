@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pytest
 from django.contrib.auth.decorators import login_not_required
-from django.contrib.sessions.models import Session
 from django.core.management import call_command
 from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
@@ -22,6 +21,7 @@ from django.test import Client
 from django.urls import path, reverse
 from django.utils import timezone
 
+from clinic.models import StaffSession as Session
 from clinic.tokens import issue_token
 from notifications.models import Channel
 from payments.services import pay_link_token

@@ -32,7 +32,7 @@ def dashboard(today: Any = None) -> dict[str, Any]:
         "week": week,
         "statuses": [
             (labels[status], by_status_today[status], by_status_week[status])
-            for status in Status.values
+            for status in by_status_today
         ],
         "waiting": by_status_today[Status.ARRIVED],
         "takings": collected_by_method(period=day),

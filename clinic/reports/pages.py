@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from clinic.kernel.tables import Table
 from notifications import reports as message_reports
+from online.models import OnlineRules
 from payments import reports as money_reports
 from scheduling import reports as appointment_reports
 
@@ -39,6 +40,7 @@ def _attendance(data: dict[str, Any]) -> list[tuple[StrOrPromise, Table]]:
         group=data.get("group") or "doctor",
         doctor=_pk(data.get("doctor")),
         service=_pk(data.get("service")),
+        late_cancel_hours=OnlineRules.current().late_cancel_hours,
     )
     return [(_("No-show rate %"), table)]
 

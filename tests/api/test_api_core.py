@@ -4,6 +4,7 @@ the OpenAPI document and the docs."""
 from __future__ import annotations
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.core.management import CommandError, call_command
 from django.test import Client
 from django.urls import reverse
@@ -53,6 +54,46 @@ def test_revoked_tokens_and_inactive_users_are_refused(receptionist):
     other.is_active = False
     other.save()
     assert user_for_token(token) is None
+
+
+def test_a_token_brings_its_users_own_and_groups_permissions(receptionist):
+    receptionist.user_permissions.add(
+        Permission.objects.get(codename="view_invoice", content_type__app_label="payments")
+    )
+    _, token = issue_token(user=receptionist, name="Website")
+
+    user = user_for_token(token)
+
+    assert user is not None
+    # Read with the token: has_perm asks nothing more, and answers as Django would.
+    fresh = type(receptionist).objects.get(pk=receptionist.pk)
+    assert user._perm_cache == fresh.get_all_permissions()
+    assert "payments.view_invoice" in user._perm_cache
+    assert "scheduling.add_appointment" in user._perm_cache  # Reception's group.
+
+
+def test_a_token_of_a_user_without_permissions_has_none(db):
+    user = ReceptionistFactory()
+    user.groups.clear()
+    _, token = issue_token(user=user, name="Website")
+
+    assert user_for_token(token).get_all_permissions() == set()
+
+
+def test_a_managers_token_answers_as_a_superuser_does(db):
+    boss = ReceptionistFactory(is_superuser=True)
+    boss.groups.clear()
+    _, token = issue_token(user=boss, name="Website")
+
+    assert user_for_token(token).has_perm("payments.view_invoice")
+
+
+def test_a_permission_taken_away_is_refused_at_the_next_call(api_client, receptionist):
+    client = api_client(receptionist)
+    assert client.get(DOCTORS).status_code == 200
+    receptionist.groups.clear()
+
+    assert client.get(DOCTORS).status_code == 403
 
 
 def test_the_command_prints_a_working_token(receptionist, capsys):

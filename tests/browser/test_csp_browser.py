@@ -9,11 +9,11 @@ from collections.abc import Callable
 from datetime import time
 
 import pytest
-from django.contrib.sessions.models import Session
 from django.urls import reverse
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
+from clinic.models import StaffSession as Session
 from doctors.models import Weekday
 from notifications.models import Channel
 from payments.services import pay_link_token

@@ -16,10 +16,11 @@ from django.utils import timezone
 
 from clinic.kernel.roles import DOCTORS, MANAGERS, RECEPTION
 from doctors.models import Doctor, Specialty, Weekday, WorkingHours
+from online.models import OnlineRules
 from patients.models import Patient, Sex
 from patients.services import save_patient
 from records.models import NoteTemplate
-from scheduling.models import Appointment, Service
+from scheduling.models import Appointment, OnlineBooking, Service
 from scheduling.selectors import Slot, free_slots
 from scheduling.services import book_appointment, confirm_appointment
 
@@ -71,12 +72,16 @@ NOTE_TEMPLATES = [
 WEEKDAY_HOURS = [(time(9), time(12, 30)), (time(13, 30), time(17))]
 
 SERVICES = [
-    # code, name, minutes, price
-    ("consult", "Consultation", 30, Decimal("80.00")),
-    ("follow-up", "Follow-up visit", 15, Decimal("45.00")),
-    ("vaccination", "Vaccination", 15, Decimal("30.00")),
-    ("skin-check", "Skin check", 20, Decimal("95.00")),
+    # code, name, minutes, price, booked online by whom, price shown online
+    ("consult", "Consultation", 30, Decimal("80.00"), OnlineBooking.ANYONE, True),
+    ("follow-up", "Follow-up visit", 15, Decimal("45.00"), OnlineBooking.EXISTING, False),
+    ("vaccination", "Vaccination", 15, Decimal("30.00"), OnlineBooking.ANYONE, True),
+    ("skin-check", "Skin check", 20, Decimal("95.00"), OnlineBooking.NO, False),
 ]
+# Patients may choose these doctors on the booking site (/book/).
+BOOKABLE_ONLINE = {"dr.smith", "dr.jones"}
+OPENING_HOURS = "Monday to Friday, 9:00 to 12:30 and 13:30 to 17:00"
+DIRECTIONS = "Second floor, above the pharmacy; lift by the main door."
 
 PATIENTS = [
     # given, family, born, sex, phone, national id
@@ -111,10 +116,21 @@ class Command(BaseCommand):
             patient.date_of_birth, patient.sex, patient.phone = born, sex, phone
             patient.national_id = national_id
             save_patient(patient=patient, sms_opt_out=False)
-        for code, name, minutes, price in SERVICES:
+        for code, name, minutes, price, online, price_shown in SERVICES:
             Service.objects.update_or_create(
-                code=code, defaults={"name": name, "duration_minutes": minutes, "price": price}
+                code=code,
+                defaults={
+                    "name": name,
+                    "duration_minutes": minutes,
+                    "price": price,
+                    "online_booking": online,
+                    "show_price_online": price_shown,
+                },
             )
+        rules = OnlineRules.current()
+        rules.opening_hours = rules.opening_hours or OPENING_HOURS
+        rules.directions = rules.directions or DIRECTIONS
+        rules.save()
         for name, service_code, subjective, objective, assessment, plan in NOTE_TEMPLATES:
             NoteTemplate.objects.update_or_create(
                 name=name,
@@ -164,6 +180,7 @@ class Command(BaseCommand):
                 "qualification": PRESCRIBERS[user.username][0],
                 "registration_number": PRESCRIBERS[user.username][1],
                 "is_active": True,
+                "bookable_online": user.username in BOOKABLE_ONLINE,
             },
         )
         if not doctor.working_hours.exists():

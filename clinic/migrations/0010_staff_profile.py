@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("clinic", "0008_idempotency_purge_schedule"),
+        ("clinic", "0009_staff_sessions"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
