@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1:8000
 
-.PHONY: install run serve migrate seed test lint bench bench-small clean
+.PHONY: install messages run serve migrate seed test lint bench bench-small clean
 
 # The development tools (tests, linter, browser driver) come with the project;
 # servers leave them out with `make install EXTRAS=`.
@@ -17,7 +17,20 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet -e ".$(EXTRAS)"
 	touch $@
 
-install: $(VENV)/.installed
+# The translations (README, "Languages"): each locale/<lang>/LC_MESSAGES/django.po is
+# compiled to its .mo (not kept in git) by GNU gettext's msgfmt, which also checks it.
+MO_FILES := $(patsubst %.po,%.mo,$(wildcard locale/*/LC_MESSAGES/django.po))
+locale/%.mo: locale/%.po
+	msgfmt --check-format -o $@ $<
+
+install: $(VENV)/.installed $(MO_FILES)
+
+# Gathers every marked string into the catalogues again (new ones come in empty, to
+# translate; changed ones fuzzy), then compiles them.
+messages: install
+	$(PY) manage.py makemessages -l es -l ar --no-obsolete --ignore=.venv --ignore=staticfiles \
+		--ignore=var --ignore=bench --ignore=tests --ignore='*.egg-info'
+	$(MAKE) $(MO_FILES)
 
 # A local .env (DEBUG on, SQLite) the first time; edit it to change settings.
 .env:
@@ -70,4 +83,4 @@ lint: install
 	SECRET_KEY=$${SECRET_KEY:-insecure-lint-only-key} $(VENV)/bin/mypy
 
 clean:
-	rm -rf $(VENV) staticfiles
+	rm -rf $(VENV) staticfiles $(MO_FILES)

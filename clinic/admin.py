@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
+from django.utils.translation import gettext, gettext_lazy, ngettext
 
 from .kernel.roles import DOCTORS
 from .models import ApiToken
@@ -42,15 +43,22 @@ class ApiTokenAdmin(admin.ModelAdmin):
         obj.pk = row.pk
         self.message_user(
             request,
-            f"The token for {row.user} is {token} — copy it now: it is not shown again.",
+            gettext("The token for %(user)s is %(token)s — copy it now: it is not shown again.")
+            % {"user": row.user, "token": token},
             messages.WARNING,
         )
 
-    @admin.action(description="Revoke the selected tokens")
+    @admin.action(description=gettext_lazy("Revoke the selected tokens"))
     def revoke(self, request, queryset) -> None:
         for token in queryset:
             revoke_token(token=token)
-        self.message_user(request, f"{queryset.count()} token(s) revoked.", messages.SUCCESS)
+        count = queryset.count()
+        self.message_user(
+            request,
+            ngettext("%(count)d token revoked.", "%(count)d tokens revoked.", count)
+            % {"count": count},
+            messages.SUCCESS,
+        )
 
 
 # The manager's dashboard on the admin's home (clinic/reports/dashboard.py).

@@ -14,4 +14,5 @@ class ClinicConfig(AppConfig):
         from clinic import (
             auth_log,  # noqa: F401  (connects the sign-in log's receivers)
             idle_sessions,  # noqa: F401  (signing in is activity)
+            languages,  # noqa: F401  (signing in applies the user's language)
         )

@@ -6,6 +6,7 @@ from django.contrib.sessions.base_session import AbstractBaseSession
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 
 class ApiTokenQuerySet(models.QuerySet["ApiToken"]):
@@ -115,3 +116,21 @@ class StaffSession(AbstractBaseSession):
         from .sessions import SessionStore
 
         return SessionStore
+
+
+class StaffProfile(models.Model):
+    """What a staff user keeps between sign-ins: the language of their pages (empty:
+    the browser's, else the clinic's). Made when first needed (clinic.languages)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff_profile"
+    )
+    language = models.CharField(
+        _("language"), max_length=10, choices=settings.LANGUAGES, blank=True, default=""
+    )
+
+    class Meta:
+        verbose_name = _("staff profile")
+
+    def __str__(self) -> str:
+        return str(self.user)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -121,12 +122,17 @@ MIDDLEWARE = [
     # One JSON log line per request, with its request id, user id and duration.
     "clinic.middleware.RequestLogMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The language of the request: the chooser's cookie, else the browser's
+    # Accept-Language; a signed-in user's own comes after authentication, below.
+    "django.middleware.locale.LocaleMiddleware",
     # A person's requests move the idle session's end; background polls do not.
     "clinic.idle_sessions.IdleSessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     # Django's, with the user read together with the session (clinic/sessions.py).
     "clinic.sessions.SessionUserMiddleware",
+    # A signed-in staff user's language (their profile, kept in the session at login).
+    "clinic.languages.StaffLanguageMiddleware",
     # Every page needs a login unless its view says otherwise (login_not_required).
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -347,12 +353,22 @@ CONTENT_SECURITY_POLICY = {
 
 # --- Internationalisation -----------------------------------------------------
 
-LANGUAGE_CODE = "en-us"
+LANGUAGE_CODE = "en"
 TIME_ZONE = CLINIC_TIME_ZONE
-# The clinic speaks one language. With translation off, Django skips looking up the
-# active language on every URL reversal and number or date format (three lookups per
-# reverse()), which a busy day view does hundreds of times.
-USE_I18N = False
+# Translation is on: staff choose English, Spanish or Arabic (kept on their profile,
+# clinic.models.StaffProfile) and patients read their texts and public pages in their
+# own. The cost: Django looks up the active language on every URL reversal and
+# number or date format (three lookups per reverse()), which a busy day view does
+# hundreds of times (a few per cent of its server time, see bench/).
+USE_I18N = True
+LANGUAGES = [
+    ("en", _("English")),
+    ("es", _("Spanish")),
+    ("ar", _("Arabic")),
+]
+# The catalogues: locale/<lang>/LC_MESSAGES/django.po, compiled to .mo by
+# `make install` and .ci/run (README, "Languages").
+LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_TZ = True
 
 PHONENUMBER_DEFAULT_REGION = CLINIC_PHONE_REGION

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path, register_converter
 
-from . import api, health, views
+from . import api, health, languages, views
 from .converters import IdConverter
 
 # Before the apps' URLs are included: they use <id:...> for database ids.
@@ -14,6 +14,7 @@ urlpatterns = [
     path("accounts/login/", views.LoginView.as_view(), name="login"),
     path("accounts/logout/", views.LogoutView.as_view(), name="logout"),
     path("accounts/keepalive/", views.keepalive, name="keepalive"),
+    path("language/", languages.choose_language, name="set_language"),
     path("patients/", include("patients.urls")),
     path("doctors/", include("doctors.urls")),
     path("schedule/", include("scheduling.urls")),

@@ -24,14 +24,15 @@ class LoginView(auth_views.LoginView):
     def form_valid(self, form):
         response = super().form_valid(form)
         user = form.get_user()
-        messages.success(self.request, f"Signed in as {user.get_full_name() or user.username}.")
+        name = user.get_full_name() or user.username
+        messages.success(self.request, _("Signed in as %(name)s.") % {"name": name})
         return response
 
 
 class LogoutView(auth_views.LogoutView):
     def post(self, request, *args, **kwargs):
         response = super().post(request, *args, **kwargs)
-        messages.info(request, "You are signed out.")
+        messages.info(request, _("You are signed out."))
         return response
 
 

@@ -1,15 +1,24 @@
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
+from django.utils.translation import gettext_lazy as _
 
 from .models import Patient
 
 
 class PatientForm(forms.ModelForm):
     sms_opt_out = forms.BooleanField(
-        label="Patient has opted out of SMS",
+        label=_("Patient has opted out of SMS"),
         required=False,
-        help_text="No appointment reminders or payment links will be texted.",
+        help_text=_("No appointment reminders or payment links will be texted."),
+    )
+    # The language of the patient's texts and public pages; empty is the clinic's own.
+    preferred_language = forms.ChoiceField(
+        label=_("Preferred language"),
+        choices=[("", _("The clinic's language")), *settings.LANGUAGES],
+        required=False,
+        help_text=_("Their text messages and payment page are in this language."),
     )
 
     class Meta:
@@ -23,6 +32,7 @@ class PatientForm(forms.ModelForm):
             "email",
             "address",
             "national_id",
+            "preferred_language",
             "notes",
         ]
         widgets = {

@@ -108,7 +108,7 @@ class PatientCreateView(PermissionRequiredMixin, CreateView):
                 return self.render_to_response(
                     self.get_context_data(form=form, duplicates=duplicates, use_url=self._use_url())
                 )
-        return save_and_go_on(self.request, form, "%(name)s is registered.")
+        return save_and_go_on(self.request, form, _("%(name)s is registered."))
 
     def _use_url(self) -> str:
         """Where "Use this patient" goes, before the patient's id: back to the
@@ -146,4 +146,4 @@ class PatientUpdateView(PermissionRequiredMixin, UpdateView):
     template_name = "patients/patient_form.html"
 
     def form_valid(self, form: ModelForm) -> HttpResponse:
-        return save_and_go_on(self.request, form, "%(name)s's details are saved.")
+        return save_and_go_on(self.request, form, _("%(name)s's details are saved."))

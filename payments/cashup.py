@@ -75,7 +75,7 @@ def taken_on(*, day: date, desk_user: User) -> list[Taken]:
     )
     methods = all_methods()
     return [
-        Taken(key, methods[key].label, _cents(paid.get(key)), _cents(refunded.get(key)))
+        Taken(key, str(methods[key].label), _cents(paid.get(key)), _cents(refunded.get(key)))
         for key in desk
         if key in paid or key in refunded or key == CASH
     ]

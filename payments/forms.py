@@ -63,8 +63,8 @@ class DeskPaymentForm(forms.Form):
     """Money taken at the desk. `token` is new each time the form is shown, so a
     double click (the same form sent twice) records one payment."""
 
-    method = forms.ChoiceField(label="Method")
-    amount = money_field("Amount")
+    method = forms.ChoiceField(label=_("Method"))
+    amount = money_field(_("Amount"))
     token = token_field()
 
     def __init__(self, *args, **kwargs) -> None:
@@ -81,8 +81,8 @@ class RefundForm(forms.Form):
     RETURNED = "returned"
     REBILL = "rebill"
 
-    amount = money_field("Amount to refund")
-    reason = forms.CharField(label="Reason", max_length=300)
+    amount = money_field(_("Amount to refund"))
+    reason = forms.CharField(label=_("Reason"), max_length=300)
     token = token_field()
     meaning = forms.ChoiceField(
         label=_("After the refund"),
@@ -129,7 +129,9 @@ class DiscountForm(forms.Form):
         super().__init__(*args, **kwargs)
         unit = self.fields["unit"]
         assert isinstance(unit, forms.ChoiceField)
-        unit.choices = [(self.PERCENT, _("% of the services")), (self.AMOUNT, currency)]
+        # xgettext:no-python-format
+        percent = _("% of the services")
+        unit.choices = [(self.PERCENT, percent), (self.AMOUNT, currency)]
 
     def amounts(self) -> dict[str, Decimal | None]:
         """The service's `amount` or `percent`."""
@@ -154,4 +156,4 @@ class ReversalForm(forms.Form):
 
 
 class VoidForm(forms.Form):
-    reason = forms.CharField(label="Why is the invoice void?", max_length=300)
+    reason = forms.CharField(label=_("Why is the invoice void?"), max_length=300)

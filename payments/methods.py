@@ -6,7 +6,9 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.conf import settings
+from django.utils.functional import Promise
 from django.utils.module_loading import import_string
+from django.utils.translation import gettext_lazy as _
 
 from . import stripe_gateway
 from .models import Payment
@@ -14,7 +16,8 @@ from .models import Payment
 
 class PaymentMethod:
     key = ""
-    label = ""
+    #: In the language of the page or text it is shown on (a lazy translation).
+    label: str | Promise = ""
     #: Taken at the desk and recorded by staff: the payment succeeds when recorded.
     at_desk = True
 
@@ -29,17 +32,17 @@ class PaymentMethod:
 
 class Cash(PaymentMethod):
     key = "cash"
-    label = "Cash"
+    label = _("Cash")
 
 
 class CardTerminal(PaymentMethod):
     key = "card_terminal"
-    label = "Card terminal"
+    label = _("Card terminal")
 
 
 class StripeCheckout(PaymentMethod):
     key = "stripe"
-    label = "Online (Stripe)"
+    label = _("Online (Stripe)")
     at_desk = False
 
     def is_available(self) -> bool:

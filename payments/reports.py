@@ -175,7 +175,7 @@ def _takings_labels(group: str, keys: list[Any]) -> dict[Any, str]:
         return {d.pk: d.full_name for d in Doctor.objects.filter(pk__in=keys)}
     if group == "method":
         methods = all_methods()
-        return {key: methods[key].label if key in methods else key for key in keys}
+        return {key: str(methods[key].label) if key in methods else key for key in keys}
     if group == "month":
         return {key: f"{key:%Y-%m}" for key in keys if key is not None}
     return {key: key.isoformat() for key in keys if key is not None}
@@ -313,7 +313,7 @@ def collected_by_method(*, period: Period) -> list[tuple[str, Decimal]]:
     )
     return [
         (
-            methods[row["method"]].label if row["method"] in methods else row["method"],
+            str(methods[row["method"]].label) if row["method"] in methods else row["method"],
             row["total"].quantize(Decimal("0.01")),
         )
         for row in rows

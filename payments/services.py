@@ -91,13 +91,13 @@ def void_invoice(*, invoice: Invoice, reason: str, by: User | None) -> Invoice:
     are closed first, so no one can pay it after."""
     reason = reason.strip()
     if not reason:
-        raise PaymentError("Say why the invoice is void.")
+        raise PaymentError(_("Say why the invoice is void."))
     with transaction.atomic():
         current = _lock(invoice)
         if current.is_void:
-            raise PaymentError("The invoice is void already.")
+            raise PaymentError(_("The invoice is void already."))
         if not current.can_void:
-            raise PaymentError("Only an unpaid invoice can be void; refund its payments first.")
+            raise PaymentError(_("Only an unpaid invoice can be void; refund its payments first."))
         _close_open_checkouts(current, must_close=True)
         current.voided_at = timezone.now()
         current.voided_by = by
@@ -112,9 +112,9 @@ def _lock(invoice: Invoice) -> Invoice:
 
 def _check_payable(invoice: Invoice, amount: Decimal) -> None:
     if invoice.is_void:
-        raise PaymentError("The invoice is void: it takes no payments.")
+        raise PaymentError(_("The invoice is void: it takes no payments."))
     if amount <= 0:
-        raise PaymentError("A payment must be more than zero.")
+        raise PaymentError(_("A payment must be more than zero."))
     if amount > invoice.balance:
         raise PaymentError(
             f"The balance is {invoice.balance} {invoice.currency}; "
@@ -142,13 +142,15 @@ def record_desk_payment(
     click, a resent form) returns the payment made the first time."""
     payment_method = get_method(method)
     if not payment_method.at_desk:
-        raise PaymentError(f"{payment_method.label} payments are not taken at the desk.")
+        raise PaymentError(
+            _("%(method)s payments are not taken at the desk.") % {"method": payment_method.label}
+        )
     with transaction.atomic():
         current = _lock(invoice)
         already = Payment.objects.filter(idempotency_key=idempotency_key).first()
         if already is not None:
             if already.invoice_id != current.pk:
-                raise PaymentError("This payment form was already used; open the invoice again.")
+                raise PaymentError(_("This payment form was already used; open the invoice again."))
             return already
         # A closed cash-up takes no more money (payments/cashup.py).
         refuse_if_closed(desk_user=by)
@@ -177,11 +179,11 @@ def start_online_payment(*, invoice: Invoice, by: User | None, base_url: str) ->
     reused rather than a second one made. `base_url` is the site's address for
     Stripe's success and cancel pages."""
     if not online_payment_available():
-        raise PaymentError("Online payment is not set up (no Stripe keys).")
+        raise PaymentError(_("Online payment is not set up (no Stripe keys)."))
     with transaction.atomic():
         current = _lock(invoice)
         if current.balance <= 0:
-            raise PaymentError("Nothing is due on this invoice.")
+            raise PaymentError(_("Nothing is due on this invoice."))
         _check_payable(current, current.balance)
         reusable = current.payments.filter(
             method="stripe", status=PaymentStatus.PENDING, amount=current.balance
@@ -217,7 +219,7 @@ def start_online_payment(*, invoice: Invoice, by: User | None, base_url: str) ->
     )
     if not saved:
         stripe_gateway.expire_checkout_session(checkout.id)
-        raise PaymentError("The invoice changed meanwhile; open it again.")
+        raise PaymentError(_("The invoice changed meanwhile; open it again."))
     payment.refresh_from_db()
     return payment
 
@@ -284,12 +286,12 @@ def pay_link_url(invoice: Invoice) -> str:
 def send_payment_link(*, invoice: Invoice, by: User | None) -> Notification:
     """Text the patient the link to pay the balance online, through the outbox."""
     if not online_payment_available():
-        raise PaymentError("Online payment is not set up (no Stripe keys).")
+        raise PaymentError(_("Online payment is not set up (no Stripe keys)."))
     url = pay_link_url(invoice)
     if not url:
-        raise PaymentError("Set PUBLIC_BASE_URL to send payment links.")
+        raise PaymentError(_("Set PUBLIC_BASE_URL to send payment links."))
     if invoice.balance <= 0:
-        raise PaymentError("Nothing is due on this invoice.")
+        raise PaymentError(_("Nothing is due on this invoice."))
     return queue_message(
         # One text a day for a given balance: a double click sends one.
         key=f"payment_link:{invoice.pk}:{invoice.balance}:{timezone.localdate()}",
@@ -397,9 +399,9 @@ def refund_payment(
     any money moves."""
     reason = reason.strip()
     if not reason:
-        raise PaymentError("Say why the money is refunded.")
+        raise PaymentError(_("Say why the money is refunded."))
     if amount <= 0:
-        raise PaymentError("A refund must be more than zero.")
+        raise PaymentError(_("A refund must be more than zero."))
     with transaction.atomic():
         invoice = _lock(payment.invoice)
         if idempotency_key:
@@ -412,7 +414,7 @@ def refund_payment(
                 return already
         current = Payment.objects.prefetch_related("refunds").get(pk=payment.pk)
         if current.status != PaymentStatus.SUCCEEDED:
-            raise PaymentError("Only a payment that went through can be refunded.")
+            raise PaymentError(_("Only a payment that went through can be refunded."))
         if amount > current.refundable:
             raise PaymentError(
                 f"At most {current.refundable} {invoice.currency} of this payment can be refunded."

@@ -20,6 +20,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 from django.views.generic import ListView
 
+from clinic.kernel.languages import use_patient_language
 from clinic.kernel.users import staff_user
 
 from . import adjustment_services, selectors, services
@@ -75,7 +76,7 @@ class PaymentRow:
 def method_labels() -> dict[str, str]:
     """Each method's label by its key; a payment by a method since removed from
     settings shows its key."""
-    return {key: method.label for key, method in all_methods().items()}
+    return {key: str(method.label) for key, method in all_methods().items()}
 
 
 def refund_prefix(payment: Payment) -> str:
@@ -222,7 +223,12 @@ class DeskPaymentView(InvoiceActionView):
             else:
                 label = method_labels().get(payment.method, payment.method)
                 amount = f"{payment.amount} {invoice.currency}"
-                return self.done(request, invoice, f"{label} payment of {amount} recorded.")
+                return self.done(
+                    request,
+                    invoice,
+                    _("%(method)s payment of %(amount)s recorded.")
+                    % {"method": label, "amount": amount},
+                )
         return render_invoice(request, invoice.pk, Refused(payment_form=form))
 
 
@@ -243,8 +249,8 @@ class OnlinePaymentView(InvoiceActionView):
         return self.done(
             request,
             invoice,
-            f"Online checkout ready for {payment.amount} {invoice.currency}: "
-            "open the link or give it to the patient.",
+            _("Online checkout ready for %(amount)s: open the link or give it to the patient.")
+            % {"amount": f"{payment.amount} {invoice.currency}"},
         )
 
 
@@ -261,7 +267,10 @@ class SendPayLinkView(InvoiceActionView):
             messages.error(request, refusal.message)
             return redirect(invoice)
         return self.done(
-            request, invoice, f"A link to pay online is on its way to {invoice.patient.full_name}."
+            request,
+            invoice,
+            _("A link to pay online is on its way to %(name)s.")
+            % {"name": invoice.patient.full_name},
         )
 
 
@@ -313,7 +322,11 @@ class VoidView(InvoiceActionView):
             except PaymentError as refusal:
                 form.add_error(None, refusal.message)
             else:
-                return self.done(request, invoice, f"Invoice {invoice.display_number} is void.")
+                return self.done(
+                    request,
+                    invoice,
+                    _("Invoice %(number)s is void.") % {"number": invoice.display_number},
+                )
         return render_invoice(request, pk, Refused(void_form=form))
 
 
@@ -355,6 +368,7 @@ def pay(request: HttpRequest, token: str) -> HttpResponse:
     invoice = services.invoice_from_pay_link(token)
     if invoice is None:
         raise Http404("This link is not valid any more.")
+    use_patient_language(request, invoice.patient.preferred_language)
     context: dict[str, object] = {"invoice": invoice}
     if invoice.balance <= 0:
         return render(request, "payments/pay_nothing_due.html", context)

@@ -93,7 +93,7 @@ def addendum_refusal(*, note: ClinicalNote, user: User | AnonymousUser) -> Recor
             )
         )
     if not note.is_signed:
-        return NotSigned("This note is not signed yet; edit it instead of adding an addendum.")
+        return NotSigned(_("This note is not signed yet; edit it instead of adding an addendum."))
     return None
 
 

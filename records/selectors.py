@@ -258,7 +258,7 @@ def _with_clinical_content(sessions: QuerySet[Session]) -> QuerySet[Session]:
 
 def _require_reader(user: User | AnonymousUser) -> None:
     if not can_read_clinical_content(user):
-        raise Forbidden("Only doctors and managers can read clinical records.")
+        raise Forbidden(_("Only doctors and managers can read clinical records."))
 
 
 def _require_access(

@@ -312,7 +312,9 @@ def add_addendum(*, note: ClinicalNote, by: User, text: str, ip: str | None = No
     and the text is required."""
     text = text.strip()
     if not text:
-        raise InvalidClinicalData("Write the addendum's text.", errors={"text": ["Required."]})
+        raise InvalidClinicalData(
+            _("Write the addendum's text."), errors={"text": [_("Required.")]}
+        )
     with transaction.atomic():
         # The stored row decides, locked: it may have been signed since `note` was read.
         current = (
@@ -418,7 +420,7 @@ def _save_items(prescription: Prescription, items: Iterable[Mapping[str, Any]]) 
 
 def _require_record_editor(by: User) -> None:
     if not by.has_perm("records.change_medicalrecord"):
-        raise Forbidden("Only doctors and managers can change a medical record.")
+        raise Forbidden(_("Only doctors and managers can change a medical record."))
 
 
 def _lock_patient(patient: Patient) -> None:

@@ -11,6 +11,8 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.dateformat import format as format_date
+from django.utils.translation import gettext, gettext_lazy, ngettext
 
 from clinic.kernel.users import User
 from scheduling import services as scheduling
@@ -21,8 +23,8 @@ from .exceptions import AlreadyExists, Busy, InvalidTransition, NotReady, NotYou
 from .models import PerformedService, Session, SessionStatus
 
 BUSY_MESSAGES = {
-    "doctor": "{doctor} already has a session in progress.",
-    "patient": "{patient} is already in a session.",
+    "doctor": gettext_lazy("%(doctor)s already has a session in progress."),
+    "patient": gettext_lazy("%(patient)s is already in a session."),
 }
 
 
@@ -37,14 +39,20 @@ def create_session(*, appointment: Appointment, by: User | None) -> Session:
                 .get(pk=appointment.pk)
             )
             if by is not None and appointment.doctor.user_id != by.pk:
-                raise NotYours(f"Only {appointment.doctor} can open this session.")
+                raise NotYours(
+                    gettext("Only %(doctor)s can open this session.")
+                    % {"doctor": appointment.doctor}
+                )
             if appointment.status != Status.ARRIVED:
                 raise NotReady(
-                    "A session can be opened only once the patient has arrived; "
-                    f"this appointment is {appointment.get_status_display().lower()}."
+                    gettext(
+                        "A session can be opened only once the patient has arrived; "
+                        "this appointment is %(status)s."
+                    )
+                    % {"status": appointment.get_status_display().lower()}
                 )
             if Session.objects.filter(appointment=appointment).exists():
-                raise AlreadyExists("This appointment already has a session.")
+                raise AlreadyExists(gettext("This appointment already has a session."))
             return Session.objects.create(
                 appointment=appointment,
                 doctor=appointment.doctor,
@@ -53,7 +61,7 @@ def create_session(*, appointment: Appointment, by: User | None) -> Session:
             )
     except IntegrityError as error:
         # Two clicks at once: the one-to-one key refused the second session.
-        raise AlreadyExists("This appointment already has a session.") from error
+        raise AlreadyExists(gettext("This appointment already has a session.")) from error
 
 
 def open_and_start_session(*, appointment: Appointment, by: User | None) -> Session:
@@ -77,7 +85,8 @@ def start_session(*, session: Session, by: User | None) -> Session:
             _check_acting_doctor(current, by)
             if current.status != SessionStatus.CREATED:
                 raise InvalidTransition(
-                    f"This session is already {current.get_status_display().lower()}."
+                    gettext("This session is already %(status)s.")
+                    % {"status": current.get_status_display().lower()}
                 )
             _check_start_time(current.appointment)
             _check_not_busy(current)
@@ -106,8 +115,8 @@ def complete_session(
         _check_acting_doctor(current, by)
         if current.status != SessionStatus.IN_PROGRESS:
             raise InvalidTransition(
-                "Only a session in progress can be completed; "
-                f"this one is {current.get_status_display().lower()}."
+                gettext("Only a session in progress can be completed; this one is %(status)s.")
+                % {"status": current.get_status_display().lower()}
             )
         performed = performed or _kept_lines(current) or [(current.appointment.service, 1)]
         _replace_performed(current, performed)
@@ -131,8 +140,10 @@ def keep_performed_services(
         _check_acting_doctor(current, by)
         if current.status != SessionStatus.IN_PROGRESS:
             raise InvalidTransition(
-                "Only a session in progress can change its services; "
-                f"this one is {current.get_status_display().lower()}."
+                gettext(
+                    "Only a session in progress can change its services; this one is %(status)s."
+                )
+                % {"status": current.get_status_display().lower()}
             )
         _replace_performed(current, performed or [(current.appointment.service, 1)])
 
@@ -144,11 +155,11 @@ def _kept_lines(session: Session) -> list[tuple[Service, int]]:
 def _replace_performed(session: Session, performed: list[tuple[Service, int]]) -> None:
     """The session's lines become exactly `performed`, each at today's price."""
     if any(quantity < 1 for _, quantity in performed):
-        raise InvalidTransition("Each performed service needs a quantity of at least 1.")
+        raise InvalidTransition(gettext("Each performed service needs a quantity of at least 1."))
     if performed != [(session.appointment.service, 1)] and any(
         not service.is_active for service, _ in performed
     ):
-        raise InvalidTransition("A service no longer offered cannot be billed.")
+        raise InvalidTransition(gettext("A service no longer offered cannot be billed."))
     session.performed.all().delete()
     PerformedService.objects.bulk_create(
         PerformedService(
@@ -169,24 +180,39 @@ def _lock(session: Session) -> Session:
 def _check_acting_doctor(session: Session, by: User | None) -> None:
     """A person acting on a session must be its doctor (`by=None` is the system)."""
     if by is not None and session.doctor.user_id != by.pk:
-        raise NotYours(f"Only {session.doctor} can run this session.")
+        raise NotYours(
+            gettext("Only %(doctor)s can run this session.") % {"doctor": session.doctor}
+        )
 
 
 def _check_start_time(appointment: Appointment) -> None:
     if appointment.status != Status.ARRIVED:
         raise NotReady(
-            "A session can start only for a patient who has arrived; "
-            f"this appointment is {appointment.get_status_display().lower()}."
+            gettext(
+                "A session can start only for a patient who has arrived; "
+                "this appointment is %(status)s."
+            )
+            % {"status": appointment.get_status_display().lower()}
         )
     now = timezone.localtime()
     starts = timezone.localtime(appointment.starts_at)
     if now.date() != starts.date():
-        raise NotReady(f"This session can start only on the appointment's day, {starts:%a %d %b}.")
+        raise NotReady(
+            gettext("This session can start only on the appointment's day, %(day)s.")
+            % {"day": format_date(starts, "D d M")}
+        )
     earliest = starts - timedelta(minutes=settings.SESSION_START_LEAD_MINUTES)
     if now < earliest:
+        lead = settings.SESSION_START_LEAD_MINUTES
         raise NotReady(
-            f"Too early: this session can start from {earliest:%H:%M}, "
-            f"{settings.SESSION_START_LEAD_MINUTES} minutes before the appointment."
+            ngettext(
+                "Too early: this session can start from %(time)s, "
+                "%(minutes)s minute before the appointment.",
+                "Too early: this session can start from %(time)s, "
+                "%(minutes)s minutes before the appointment.",
+                lead,
+            )
+            % {"time": f"{earliest:%H:%M}", "minutes": lead}
         )
 
 
@@ -199,7 +225,7 @@ def _check_not_busy(session: Session) -> None:
 
 
 def _busy(role: str, session: Session) -> Busy:
-    return Busy(BUSY_MESSAGES[role].format(doctor=session.doctor, patient=session.patient))
+    return Busy(BUSY_MESSAGES[role] % {"doctor": session.doctor, "patient": session.patient})
 
 
 def _busy_from_race(error: IntegrityError, session: Session) -> Busy:

@@ -7,6 +7,7 @@ import pytest
 from django.core.management import call_command
 from django.db import connections
 from django.test import Client
+from django.utils import translation
 from pytest_django.plugin import blocking_manager_key, validate_django_db
 
 from doctors.models import Doctor, Weekday
@@ -82,6 +83,17 @@ def fast_password_hashing(settings) -> None:
     """Every factory user gets a password; the real hasher is slow on purpose
     (a third of a second each), which the tests do not need."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def clinic_language() -> Iterator[None]:
+    """Each test starts in the clinic's language. A request leaves its language active
+    in the thread (LocaleMiddleware activates it and nothing resets it: a server's next
+    request activates its own), so a test after an Arabic page would get Arabic from
+    every service it calls directly."""
+    translation.deactivate()
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture

@@ -100,8 +100,14 @@ def test_a_short_card_is_compact_and_its_menu_holds_every_action(reception_clien
     assert 'class="appointment-card status-booked compact"' in page
     assert 'data-bs-toggle="dropdown"' in card
     assert 'aria-label="Actions for Chen Li, 09:00–09:10"' in card
-    assert f'hx-post="/schedule/appointments/{short.pk}/confirm/">Confirm</button>' in card
-    assert f'href="/schedule/appointments/{short.pk}/reschedule/">Move</a>' in card
+    assert (
+        f'hx-post="/schedule/appointments/{short.pk}/confirm/" aria-label="Confirm Chen Li">'
+        "Confirm</button>"
+    ) in card
+    assert (
+        f'href="/schedule/appointments/{short.pk}/reschedule/" '
+        'aria-label="Move Chen Li\'s appointment">Move</a>'
+    ) in card
     assert f'href="/schedule/appointments/{short.pk}/cancel/"' in card
 
 
@@ -147,7 +153,7 @@ def test_free_time_is_what_no_appointment_or_time_off_takes(reception_client, sm
     url = f"/schedule/book/?doctor={smith.pk}&amp;date=2026-11-30&amp;time=10:30"
     page = response.content.decode()
     assert f'href="{url}"' in page
-    assert 'aria-label="Book Dr Smith on Mon 30 Nov from 10:30"' in page
+    assert 'aria-label="Book from 10:30 with Dr Smith on Mon 30 Nov"' in page
     # The keyboard goes through free time and cards in the order of their times.
     assert (
         page.index("from 09:00")

@@ -306,3 +306,18 @@ def test_the_period_box_names_the_reports_own_default_period(manager_client):
 
     assert response.context["form"]["preset"].value() == "this_week"
     assert '<option value="this_week" selected>' in response.content.decode()
+
+
+@pytest.mark.parametrize("language", ["es", "ar"])
+def test_the_charts_coordinates_are_numbers_svg_reads_in_every_language(
+    scene, manager_client, language
+):
+    """Spanish and Arabic write 12,5 for 12.5: the chart's coordinates must not."""
+    manager_client.cookies["django_language"] = language
+    response = manager_client.get("/admin/reports/takings/", {**NOVEMBER, "as_of": "2026-11-30"})
+
+    page = response.content.decode()
+    assert f'lang="{language}"' in page
+    coordinates = re.findall(r'<rect class="bar[^"]*" x="([^"]+)" y="([^"]+)"', page)
+    assert coordinates
+    assert all("," not in x + y for x, y in coordinates)

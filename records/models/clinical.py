@@ -74,10 +74,10 @@ class ClinicalNote(Signable):
     """The doctor's note of a session (SOAP), with the vitals taken."""
 
     session = models.OneToOneField(Session, on_delete=models.PROTECT, related_name="clinical_note")
-    subjective = models.TextField(blank=True, help_text="What the patient reports.")
-    objective = models.TextField(blank=True, help_text="Examination and findings.")
-    assessment = models.TextField(blank=True, help_text="Diagnosis or impression.")
-    plan = models.TextField(blank=True, help_text="Treatment, tests, follow-up.")
+    subjective = models.TextField(blank=True, help_text=_("What the patient reports."))
+    objective = models.TextField(blank=True, help_text=_("Examination and findings."))
+    assessment = models.TextField(blank=True, help_text=_("Diagnosis or impression."))
+    plan = models.TextField(blank=True, help_text=_("Treatment, tests, follow-up."))
     bp_systolic = models.PositiveSmallIntegerField(
         "blood pressure, systolic (mmHg)",
         null=True,
@@ -234,15 +234,15 @@ class Route(models.TextChoices):
 class PrescriptionItem(models.Model):
     prescription = models.ForeignKey(Prescription, on_delete=models.CASCADE, related_name="items")
     medication = models.CharField(max_length=200)
-    strength = models.CharField(max_length=50, blank=True, help_text="e.g. 500 mg")
-    dose = models.CharField(max_length=100, help_text="e.g. 1 tablet")
+    strength = models.CharField(max_length=50, blank=True, help_text=_("e.g. 500 mg"))
+    dose = models.CharField(max_length=100, help_text=_("e.g. 1 tablet"))
     route = models.CharField(max_length=20, choices=Route.choices, default=Route.ORAL)
-    frequency = models.CharField(max_length=100, help_text="e.g. three times a day")
-    duration = models.CharField(max_length=100, blank=True, help_text="e.g. 7 days")
+    frequency = models.CharField(max_length=100, help_text=_("e.g. three times a day"))
+    duration = models.CharField(max_length=100, blank=True, help_text=_("e.g. 7 days"))
     quantity = models.PositiveIntegerField(
         default=1, validators=[MinValueValidator(1), MaxValueValidator(10000)]
     )
-    instructions = models.TextField(blank=True, help_text="e.g. after meals")
+    instructions = models.TextField(blank=True, help_text=_("e.g. after meals"))
 
     CONTENT_FIELDS = (
         "medication",

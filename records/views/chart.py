@@ -163,7 +163,7 @@ class AddendumView(PermissionRequiredMixin, View):
         note = get_object_or_404(ClinicalNote.objects.select_related("session"), pk=note_pk)
         form = AddendumForm(request.POST)
         if not form.is_valid():
-            messages.error(request, "Write the addendum's text.")
+            messages.error(request, gettext("Write the addendum's text."))
         else:
             try:
                 services.add_addendum(
@@ -175,7 +175,7 @@ class AddendumView(PermissionRequiredMixin, View):
             except DomainError as refusal:
                 messages.error(request, refusal.message)
             else:
-                messages.success(request, "Addendum added.")
+                messages.success(request, gettext("Addendum added."))
         return redirect("records:chart", patient_pk=note.session.patient_id)
 
 

@@ -52,8 +52,9 @@
       signOut();
     } else if (left <= lead) {
       const minutes = Math.round(left / 60000);
-      const when = minutes > 1 ? `${minutes} minutes` : minutes === 1 ? "1 minute" : "less than a minute";
-      const message = `You will be signed out in ${when}.`;
+      // The page holds the words in its language for each minute left (base.html).
+      const words = warning.querySelector(`[data-session-warning-in="${minutes}"]`);
+      const message = words ? words.textContent : text.textContent;
       // Changed only when the words change, so a screen reader hears it once a minute.
       if (text.textContent !== message) text.textContent = message;
       warning.hidden = false;

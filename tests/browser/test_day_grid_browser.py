@@ -183,7 +183,9 @@ def test_a_click_on_free_time_books_that_time_with_that_doctor(log_in, busy_day)
     open_day(page, day)
 
     # Dr Long is free from 10:00 to 11:00; the click lands a third of the way in.
-    free = page.get_by_role("link", name=f"Book Dr Long on {day:%a} {day.day} {day:%b} from 10:00")
+    free = page.get_by_role(
+        "link", name=f"Book from 10:00 with Dr Long on {day:%a} {day.day} {day:%b}"
+    )
     box = free.bounding_box()
     assert box
     page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] * 0.4)
@@ -213,7 +215,9 @@ def test_free_time_is_reached_by_keyboard_and_books_its_start(log_in, busy_day):
     page = log_in(ReceptionistFactory())
     open_day(page, day)
 
-    free = page.get_by_role("link", name=f"Book Dr Long on {day:%a} {day.day} {day:%b} from 11:30")
+    free = page.get_by_role(
+        "link", name=f"Book from 11:30 with Dr Long on {day:%a} {day.day} {day:%b}"
+    )
     free.focus()
     page.keyboard.press("Enter")
 

@@ -178,7 +178,7 @@ def test_a_cancelled_time_goes_to_the_waiter_who_takes_it_by_sms(
     mine = page.get_by_test_id(f"appointment-{hold.pk}")
     expect(mine.locator(".badge")).to_have_text("Booked")
     expect(mine.get_by_role("button", name="Confirm")).to_be_visible()
-    mine.get_by_role("link", name=re.compile("Anna Lindqvist")).click()
+    mine.get_by_role("link", name=re.compile("Anna Lindqvist$")).click()
     history = page.locator("ol.list-group")
     expect(history.locator("li").last).to_contain_text("Booked from the waitlist")
     expect(history.locator("li").last).to_contain_text("by SMS reply")
