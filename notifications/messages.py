@@ -7,17 +7,20 @@ clinic, the doctor, the date and time. Never the service, notes or anything clin
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from datetime import datetime
 from functools import cache
 from typing import cast
 
 from django.conf import settings
 from django.template import Context, Engine
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.dateformat import format as date_format
 from django.utils.dateformat import time_format
+from django.utils.translation import gettext
 
 from clinic.kernel.dates import clinic_zone
+from patients.models import Patient
 from scheduling.models import Appointment
 
 
@@ -28,6 +31,7 @@ def render_message(template: str, **context) -> str:
         "clinic_phone": settings.CLINIC_PHONE,
         **context,
     }
+    # The caller chooses the language (in_language_of): a patient's, for their texts.
     with timezone.override(clinic_zone()):
         text = (
             _engine()
@@ -66,9 +70,21 @@ def appointment_context(appointment: Appointment) -> dict:
 
 
 def when(moment: datetime) -> str:
-    """ "Tue 1 Dec at 10:00 AM", in the clinic's zone."""
+    """ "Tue 1 Dec at 10:00 AM", in the clinic's zone and the active language."""
     local = moment.astimezone(clinic_zone())
-    return f"{date_format(local, 'D j M')} at {clock(moment)}"
+    return gettext("%(day)s at %(time)s") % {
+        "day": date_format(local, "D j M"),
+        "time": clock(moment),
+    }
+
+
+def in_language_of(patient: Patient | None) -> AbstractContextManager:
+    """The patient's preferred language for what is written to them (the clinic's
+    own when they have none), whoever at the clinic made the change."""
+    language = patient.preferred_language if patient is not None else ""
+    if language not in dict(settings.LANGUAGES):
+        language = settings.LANGUAGE_CODE
+    return translation.override(language)
 
 
 def clock(moment: datetime) -> str:

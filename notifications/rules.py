@@ -28,7 +28,7 @@ from scheduling.models import Status as AppointmentStatus
 from sessions_app import signals as sessions
 from sessions_app.models import Session
 
-from .messages import appointment_context, clock, when
+from .messages import appointment_context, clock, in_language_of, when
 from .models import PHONE_CODE_TEMPLATE, Channel, Notification
 from .services import cancel_pending, queue_message, withdraw_alerts
 
@@ -67,7 +67,7 @@ def tell_rescheduled(
         appointment,
         "appointment_rescheduled",
         key=f"rescheduled:{change.pk}",
-        previous_when=when(previous_starts_at),
+        previous_when=previous_starts_at,
     )
     if previous_doctor is None or previous_doctor.pk == appointment.doctor_id:
         _tell_doctor(
@@ -167,22 +167,33 @@ def _sms_to_patient(
     fresh: bool = False,
     **extra,
 ) -> Notification:
-    """Queue an SMS to the appointment's patient; `extra` goes to the template."""
+    """Queue an SMS to the appointment's patient, in their language; `extra` goes to
+    the template."""
     if template in WITH_MANAGE_LINK and settings.PUBLIC_BASE_URL:
         extra["manage_url"] = manage_link(appointment)
     if template in WITH_BOOKING_SITE and settings.PUBLIC_BASE_URL:
         extra["book_url"] = settings.PUBLIC_BASE_URL + reverse("online:home")
-    return queue_message(
-        key=key,
-        template=template,
-        channel=Channel.SMS,
-        patient=appointment.patient,
-        appointment=appointment,
-        context={**appointment_context(appointment), **extra},
-        send_after=send_after,
-        revive=revive,
-        fresh=fresh,
-    )
+    with in_language_of(appointment.patient):
+        return queue_message(
+            key=key,
+            template=template,
+            channel=Channel.SMS,
+            patient=appointment.patient,
+            appointment=appointment,
+            context={**appointment_context(appointment), **extra, **_localised(extra)},
+            send_after=send_after,
+            revive=revive,
+            fresh=fresh,
+        )
+
+
+def _localised(extra: dict) -> dict:
+    """Times the caller passed as instants, written in the active language."""
+    return {
+        name: when(value) if name.endswith("when") else clock(value)
+        for name, value in extra.items()
+        if isinstance(value, datetime)
+    }
 
 
 # --- Patients online ---------------------------------------------------------------
@@ -210,7 +221,7 @@ def text_waitlist_offer(offer: WaitlistOffer, link: str, **kwargs) -> None:
         "waitlist_offer",
         key=f"waitlist_offer:{offer.pk}",
         offer_url=link,
-        held_until=clock(offer.expires_at),
+        held_until=offer.expires_at,
     )
 
 

@@ -503,3 +503,19 @@ def test_a_cancellation_text_points_to_the_booking_site(booked, rules):
 
     text = Notification.objects.get(appointment=booked, template="appointment_cancelled")
     assert "Book another time at https://clinic.example.test/book/" in text.body
+
+
+def test_a_patients_texts_come_in_their_language(
+    online_smith, online_consultation, rules, settings
+):
+    settings.PUBLIC_BASE_URL = "https://clinic.example.test"
+    maria = PatientFactory(given_name="María", preferred_language="es")
+
+    appointment = book(
+        maria, at(NEXT_MONDAY, 11), rules, service=online_consultation, doctor=online_smith
+    )
+
+    text = Notification.objects.get(appointment=appointment, template="appointment_booked").body
+    assert "María" in text
+    assert "a las" in text
+    assert " at " not in text
