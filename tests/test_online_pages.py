@@ -1138,3 +1138,16 @@ def test_a_second_booking_with_the_phone_just_verified_needs_no_new_code(
     assert response["Location"] == reverse("online:booked", args=["consult"])
     assert Appointment.objects.count() == 2
     assert PhoneCode.objects.count() == 1
+
+
+def test_the_personal_link_opens_in_the_patients_language(client, consultation, smith):
+    maria = PatientFactory(given_name="María", preferred_language="es")
+    appointment = AppointmentFactory(
+        patient=maria, doctor=smith, service=consultation, starts_at=at(MONDAY, 10)
+    )
+    token = manage_link(appointment).rstrip("/").rsplit("/", 1)[1]
+
+    page = client.get(reverse("online:manage", args=[token]))
+
+    assert page.status_code == 200
+    assert 'lang="es"' in page.content.decode()

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_http_methods
 
 from clinic.kernel.dates import format_day, format_time_of_day
 from clinic.kernel.errors import DomainError
+from clinic.kernel.languages import use_patient_language
 from scheduling.models import RESCHEDULABLE, Appointment, AppointmentChange
 from scheduling.models import Status as AppointmentStatus
 
@@ -60,6 +61,7 @@ def manage(request: HttpRequest, token: str) -> HttpResponse:
     appointment = appointment_for_link(token)
     if appointment is None:
         return not_found(request, what="link")
+    use_patient_language(request, appointment.patient.preferred_language)
     if request.method == "POST":
         if request.POST.get("action") != "confirm":
             messages.error(request, _("Choose what to do with your appointment."))
@@ -82,6 +84,7 @@ def cancel(request: HttpRequest, token: str) -> HttpResponse:
     appointment = appointment_for_link(token)
     if appointment is None:
         return not_found(request, what="link")
+    use_patient_language(request, appointment.patient.preferred_language)
     rules = OnlineRules.current()
     error = ""
     if request.method == "POST":
@@ -102,6 +105,7 @@ def move(request: HttpRequest, token: str) -> HttpResponse:
     appointment = appointment_for_link(token)
     if appointment is None:
         return not_found(request, what="link")
+    use_patient_language(request, appointment.patient.preferred_language)
     rules = OnlineRules.current()
     error = ""
     if request.method == "POST" and can_cancel_online(appointment, rules):
@@ -155,6 +159,7 @@ def offer(request: HttpRequest, token: str) -> HttpResponse:
     current = offer_for_link(token)
     if current is None:
         return not_found(request, what="offer")
+    use_patient_language(request, current.entry.patient.preferred_language)
     if request.method == "POST":
         action = request.POST.get("action")
         try:
