@@ -10,12 +10,13 @@ from typing import Any
 
 from django.db import transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from clinic.kernel.users import User
 from doctors.models import Doctor
 
 from .exceptions import InvalidTransition
-from .models import IN_VISIT, STEPS, Appointment, AppointmentChange, Status
+from .models import IN_VISIT, STEPS, Appointment, AppointmentChange
 
 Action = AppointmentChange.Action
 
@@ -30,30 +31,43 @@ def lock_appointment(appointment: Appointment) -> Appointment:
     )
 
 
-STEP_VERBS = {
-    "confirm": "confirmed",
-    "check-in": "checked in",
-    "cancel": "cancelled",
-    "no-show": "marked as a no-show",
-    "begin-visit": "started",
-    "complete-visit": "completed",
-    "take-hold": "booked from the waitlist",
-    "release-hold": "released",
+# Why a step is refused, in one sentence per step (each step starts from fixed
+# statuses, so the sentence is whole and translatable, not assembled from words).
+STEP_REFUSALS = {
+    "confirm": gettext_lazy("Only a booked appointment can be confirmed; this one is %(current)s."),
+    "check-in": gettext_lazy(
+        "Only a confirmed appointment can be checked in; this one is %(current)s."
+    ),
+    "cancel": gettext_lazy(
+        "Only a booked or confirmed appointment can be cancelled; this one is %(current)s."
+    ),
+    "no-show": gettext_lazy(
+        "Only a booked or confirmed appointment can be marked as a no-show; "
+        "this one is %(current)s."
+    ),
+    "begin-visit": gettext_lazy(
+        "Only an arrived appointment can be started; this one is %(current)s."
+    ),
+    "complete-visit": gettext_lazy(
+        "Only an in session appointment can be completed; this one is %(current)s."
+    ),
+    "take-hold": gettext_lazy("This time is no longer held for the waitlist."),
+    "release-hold": gettext_lazy("This time is no longer held for the waitlist."),
+    "reschedule": gettext_lazy(
+        "Only a booked or confirmed appointment can be rescheduled; this one is %(current)s."
+    ),
 }
 
 
-def refusal(appointment: Appointment, verb: str, allowed_from: frozenset[str]) -> str:
-    allowed = " or ".join(
-        Status(status).label.lower() for status in Status if status in allowed_from
-    )
-    article = "an" if allowed[0] in "aeiou" else "a"
+def refusal(appointment: Appointment, step: str) -> str:
+    """Why `step` (a key of STEP_REFUSALS) is refused for the appointment as it is."""
     current = appointment.get_status_display().lower()
-    return f"Only {article} {allowed} appointment can be {verb}; this one is {current}."
+    return str(STEP_REFUSALS[step]) % {"current": current}
 
 
 def _step_refusal(appointment: Appointment, step: str) -> str:
     if step != "undo-check-in":
-        return refusal(appointment, STEP_VERBS[step], STEPS[step].sources)
+        return refusal(appointment, step)
     if appointment.status in IN_VISIT:
         return _("The session has started; the check-in can no longer be undone.")
     return _(

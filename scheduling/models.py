@@ -104,13 +104,13 @@ class Service(models.Model):
 
 
 class Status(models.TextChoices):
-    BOOKED = "booked", "Booked"
-    CONFIRMED = "confirmed", "Confirmed"
-    ARRIVED = "arrived", "Arrived"
-    IN_SESSION = "in_session", "In session"
-    COMPLETED = "completed", "Completed"
-    CANCELLED = "cancelled", "Cancelled"
-    NO_SHOW = "no_show", "No-show"
+    BOOKED = "booked", gettext_lazy("Booked")
+    CONFIRMED = "confirmed", gettext_lazy("Confirmed")
+    ARRIVED = "arrived", gettext_lazy("Arrived")
+    IN_SESSION = "in_session", gettext_lazy("In session")
+    COMPLETED = "completed", gettext_lazy("Completed")
+    CANCELLED = "cancelled", gettext_lazy("Cancelled")
+    NO_SHOW = "no_show", gettext_lazy("No-show")
     # A freed time kept for the waitlist's offer to one patient (online.waitlist):
     # it holds the time under the overlap constraints until the offer is taken
     # (booked) or lapses (released, which frees it).
@@ -330,18 +330,18 @@ class AppointmentChange(models.Model):
     Append-only: entries are written by the scheduling services and never edited."""
 
     class Action(models.TextChoices):
-        BOOKED = "booked", "Booked"
+        BOOKED = "booked", gettext_lazy("Booked")
         BOOKED_WALK_IN = "booked_walk_in", gettext_lazy("Booked as a walk-in")
-        CONFIRMED = "confirmed", "Confirmed"
-        RESCHEDULED = "rescheduled", "Rescheduled"
-        CANCELLED = "cancelled", "Cancelled"
-        CHECKED_IN = "checked_in", "Checked in"
+        CONFIRMED = "confirmed", gettext_lazy("Confirmed")
+        RESCHEDULED = "rescheduled", gettext_lazy("Rescheduled")
+        CANCELLED = "cancelled", gettext_lazy("Cancelled")
+        CHECKED_IN = "checked_in", gettext_lazy("Checked in")
         CHECK_IN_UNDONE = "check_in_undone", gettext_lazy("Check-in undone")
         NEEDS_REBOOKING = "needs_rebooking", gettext_lazy("Needs rebooking")
         REBOOKING_CALL = "rebooking_call", gettext_lazy("Told the clinic will call")
-        NO_SHOW = "no_show", "Marked no-show"
-        SESSION_STARTED = "session_started", "Session started"
-        COMPLETED = "completed", "Completed"
+        NO_SHOW = "no_show", gettext_lazy("Marked no-show")
+        SESSION_STARTED = "session_started", gettext_lazy("Session started")
+        COMPLETED = "completed", gettext_lazy("Completed")
         HELD = "held", gettext_lazy("Held for a waitlist offer")
         HOLD_RELEASED = "hold_released", gettext_lazy("Waitlist hold released")
         HOLD_TAKEN = "hold_taken", gettext_lazy("Booked from the waitlist")

@@ -12,6 +12,8 @@ from typing import Any
 from django.db import DatabaseError, connections, router
 from django.db.models import Exists, Q, QuerySet
 from django.utils import timezone
+from django.utils.dateformat import format as date_format
+from django.utils.translation import gettext as _
 
 from doctors.models import Doctor, TimeOff, WorkingHours
 from patients.models import Patient
@@ -84,10 +86,15 @@ def booking_day_query(
 
 def overlap_message(clash: Appointment, *, doctor: Doctor) -> str:
     starts, ends = timezone.localtime(clash.starts_at), timezone.localtime(clash.ends_at)
-    when = f"{starts:%H:%M}–{ends:%H:%M} on {starts:%a %d %b}"
+    when = {"start": f"{starts:%H:%M}", "end": f"{ends:%H:%M}", "day": date_format(starts, "D d M")}
     if clash.doctor_id == doctor.pk:
-        return f"{clash.doctor} already has an appointment {when}."
-    return f"{clash.patient} already has an appointment {when} with {clash.doctor}."
+        return _("%(doctor)s already has an appointment %(start)s–%(end)s on %(day)s.") % {
+            "doctor": clash.doctor,
+            **when,
+        }
+    return _(
+        "%(patient)s already has an appointment %(start)s–%(end)s on %(day)s with %(doctor)s."
+    ) % {"patient": clash.patient, "doctor": clash.doctor, **when}
 
 
 def overlap_from_race(error: DatabaseError, **booking: Any) -> Overlap:
@@ -106,7 +113,7 @@ def overlap_from_race(error: DatabaseError, **booking: Any) -> Overlap:
         check_no_overlap(**booking)
     except Overlap as overlap:
         return overlap
-    return Overlap("This time was just taken by another booking; choose another.")
+    return Overlap(_("This time was just taken by another booking; choose another."))
 
 
 def lock_calendars(*, doctor: Doctor, patient: Patient) -> None:

@@ -345,7 +345,7 @@ def reschedule_appointment(
         with transaction.atomic():
             current = lock_appointment(appointment)
             if current.status not in RESCHEDULABLE:
-                raise InvalidTransition(refusal(current, "rescheduled", RESCHEDULABLE))
+                raise InvalidTransition(refusal(current, "reschedule"))
             ends_at = end_of(starts_at, current.duration if duration is None else duration)
             previous_doctor = current.doctor
             to_doctor = previous_doctor if doctor is None else doctor
