@@ -6,6 +6,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext
 
+from clinic.kernel.sms import sms_segments
 from patients.models import Patient
 from scheduling.models import Appointment
 from sessions_app.models import Session
@@ -170,6 +171,12 @@ class Notification(models.Model):
         if self.user is None:
             return gettext("Phone ending %(last_digits)s") % {"last_digits": self.address[-4:]}
         return self.user.get_full_name() or self.user.get_username()
+
+    @property
+    def sms_segments(self) -> int | None:
+        """How many SMS this text is sent as, in its real encoding (GSM-7 or UCS-2);
+        None for a message of another channel."""
+        return sms_segments(self.body) if self.channel == Channel.SMS else None
 
     @property
     def shown_body(self) -> str:

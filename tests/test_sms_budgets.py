@@ -10,10 +10,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from django.urls import reverse
 from django.utils import translation
 
 from clinic.kernel.sms import sms_segments
 from notifications.messages import clock, render_message, when
+from tests.factories import NotificationFactory
 
 LINK = "https://riverside-clinic.example.org/book/m/AbCdEfGhJk/"
 MOMENT = datetime(2026, 12, 30, 16, 45, tzinfo=UTC)  # A Wednesday in December.
@@ -58,3 +60,14 @@ def test_a_patient_text_keeps_to_its_segments(template, language):
         text = render_message(template, **context)
 
     assert sms_segments(text) <= BUDGET[template][language], text
+
+
+def test_the_outbox_says_how_many_sms_a_text_takes(reception_client):
+    NotificationFactory(channel="sms", body="x" * 200)  # GSM-7: 153 a segment once split.
+    NotificationFactory(channel="sms", body="موعدك غدًا")  # UCS-2, one segment.
+
+    page = reception_client.get(reverse("notifications:outbox")).content.decode()
+
+    assert page.count('data-testid="segments"') == 2
+    assert "2 SMS" in page
+    assert "1 SMS" in page
