@@ -20,7 +20,7 @@ from patients.models import Patient
 
 from .availability import local_day
 from .exceptions import Overlap
-from .models import Appointment, Service
+from .models import Appointment, Service, Status
 
 OVERLAP_CONSTRAINTS = {"appointment_no_doctor_overlap", "appointment_no_patient_overlap"}
 # PostgreSQL's SQLSTATE for a deadlock. Two bookings that each wait at an exclusion
@@ -87,6 +87,12 @@ def booking_day_query(
 def overlap_message(clash: Appointment, *, doctor: Doctor) -> str:
     starts, ends = timezone.localtime(clash.starts_at), timezone.localtime(clash.ends_at)
     when = {"start": f"{starts:%H:%M}", "end": f"{ends:%H:%M}", "day": date_format(starts, "D d M")}
+    if clash.status == Status.HELD and clash.held_until is not None:
+        until = timezone.localtime(clash.held_until)
+        return _(
+            "%(start)s–%(end)s on %(day)s with %(doctor)s is held for a patient on the "
+            "waitlist until %(until)s."
+        ) % {**when, "doctor": clash.doctor, "until": f"{until:%H:%M}"}
     if clash.doctor_id == doctor.pk:
         return _("%(doctor)s already has an appointment %(start)s–%(end)s on %(day)s.") % {
             "doctor": clash.doctor,

@@ -144,7 +144,7 @@ def test_a_hold_refuses_every_other_booking_of_its_time(
     cancel(bobs, django_capture_on_commit_callbacks)
     someone = PatientFactory()
 
-    with pytest.raises(Overlap, match="Dr Smith already has an appointment"):
+    with pytest.raises(Overlap, match="held for a patient on the waitlist"):
         book_appointment(
             patient=someone,
             doctor=smith,
@@ -584,3 +584,14 @@ def test_cancelling_by_text_inside_the_late_cancel_cutoff_asks_for_a_call(
     assert "too late to cancel by text. Please call +1 202 555 0100" in reply
     appointment.refresh_from_db()
     assert appointment.status == Status.BOOKED
+
+
+def test_booking_over_a_hold_says_it_is_held_and_until_when(offered, smith, consultation):
+    with pytest.raises(Overlap, match="is held for a patient on the waitlist until 08:15"):
+        book_appointment(
+            patient=PatientFactory(),
+            doctor=smith,
+            service=consultation,
+            starts_at=at(NEXT_MONDAY, 10),
+            booked_by=None,
+        )
