@@ -177,13 +177,13 @@ def test_a_service_shows_a_week_of_free_times_by_day(visitor, consultation, smit
 
     page = text_of(response)
     assert response.status_code == 200
-    # Friday from 12:00 (two hours' notice), then Monday; no weekend times.
+    # Friday from 12:00 (two hours' notice), then Monday; the weekend, when nobody
+    # works, is not listed.
     assert "Friday 27 November" in page
     assert f'value="{time_value(smith, at(FRIDAY, 12))}"' in page
     assert f'value="{time_value(smith, at(FRIDAY, 11, 45))}"' not in page
     assert f'value="{time_value(smith, at(MONDAY, 9))}"' in page
-    assert "Saturday 28 November" in page
-    assert "No free times" in page
+    assert "Saturday 28 November" not in page
     assert "Dr Smith" in page
     assert "Any doctor" in page
     assert reverse("online:waitlist", args=["consult"]) in page
@@ -1151,3 +1151,11 @@ def test_the_personal_link_opens_in_the_patients_language(client, consultation, 
 
     assert page.status_code == 200
     assert 'lang="es"' in page.content.decode()
+
+
+def test_the_clinics_phone_can_be_called_from_every_page(visitor, settings):
+    settings.CLINIC_PHONE = "+1 413-555-0100"
+
+    page = visitor.get(reverse("online:home")).content.decode()
+
+    assert page.count('href="tel:+14135550100"') >= 2  # The details and the footer.

@@ -14,6 +14,7 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.html import format_html
 from django.views.decorators.cache import never_cache
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django_ratelimit import ALL  # type: ignore[import-untyped]
@@ -151,9 +152,19 @@ def framable(request: HttpRequest, response: HttpResponse) -> HttpResponse:
 def page(
     request: HttpRequest, template: str, context: dict | None = None, *, status: int = 200
 ) -> HttpResponse:
-    """A booking site page, with the clinic's address and phone for its frame."""
-    clinic = {"clinic_address": settings.CLINIC_ADDRESS, "clinic_phone": settings.CLINIC_PHONE}
+    """A booking site page, with the clinic's address and phone for its frame (the
+    phone also as a link a phone can call, kept left to right in any language)."""
+    clinic = {
+        "clinic_address": settings.CLINIC_ADDRESS,
+        "clinic_phone": settings.CLINIC_PHONE,
+        "clinic_phone_link": phone_link(settings.CLINIC_PHONE),
+    }
     return render(request, template, {**clinic, **(context or {})}, status=status)
+
+
+def phone_link(phone: str) -> str:
+    dialled = "".join(character for character in phone if character.isdigit() or character == "+")
+    return format_html('<a href="tel:{}" dir="ltr">{}</a>', dialled, phone) if phone else ""
 
 
 def not_found(request: HttpRequest, *, what: str = "") -> HttpResponse:

@@ -8,13 +8,19 @@ from datetime import UTC, date, datetime, timedelta
 
 from django.utils.translation import gettext_lazy as _
 
-from doctors.models import Doctor
+from doctors.models import Doctor, WorkingHours
 from scheduling.availability import local_day
 from scheduling.models import Appointment, Service
 from scheduling.selectors import Slot
 
 from ..models import OnlineRules
-from ..services import OnlineError, bookable_window, check_online_time, week_of_free_times
+from ..services import (
+    OnlineError,
+    bookable_window,
+    check_online_time,
+    online_doctors,
+    week_of_free_times,
+)
 
 WEEK = 7
 
@@ -94,10 +100,14 @@ def week(
     slots = week_of_free_times(
         service=service, doctor=doctor, first_day=first_day, rules=rules, ignoring=ignoring
     )
+    # Days nobody who could see the patient works (a weekend) are left out.
+    doctors = online_doctors(service) if doctor is None else Doctor.objects.filter(pk=doctor.pk)
+    working = set(WorkingHours.objects.filter(doctor__in=doctors).values_list("weekday", flat=True))
     days = [
         Day(first_day + timedelta(days=n))
         for n in range(WEEK)
         if first_day + timedelta(days=n) <= last_day
+        and (first_day + timedelta(days=n)).weekday() in working
     ]
     by_day = {day.day: day for day in days}
     seen: set[datetime] = set()
