@@ -219,7 +219,7 @@ def measure_burst(service, database_url: str, server_env: dict) -> dict:
     slots = distinct_times(free_times_for_burst(service), BOOKERS)
     errors: list[str] = []
     env = {**server_env, "RATELIMIT_ENABLE": "false"}
-    with gunicorn(database_url, env) as port:
+    with gunicorn(database_url, env) as (port, _server):
         browse(port, service.code, errors)  # Every worker loads the pages first.
         results: dict[str, list] = {"browse": [], "book": []}
         lock = threading.Lock()
