@@ -1,13 +1,14 @@
-"""The admin of API tokens."""
+"""The admin of API tokens, and the staff user's language on Django's user admin."""
 
 from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
 from django.utils.translation import gettext, gettext_lazy, ngettext
 
 from .kernel.roles import DOCTORS
-from .models import ApiToken
+from .models import ApiToken, StaffProfile
 from .tokens import issue_token, revoke_token
 
 
@@ -65,3 +66,23 @@ class ApiTokenAdmin(admin.ModelAdmin):
 from .reports.dashboard import install as install_dashboard  # noqa: E402
 
 install_dashboard(admin.site)
+
+
+# --- A staff user's language, set by the manager with the user -------------------------
+
+
+class StaffProfileInline(admin.StackedInline):
+    model = StaffProfile
+    can_delete = False
+    fields = ["language"]
+    verbose_name_plural = gettext_lazy("language of their pages")
+
+
+class ClinicUserAdmin(UserAdmin):
+    """Django's user admin, with the language the user's pages come in."""
+
+    inlines = [*UserAdmin.inlines, StaffProfileInline]
+
+
+admin.site.unregister(get_user_model())
+admin.site.register(get_user_model(), ClinicUserAdmin)

@@ -176,3 +176,10 @@ def test_a_patient_without_a_language_gets_the_browsers(db, settings):
     response = client.get(reverse("payments:pay", args=[pay_link_token(invoice)]))
 
     assert html_tag(response) == '<html lang="ar" dir="rtl">'
+
+
+def test_the_manager_sets_a_users_language_with_the_user_in_admin(admin_client, receptionist):
+    page = admin_client.get(reverse("admin:auth_user_change", args=[receptionist.pk]))
+
+    assert page.status_code == 200
+    assert 'name="staff_profile-0-language"' in page.content.decode()
