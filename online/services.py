@@ -34,8 +34,9 @@ from scheduling.overlaps import lock_calendars
 from scheduling.selectors import Slot, free_slots
 
 from . import signals
-from .models import ManageLink, OnlineRules, PhoneCode
+from .models import ManageLink, OnlineRules, PhoneCode, WaitlistEntry
 from .tokens import digest, new_code, new_token
+from .waitlist import join_waitlist
 
 Via = AppointmentChange.Via
 
@@ -341,6 +342,31 @@ def book_for_visitor(
         patient = patient_for(visitor, service=service, rules=rules)
         return book_online(
             patient=patient, service=service, doctor=doctor, starts_at=starts_at, rules=rules
+        )
+
+
+def join_waitlist_for_visitor(
+    visitor: Visitor,
+    *,
+    service: Service,
+    doctor: Doctor | None,
+    date_from: date,
+    date_to: date,
+    times_of_day: str,
+    rules: OnlineRules,
+) -> WaitlistEntry:
+    """Put the verified visitor on the waitlist, as the patient they are or a new one;
+    one transaction, as for booking."""
+    with transaction.atomic():
+        patient = patient_for(visitor, service=service, rules=rules)
+        return join_waitlist(
+            patient=patient,
+            service=service,
+            doctor=doctor,
+            date_from=date_from,
+            date_to=date_to,
+            times_of_day=times_of_day,
+            source=WaitlistEntry.Source.ONLINE,
         )
 
 

@@ -10,7 +10,6 @@ from datetime import datetime
 
 from django.conf import settings
 from django.contrib import messages
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
@@ -27,15 +26,14 @@ from ..services import (
     TimeTaken,
     Visitor,
     book_for_visitor,
+    join_waitlist_for_visitor,
     nearest_free_times,
     normalised_phone,
     online_doctors,
     online_services,
-    patient_for,
     request_code,
     verify_code,
 )
-from ..waitlist import join_waitlist
 from . import state, times
 from .public import CHECKS, CODES, NEW_CODES, not_found, page, public_page
 
@@ -332,17 +330,15 @@ def _join(request: HttpRequest, service: Service, intent: dict, visitor: Visitor
         if doctor is None:
             return _refused(request, service, _("This doctor cannot be booked online."))
     try:
-        with transaction.atomic():
-            patient = patient_for(visitor, service=service, rules=rules)
-            entry = join_waitlist(
-                patient=patient,
-                service=service,
-                doctor=doctor,
-                date_from=intent["date_from"],
-                date_to=intent["date_to"],
-                times_of_day=intent["times_of_day"],
-                source=WaitlistEntry.Source.ONLINE,
-            )
+        entry = join_waitlist_for_visitor(
+            visitor,
+            service=service,
+            doctor=doctor,
+            date_from=intent["date_from"],
+            date_to=intent["date_to"],
+            times_of_day=intent["times_of_day"],
+            rules=rules,
+        )
     except DomainError as refusal:
         return _refused(request, service, refusal.message)
     state.finish_joining(request, service=service, entry_pk=entry.pk)
