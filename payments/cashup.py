@@ -106,7 +106,7 @@ def refuse_if_closed(*, desk_user: User | None, moment: datetime | None = None) 
                 "taken or given back on it. Ask another desk user or a manager."
             )
             % {
-                "user": desk_user.get_username(),
+                "user": desk_user.get_full_name() or desk_user.get_username(),
                 "day": date_format(day, "D j M"),
                 "time": timezone.localtime(row.closed_at).strftime("%H:%M")
                 if row.closed_at

@@ -80,6 +80,7 @@ def cash_up(request: HttpRequest) -> HttpResponse:
     wanted = picker.cleaned_data.get("user") if picked else None
     desk_user = _desk_user(request, me, wanted)
     close_form = CloseForm(request.POST or None)
+    confirming = False
     if request.method == "POST" and (
         (picker.is_bound and not picked) or (wanted and wanted != desk_user.pk)
     ):
@@ -89,6 +90,10 @@ def cash_up(request: HttpRequest) -> HttpResponse:
             request,
             _("Nothing was closed: choose a valid day and desk user, then close the day."),
         )
+    elif request.method == "POST" and close_form.is_valid() and "confirm" not in request.POST:
+        # A day closed is closed for good: first the count against what is
+        # expected, then "Close the day" once more to close it.
+        confirming = True
     elif request.method == "POST" and close_form.is_valid():
         try:
             cashup.close_cash_up(
@@ -106,6 +111,7 @@ def cash_up(request: HttpRequest) -> HttpResponse:
             return redirect(f"{reverse('payments:cash_up')}?{query}")
     row = cashup.cash_up_of(day=day, desk_user=desk_user)
     context: dict[str, Any] = {
+        "confirming": confirming,
         "day": day,
         "picker": picker if picker.is_bound else CashUpDayForm(initial={"day": day}),
         "desk_user": desk_user,
@@ -128,6 +134,10 @@ def cash_up(request: HttpRequest) -> HttpResponse:
         context["cash_expected"] = next(
             (item.net for item in taken if item.method == cashup.CASH), ZERO
         )
+        if confirming:
+            context["difference"] = (
+                close_form.cleaned_data["counted_cash"] - context["cash_expected"]
+            )
     if me.has_perm("payments.close_any_cash_up"):
         context["others"] = [user for user in cashup.desk_users_on(day) if user.pk != desk_user.pk]
     return render(request, "payments/cash_up.html", context)

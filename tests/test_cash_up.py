@@ -168,7 +168,9 @@ def test_reception_closes_today_from_the_page(day_of_rita, reception_client, rec
     assert b"120.00" in page.content
     assert b"Close the day" in page.content
     response = reception_client.post(
-        "/payments/cash-up/", {"counted_cash": "118.50", "note": "Coins missing"}, follow=True
+        "/payments/cash-up/",
+        {"counted_cash": "118.50", "note": "Coins missing", "confirm": "yes"},
+        follow=True,
     )
     assert b"The cash-up is closed." in response.content
     assert b"-1.50" in response.content
@@ -218,7 +220,9 @@ def test_the_desk_payment_page_says_the_day_is_closed(day_of_rita, reception_cli
 def test_a_refused_day_in_the_address_closes_nothing(day_of_rita, reception_client):
     future = (MONDAY + timedelta(days=3)).isoformat()
     response = reception_client.post(
-        f"/payments/cash-up/?day={future}", {"counted_cash": "120.00"}, follow=True
+        f"/payments/cash-up/?day={future}",
+        {"counted_cash": "120.00", "confirm": "yes"},
+        follow=True,
     )
     assert response.status_code == 200
     assert b"Nothing was closed" in response.content
@@ -233,7 +237,7 @@ def test_a_manager_s_refused_day_neither_closes_today_nor_drops_the_desk_user(
     url = f"/payments/cash-up/?day={future}&user={receptionist.pk}"
     page = manager_client.get(url)
     assert f'<input type="hidden" name="user" value="{receptionist.pk}">' in page.content.decode()
-    response = manager_client.post(url, {"counted_cash": "120.00"})
+    response = manager_client.post(url, {"counted_cash": "120.00", "confirm": "yes"})
     assert response.status_code == 200
     assert b"Nothing was closed" in response.content
     assert not CashUp.objects.filter(closed_at__isnull=False).exists()
@@ -241,7 +245,8 @@ def test_a_manager_s_refused_day_neither_closes_today_nor_drops_the_desk_user(
 
 def test_an_unknown_desk_user_in_the_address_closes_nothing(day_of_rita, manager_client):
     response = manager_client.post(
-        f"/payments/cash-up/?day={MONDAY.isoformat()}&user=999999", {"counted_cash": "0"}
+        f"/payments/cash-up/?day={MONDAY.isoformat()}&user=999999",
+        {"counted_cash": "0", "confirm": "yes"},
     )
     assert b"Nothing was closed" in response.content
     assert not CashUp.objects.filter(closed_at__isnull=False).exists()
@@ -257,7 +262,9 @@ def test_a_negative_count_is_refused(day_of_rita, reception_client, count):
 
 @pytest.mark.parametrize("count", ["-0", "-0.00", "-0E+5"])
 def test_minus_zero_is_a_count_of_nothing(day_of_rita, reception_client, receptionist, count):
-    response = reception_client.post("/payments/cash-up/", {"counted_cash": count}, follow=True)
+    response = reception_client.post(
+        "/payments/cash-up/", {"counted_cash": count, "confirm": "yes"}, follow=True
+    )
     assert b"The cash-up is closed." in response.content
     row = CashUp.objects.get(desk_user=receptionist)
     assert str(row.counted_cash) == "0.00"

@@ -77,7 +77,10 @@ def test_reception_closes_its_cash_up(log_in, receptionist):
     page.get_by_label("Cash counted").fill("0")
     page.get_by_label("Note").fill("Quiet day")
     screenshots(page, "cash-up-open")
-    page.get_by_role("button", name="Close the day").click()
+    page.get_by_role("button", name="Close the day", exact=True).click()
+    expect(page.get_by_test_id("confirm-close")).to_contain_text("a difference of")
+    screenshots(page, "cash-up-confirm")
+    page.get_by_role("button", name="Yes, close the day").click()
     expect(page.get_by_test_id("closed")).to_contain_text("Closed by Rita Owens")
     screenshots(page, "cash-up-closed")
 
