@@ -278,3 +278,10 @@ def test_the_close_form_keeps_minus_zero_as_zero(count):
     assert form.is_valid()
     assert not form.cleaned_data["counted_cash"].is_signed()
     assert str(form.cleaned_data["counted_cash"]) == "0.00"
+
+
+def test_closing_asks_once_more_with_the_difference(day_of_rita, reception_client):
+    response = reception_client.post("/payments/cash-up/", {"counted_cash": "118.50"})
+
+    assert b"a difference of" in response.content
+    assert not CashUp.objects.filter(closed_at__isnull=False).exists()
