@@ -207,3 +207,11 @@ def test_the_waitlist_hold_leaves_the_cancelled_and_no_show_lists_alone(monday_w
     # A late cancellation is one of an appointment, never of a hold.
     [row] = attendance(period=Period(MONDAY, MONDAY + timedelta(days=1))).rows
     assert (row["cancelled"], row["no_shows"], row["late_cancelled"]) == (0, 0, 0)
+
+
+def test_the_patients_list_marks_who_registered_online(reception_client):
+    PatientFactory(family_name="Newcomer", registered_online=True)
+
+    page = reception_client.get(reverse("patients:list")).content.decode()
+
+    assert "Registered online: review" in page
