@@ -1,7 +1,7 @@
 """axe-core (static/vendor/axe-core, from its npm package) over the main pages of
-each role and the patient's pay page, in English and in Arabic: no serious or
-critical violation of WCAG 2.1 A/AA. And the Arabic day view is right to left: the
-first doctor's column is on the right."""
+each role, the patient's pay page and the booking site, in English, Spanish and
+Arabic: no serious or critical violation of WCAG 2.1 A/AA. And the Arabic day view
+is right to left: the first doctor's column is on the right."""
 
 from __future__ import annotations
 
@@ -14,8 +14,9 @@ from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from doctors.models import Weekday
+from online.services import manage_link
 from payments.services import pay_link_token
-from scheduling.models import Appointment, Status
+from scheduling.models import Appointment, OnlineBooking, Status
 from tests.browser.conftest import new_context
 from tests.clock import at
 from tests.factories import (
@@ -31,13 +32,14 @@ from tests.factories import (
 )
 
 AXE = static("vendor/axe-core/axe.min.js")
+PAY_ES = "Pagar en línea"
 # WCAG 2.1 A and AA: what US clinics funded by HHS must meet (Section 504 rule).
 AXE_OPTIONS = {
     "runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]},
     "resultTypes": ["violations"],
 }
 FAILING_IMPACTS = {"serious", "critical"}
-LANGUAGES = ["en", "ar"]
+LANGUAGES = ["en", "es", "ar"]
 
 
 def serious_violations(page: Page) -> list[str]:
@@ -125,6 +127,7 @@ def test_reception_pages_have_no_serious_violation(log_in, clinic_today, languag
         reverse("payments:invoice", args=[invoice.pk]),
         reverse("notifications:outbox"),
         reverse("doctors:list"),
+        reverse("waitlist:list"),
     ]:
         check(page, path, failures)
 
@@ -174,8 +177,43 @@ def test_the_pay_page_has_no_serious_violation(page, settings, clinic_today, lan
 
     assert failures == [], "\n".join(failures)
     expect(
-        page.get_by_role("button", name="Pay online" if language == "en" else "الدفع عبر الإنترنت")
+        page.get_by_role(
+            "button", name={"en": "Pay online", "es": PAY_ES, "ar": "الدفع عبر الإنترنت"}[language]
+        )
     ).to_be_visible()
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_booking_site_has_no_serious_violation(page, clinic_today, language):
+    """Every step a patient sees: the clinic, a service's week, the waitlist form, the
+    details and the code, their personal link, a waitlist offer, an unknown link."""
+    smith = clinic_today["smith"]
+    smith.bookable_online = True
+    smith.save()
+    service = clinic_today["appointment"].service
+    service.online_booking = OnlineBooking.ANYONE
+    service.save()
+    link = manage_link(clinic_today["appointment"]).rstrip("/").rsplit("/", 1)[1]
+    page.goto(reverse("online:home"))
+    choose_language(page, language)
+    failures: list[str] = []
+
+    for path in [
+        reverse("online:home"),
+        reverse("online:service", args=[service.code]),
+        reverse("online:waitlist", args=[service.code]),
+        reverse("online:manage", args=[link]),
+        reverse("online:move", args=[link]),
+        reverse("online:cancel", args=[link]),
+        reverse("online:manage", args=["Unknown234"]),
+    ]:
+        check(page, path, failures)
+    # The details and the code, after choosing the first free time.
+    page.goto(reverse("online:service", args=[service.code]))
+    page.locator("button[name=time]").first.click()
+    check(page, reverse("online:details", args=[service.code]), failures)
+
+    assert failures == [], "\n".join(failures)
 
 
 def test_the_sign_in_page_has_no_serious_violation_in_arabic(page):
