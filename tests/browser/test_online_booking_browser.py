@@ -237,3 +237,53 @@ def hold_for(entry: WaitlistEntry) -> str:
         expires_at=timezone.now() + timedelta(minutes=15),
     )
     return token
+
+
+def test_a_patient_books_by_keyboard_alone(clinic, phone_page):
+    """Tab and Enter only, typing into the fields reached: the service, a time, the
+    details, the code."""
+    page = phone_page
+    page.goto(reverse("online:home"))
+
+    tab_until(page, "a.online-service")
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="Choose a time")).to_be_visible()
+    tab_until(page, "button[name=time]")
+    page.keyboard.press("Enter")
+
+    expect(page.get_by_role("heading", name="Your details")).to_be_visible()
+    for selector, text in [
+        ("input[name=given_name]", "Omar"),
+        ("input[name=family_name]", "Haddad"),
+        ("input[name=phone]", "(202) 555-0162"),
+    ]:
+        tab_until(page, selector)
+        page.keyboard.type(text)
+    tab_until(page, "input[name=date_of_birth]")
+    page.keyboard.type("03121984")  # Chromium's date field: month, day, year.
+    tab_until(page, "main button.btn-primary")
+    page.keyboard.press("Enter")
+
+    expect(page.get_by_role("heading", name="Enter the code")).to_be_visible()
+    [code_text] = sent_to(clinic, "+12025550162")
+    tab_until(page, "input[name=code]")
+    page.keyboard.type(CODE.search(code_text).group(1))
+    page.keyboard.press("Enter")
+
+    expect(page.get_by_role("heading", name="You are booked")).to_be_visible()
+    assert Appointment.objects.get().patient.full_name == "Omar Haddad"
+
+
+def tab_until(page: Page, selector: str, most: int = 80) -> None:
+    """Tab until an element matching `selector` has the focus, visibly."""
+    for _ in range(most):
+        page.keyboard.press("Tab")
+        if page.evaluate("s => document.activeElement.matches(s)", selector):
+            visible = page.evaluate(
+                "() => { const s = getComputedStyle(document.activeElement);"
+                " return (s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) > 0)"
+                " || s.boxShadow !== 'none'; }"
+            )
+            assert visible, f"{selector} has the focus without showing it"
+            return
+    raise AssertionError(f"{selector} is not reached by Tab")
