@@ -16,11 +16,12 @@ from django.contrib.auth import get_user_model
 from django.dispatch import receiver
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.dateformat import format as date_format
 
 from clinic.kernel.roles import RECEPTION
 from doctors.models import Doctor
 from online import signals as online
-from online.models import WaitlistOffer
+from online.models import WaitlistEntry, WaitlistOffer
 from online.services import manage_link
 from scheduling import signals as scheduling
 from scheduling.models import Appointment, AppointmentChange
@@ -211,6 +212,27 @@ def text_phone_code(phone: str, code: str, code_id: int, **kwargs) -> None:
         urgent=True,
         context={"code": code},
     )
+
+
+@receiver(online.waitlist_joined)
+def text_waitlist_joined(entry: WaitlistEntry, **kwargs) -> None:
+    """What the patient now waits for, and that a time will come by text."""
+    patient = entry.patient
+    with in_language_of(patient):
+        context = {
+            "patient_first_name": patient.given_name,
+            "date_from": date_format(entry.date_from, "D j M"),
+            "date_to": date_format(entry.date_to, "D j M"),
+            "doctor": entry.doctor.display_name if entry.doctor else "",
+        }
+        queue_message(
+            key=f"waitlist_joined:{entry.pk}",
+            template="waitlist_joined",
+            channel=Channel.SMS,
+            patient=patient,
+            context=context,
+            fresh=True,
+        )
 
 
 @receiver(online.waitlist_offer_made)

@@ -114,7 +114,7 @@ def join_waitlist(
                 setattr(entry, name, value)
             entry.save(update_fields=[*wish])
             return entry
-        return WaitlistEntry.objects.create(
+        entry = WaitlistEntry.objects.create(
             patient=patient,
             service=service,
             source=source,
@@ -122,6 +122,8 @@ def join_waitlist(
             priority=priority or 0,
             **wish,
         )
+        signals.waitlist_joined.send(WaitlistEntry, entry=entry)
+        return entry
 
 
 def check_dates(date_from: date, date_to: date) -> None:

@@ -28,6 +28,8 @@ CONTEXT = {
     "manage_url": LINK,
     "offer_url": "https://riverside-clinic.example.org/book/offer/AbCdEfGhJk/",
     "book_url": "https://riverside-clinic.example.org/book/",
+    "date_from": "Wed 30 Dec",
+    "date_to": "Thu 14 Jan",
 }
 # Segments a text may take, per language, as they are today: English (GSM-7),
 # Spanish (GSM-7 where its words and Django's day names avoid accents: "mié" and
@@ -43,6 +45,7 @@ BUDGET = {
     "rebooking_call": {"en": 2, "es": 4, "ar": 4},
     "waitlist_offer": {"en": 2, "es": 2, "ar": 4},
     "waitlist_offer_lapsed": {"en": 2, "es": 3, "ar": 3},
+    "waitlist_joined": {"en": 1, "es": 2, "ar": 3},
 }
 
 

@@ -595,3 +595,11 @@ def test_booking_over_a_hold_says_it_is_held_and_until_when(offered, smith, cons
             starts_at=at(NEXT_MONDAY, 10),
             booked_by=None,
         )
+
+
+def test_joining_texts_the_patient_what_they_wait_for_once(jane, consultation, smith):
+    wait(jane, consultation, doctor=smith)
+    wait(jane, consultation, doctor=smith, times_of_day=TimesOfDay.MORNING)  # A changed wish.
+
+    [text] = Notification.objects.filter(template="waitlist_joined", patient=jane)
+    assert "on our waitlist for a time with Dr Smith from Mon 7 Dec to Sun 13 Dec" in text.body
