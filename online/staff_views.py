@@ -143,7 +143,14 @@ class PriorityView(PermissionRequiredMixin, View):
 
 
 class RemoveView(PermissionRequiredMixin, View):
+    """Taking a patient off the list asks first: their place in the queue, and any
+    time held for them, go."""
+
     permission_required = PERMISSION
+
+    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
+        entry = still_waiting(pk)
+        return render(request, "online/staff/remove_confirm.html", {"entry": entry})
 
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         entry = still_waiting(pk)

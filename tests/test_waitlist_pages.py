@@ -408,3 +408,17 @@ def test_a_held_times_page_says_until_when_and_offers_nothing_to_do(
     assert "Held for the waitlist</span>" in text
     assert 'data-testid="detail-cancel-form"' not in text
     assert ">Confirm</button>" not in text
+
+
+def test_removing_asks_first_and_changes_nothing_until_confirmed(
+    reception_client, consultation, jane
+):
+    entry = wait(jane, consultation)
+    listed = reception_client.get(reverse("waitlist:list")).content.decode()
+    assert f'href="{reverse("waitlist:remove", args=[entry.pk])}"' in listed
+
+    page = reception_client.get(reverse("waitlist:remove", args=[entry.pk]))
+
+    assert "Remove Jane Doe from the waitlist?" in page.content.decode()
+    entry.refresh_from_db()
+    assert entry.status == WaitlistEntry.Status.WAITING

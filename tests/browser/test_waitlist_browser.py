@@ -164,7 +164,9 @@ def test_a_cancelled_time_goes_to_the_waiter_who_takes_it_by_sms(
 
     # The worker texts Anna the offer.
     dispatch_due()
-    [text] = [message for message in fake_twilio.messages if message["To"] == ANNA_PHONE]
+    to_anna = [message["Body"] for message in fake_twilio.messages if message["To"] == ANNA_PHONE]
+    assert "you are on our waitlist" in to_anna[0]  # When reception added her.
+    [text] = [{"Body": body} for body in to_anna if "Reply YES" in body]
     assert "a time with Dr Smith has come free" in text["Body"]
     assert f"held for you until {clock(offer.expires_at)}" in text["Body"]
     assert "Reply YES to take it" in text["Body"]
