@@ -17,7 +17,7 @@ from patients.models import validate_date_of_birth
 
 from .models import TimesOfDay
 from .services import normalised_phone
-from .waitlist import WaitlistError, check_dates
+from .waitlist import WaitlistError, check_dates, times_of_day_worked
 
 # The field a person never sees (hidden by online.css and out of the tab order);
 # a robot that fills every field fills it.
@@ -143,6 +143,9 @@ class WaitlistForm(forms.Form):
         doctor_field = self.fields["doctor"]
         assert isinstance(doctor_field, DoctorField)
         doctor_field.queryset = doctors
+        times = self.fields["times_of_day"]
+        assert isinstance(times, forms.ChoiceField)
+        times.choices = times_of_day_worked(doctors)
         today = timezone.localdate()
         self.fields["date_from"].initial = today
         self.fields["date_to"].initial = today + timedelta(days=14)

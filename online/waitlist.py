@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import logging
 from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -29,7 +30,7 @@ from django.utils.translation import gettext as _
 from clinic.kernel.errors import DomainError
 from clinic.kernel.quiet_hours import outside_quiet_hours
 from clinic.kernel.users import User
-from doctors.models import Doctor
+from doctors.models import Doctor, WorkingHours
 from patients.models import Patient
 from scheduling.availability import local_day
 from scheduling.exceptions import SchedulingError
@@ -38,8 +39,11 @@ from scheduling.models import Appointment, AppointmentChange, Service
 from scheduling.selectors import MAX_SEARCH_DAYS, Slot, free_slots
 
 from . import signals
-from .models import OnlineRules, TimesOfDay, WaitlistEntry, WaitlistOffer
+from .models import TIMES_OF_DAY, OnlineRules, TimesOfDay, WaitlistEntry, WaitlistOffer
 from .tokens import digest, new_token
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 logger = logging.getLogger(__name__)
 
@@ -124,6 +128,18 @@ def join_waitlist(
         )
         signals.waitlist_joined.send(WaitlistEntry, entry=entry)
         return entry
+
+
+def times_of_day_worked(doctors: QuerySet[Doctor]) -> list[tuple[str, StrOrPromise]]:
+    """The times of day a patient may wait for: any, and those some of `doctors`
+    works in (no "evenings" in a clinic that closes at five)."""
+    hours = list(WorkingHours.objects.filter(doctor__in=doctors).values_list("starts", "ends"))
+    choices: list[tuple[str, StrOrPromise]] = []
+    for value, label in TimesOfDay.choices:
+        first, last = TIMES_OF_DAY[value]
+        if value == TimesOfDay.ANY or any(starts < last and ends > first for starts, ends in hours):
+            choices.append((value, label))
+    return choices
 
 
 def check_dates(date_from: date, date_to: date) -> None:

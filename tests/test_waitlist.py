@@ -14,6 +14,7 @@ from datetime import timedelta
 import pytest
 from django.db import IntegrityError, connection, transaction
 
+from doctors.models import Doctor
 from notifications.inbound import handle_reply
 from notifications.models import Notification
 from online.models import OnlineRules, TimesOfDay, WaitlistEntry, WaitlistOffer
@@ -28,6 +29,7 @@ from online.waitlist import (
     offer_for_link,
     refill,
     set_priority,
+    times_of_day_worked,
 )
 from patients.services import merge_patients
 from scheduling.exceptions import Overlap
@@ -603,3 +605,10 @@ def test_joining_texts_the_patient_what_they_wait_for_once(jane, consultation, s
 
     [text] = Notification.objects.filter(template="waitlist_joined", patient=jane)
     assert "on our waitlist for a time with Dr Smith from Mon 7 Dec to Sun 13 Dec" in text.body
+
+
+def test_times_of_day_are_those_the_doctors_work(smith):
+    """Dr Smith works 09:00 to 17:00: mornings and afternoons, no evenings."""
+    offered = [value for value, _label in times_of_day_worked(Doctor.objects.filter(pk=smith.pk))]
+
+    assert offered == [TimesOfDay.ANY, TimesOfDay.MORNING, TimesOfDay.AFTERNOON]
