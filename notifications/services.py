@@ -9,6 +9,7 @@ from datetime import datetime
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django_q.tasks import async_task
 
 from clinic.kernel.users import User
@@ -157,7 +158,10 @@ def retry_notification(*, notification: Notification, by: User | None) -> Notifi
     with transaction.atomic():
         current = Notification.objects.select_for_update().get(pk=notification.pk)
         if not current.can_retry:
-            raise OutboxError(_refusal("a failed", "retried", current))
+            raise OutboxError(
+                _("Only a failed message can be retried; this one is %(status)s.")
+                % {"status": current.get_status_display().lower()}
+            )
         now = timezone.now()
         current.status = Status.PENDING
         current.attempts = 0
@@ -174,17 +178,15 @@ def cancel_notification(*, notification: Notification, by: User | None) -> Notif
     with transaction.atomic():
         current = Notification.objects.select_for_update().get(pk=notification.pk)
         if not current.can_cancel:
-            raise OutboxError(_refusal("a pending", "cancelled", current))
+            raise OutboxError(
+                _("Only a pending message can be cancelled; this one is %(status)s.")
+                % {"status": current.get_status_display().lower()}
+            )
         current.status = Status.CANCELLED
         current.last_error = "Cancelled by staff."
         current.save()
     logger.info("Notification %s cancelled by user %s", current.pk, getattr(by, "pk", None))
     return current
-
-
-def _refusal(allowed: str, verb: str, notification: Notification) -> str:
-    status = notification.get_status_display().lower()
-    return f"Only {allowed} message can be {verb}; this one is {status}."
 
 
 def mark_read(*, notification: Notification, user: User) -> None:

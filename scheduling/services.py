@@ -10,6 +10,7 @@ from typing import Any
 
 from django.db import IntegrityError, OperationalError, transaction
 from django.utils import timezone
+from django.utils.dateformat import format as date_format
 from django.utils.translation import gettext as _
 
 from clinic.kernel.users import User
@@ -427,7 +428,7 @@ def _on_its_day(appointment: Appointment) -> None:
         starts = timezone.localtime(appointment.starts_at)
         raise InvalidTransition(
             _("A patient can be checked in only on the day of their appointment (%(day)s).")
-            % {"day": f"{starts:%a %d %b}"}
+            % {"day": date_format(starts, "D d M")}
         )
 
 
@@ -435,6 +436,9 @@ def _has_started(appointment: Appointment) -> None:
     if timezone.now() < appointment.starts_at:
         starts = timezone.localtime(appointment.starts_at)
         raise InvalidTransition(
-            f"A patient can be marked as a no-show only after the start time "
-            f"({starts:%H:%M} on {starts:%a %d %b})."
+            _(
+                "A patient can be marked as a no-show only after the start time "
+                "(%(time)s on %(day)s)."
+            )
+            % {"time": f"{starts:%H:%M}", "day": date_format(starts, "D d M")}
         )
