@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.utils import timezone
+from django.utils.dateformat import format as date_format
 from django.utils.translation import gettext as _
 
 from clinic.kernel.dates import clinic_zone
@@ -88,11 +89,17 @@ def end_of(starts_at: datetime, duration: timedelta) -> datetime:
     """The end of an appointment, in absolute time: 30 minutes are 30 minutes even
     across a change of the clocks."""
     if duration <= timedelta(0):
-        raise InvalidTimes("An appointment must end after it starts.")
+        raise InvalidTimes(_("An appointment must end after it starts."))
     if duration < MIN_APPOINTMENT_LENGTH:
-        raise InvalidTimes(f"An appointment lasts at least {MIN_APPOINTMENT_MINUTES} minutes.")
+        raise InvalidTimes(
+            _("An appointment lasts at least %(minutes)s minutes.")
+            % {"minutes": MIN_APPOINTMENT_MINUTES}
+        )
     if duration > MAX_APPOINTMENT_LENGTH:
-        raise InvalidTimes(f"An appointment lasts at most {MAX_APPOINTMENT_MINUTES} minutes.")
+        raise InvalidTimes(
+            _("An appointment lasts at most %(minutes)s minutes.")
+            % {"minutes": MAX_APPOINTMENT_MINUTES}
+        )
     return starts_at.astimezone(UTC) + duration
 
 
@@ -109,18 +116,33 @@ def check_bookable(
     the day's `hours`, or seen there is no time off (`time_off_checked`), passes
     them on rather than have them read again."""
     if not doctor.is_active:
-        raise Unavailable(f"{doctor} no longer takes appointments.")
+        raise Unavailable(_("%(doctor)s no longer takes appointments.") % {"doctor": doctor})
     if starts_at < earliest_start():
-        raise Unavailable("An appointment cannot start in the past.")
+        raise Unavailable(_("An appointment cannot start in the past."))
     zone = clinic_zone()
     local_start, local_end = starts_at.astimezone(zone), ends_at.astimezone(zone)
     day = local_start.date()
     if hours is None:
         hours = list(WorkingHours.objects.filter(doctor=doctor, weekday=day.weekday()))
     if not any(window.contains(starts_at, ends_at) for window in working_windows(day, hours)):
+        when = {
+            "doctor": doctor,
+            "weekday": date_format(local_start, "l"),
+            "start": f"{local_start:%H:%M}",
+            "end": f"{local_end:%H:%M}",
+        }
+        if not hours:
+            raise Unavailable(
+                _("%(doctor)s does not work %(weekday)s %(start)s–%(end)s (no hours that day).")
+                % when
+            )
+        ranges = ", ".join(f"{item.starts:%H:%M}–{item.ends:%H:%M}" for item in hours)
         raise Unavailable(
-            f"{doctor} does not work {local_start:%A} {local_start:%H:%M}–{local_end:%H:%M}"
-            f"{_hours_hint(hours)}."
+            _(
+                "%(doctor)s does not work %(weekday)s %(start)s–%(end)s "
+                "(hours that day: %(ranges)s)."
+            )
+            % {**when, "ranges": ranges}
         )
     if time_off_checked:
         return
@@ -131,10 +153,10 @@ def check_bookable(
     )
     if leave:
         until = timezone.localtime(leave.ends_at, zone)
-        raise Unavailable(
-            f"{doctor} is away until {until:%Y-%m-%d %H:%M}"
-            + (f" ({leave.reason})." if leave.reason else ".")
-        )
+        away = {"doctor": doctor, "until": f"{until:%Y-%m-%d %H:%M}", "reason": leave.reason}
+        if leave.reason:
+            raise Unavailable(_("%(doctor)s is away until %(until)s (%(reason)s).") % away)
+        raise Unavailable(_("%(doctor)s is away until %(until)s.") % away)
 
 
 def check_offered(*, service: Service, doctor: Doctor) -> None:
@@ -144,10 +166,3 @@ def check_offered(*, service: Service, doctor: Doctor) -> None:
             _("%(doctor)s does not offer %(service)s.")
             % {"doctor": doctor, "service": service.name}
         )
-
-
-def _hours_hint(hours: list[WorkingHours]) -> str:
-    if not hours:
-        return " (no hours that day)"
-    ranges = ", ".join(f"{item.starts:%H:%M}–{item.ends:%H:%M}" for item in hours)
-    return f" (hours that day: {ranges})"

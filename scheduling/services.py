@@ -58,7 +58,7 @@ def book_appointment(
     # `is None`, not `or`: an override of no length is refused, not ignored.
     ends_at = end_of(starts_at, service.duration if duration is None else duration)
     if not service.is_active:
-        raise Unavailable(f"{service.name} is no longer offered.")
+        raise Unavailable(_("%(service)s is no longer offered.") % {"service": service.name})
     booking: dict[str, Any] = {
         "doctor": doctor,
         "patient": patient,
@@ -159,9 +159,9 @@ def book_walk_in(
     to WALK_IN_ATTEMPTS times. Nobody free today is refused with the next free time.
     """
     if not service.is_active:
-        raise Unavailable(f"{service.name} is no longer offered.")
+        raise Unavailable(_("%(service)s is no longer offered.") % {"service": service.name})
     if doctor is not None and not doctor.is_active:
-        raise Unavailable(f"{doctor} no longer takes appointments.")
+        raise Unavailable(_("%(doctor)s no longer takes appointments.") % {"doctor": doctor})
     for _attempt in range(WALK_IN_ATTEMPTS):
         slot = walk_in_slot(service=service, patient=patient, doctor=doctor)
         if slot is None:
