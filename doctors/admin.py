@@ -32,7 +32,7 @@ class WorkingHoursFormSet(BaseInlineFormSet):
         for weekday, ranges in ranges_by_day.items():
             clash = first_overlap(ranges)
             if clash:
-                raise ValidationError(overlap_message(Weekday(weekday).label, clash))
+                raise ValidationError(overlap_message(str(Weekday(weekday).label), clash))
 
 
 class WorkingHoursInline(admin.TabularInline):

@@ -35,7 +35,7 @@ class Doctor(models.Model):
         null=True,
         blank=True,
         related_name="doctor",
-        help_text="The login this doctor uses on the intranet.",
+        help_text=_("The login this doctor uses on the intranet."),
     )
     given_name = models.CharField(max_length=100)
     family_name = models.CharField(max_length=100)
@@ -55,7 +55,7 @@ class Doctor(models.Model):
         help_text=_("The licence or registration number with the medical council."),
     )
     is_active = models.BooleanField(
-        "active", default=True, help_text="Inactive doctors take no new appointments."
+        _("active"), default=True, help_text=_("Inactive doctors take no new appointments.")
     )
     bookable_online = models.BooleanField(
         _("bookable online"),
@@ -83,13 +83,13 @@ class Doctor(models.Model):
 
 
 class Weekday(models.IntegerChoices):
-    MONDAY = 0, "Monday"
-    TUESDAY = 1, "Tuesday"
-    WEDNESDAY = 2, "Wednesday"
-    THURSDAY = 3, "Thursday"
-    FRIDAY = 4, "Friday"
-    SATURDAY = 5, "Saturday"
-    SUNDAY = 6, "Sunday"
+    MONDAY = 0, _("Monday")
+    TUESDAY = 1, _("Tuesday")
+    WEDNESDAY = 2, _("Wednesday")
+    THURSDAY = 3, _("Thursday")
+    FRIDAY = 4, _("Friday")
+    SATURDAY = 5, _("Saturday")
+    SUNDAY = 6, _("Sunday")
 
 
 def first_overlap(

@@ -20,10 +20,10 @@ EARLIEST_BIRTH = date(1900, 1, 1)
 
 
 class Sex(models.TextChoices):
-    FEMALE = "female", "Female"
-    MALE = "male", "Male"
-    OTHER = "other", "Other"
-    UNKNOWN = "unknown", "Not stated"
+    FEMALE = "female", _("Female")
+    MALE = "male", _("Male")
+    OTHER = "other", _("Other")
+    UNKNOWN = "unknown", _("Not stated")
 
 
 class Patient(models.Model):
@@ -41,15 +41,15 @@ class Patient(models.Model):
     email = models.EmailField(blank=True)
     address = models.TextField(blank=True)
     national_id = models.CharField(
-        "national ID",
+        _("national ID"),
         max_length=40,
         blank=True,
-        help_text="Optional; unique when given.",
+        help_text=_("Optional; unique when given."),
     )
     # Set when the patient opted out of SMS (a "STOP" reply or at the desk); None
     # means messages may be sent. The time is kept as the proof of consent withdrawn.
-    sms_opted_out_at = models.DateTimeField("SMS opted out at", null=True, blank=True)
-    notes = models.TextField(blank=True, help_text="Administrative notes, not clinical ones.")
+    sms_opted_out_at = models.DateTimeField(_("SMS opted out at"), null=True, blank=True)
+    notes = models.TextField(blank=True, help_text=_("Administrative notes, not clinical ones."))
     # The language of the patient's texts and public pages (a code of settings.LANGUAGES);
     # empty is the clinic's own.
     preferred_language = models.CharField(

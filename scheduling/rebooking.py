@@ -61,7 +61,7 @@ class Timetable:
             return None
         weekday = timezone.localtime(starts_at).weekday()
         ranges = sorted((item.starts, item.ends) for item in self.hours if item.weekday == weekday)
-        names = {"weekday": Weekday(weekday).label}
+        names = {"weekday": str(Weekday(weekday).label)}
         if not ranges:
             return _("No working hours on %(weekday)s any more.") % names
         names["hours"] = ", ".join(
