@@ -25,6 +25,7 @@ from django.db.models import (
     Value,
 )
 from django.db.models.functions import Coalesce, ExtractHour, ExtractIsoWeekDay, TruncDate
+from django.utils.dateformat import format as date_format
 from django.utils.dates import WEEKDAYS
 from django.utils.translation import gettext_lazy as _
 
@@ -257,6 +258,7 @@ def utilisation(*, period: Period, by: str = "day", doctor: int | None = None) -
                 Window(off.starts_at, off.ends_at)
             )
     names = {d.pk: d.full_name for d in doctors}
+    family_names = {d.pk: d.family_name for d in doctors}
     totals: dict[tuple[int, date], list[float]] = {}
     for doctor_id in sorted(names, key=lambda pk: names[pk]):
         for day in period.days:
@@ -274,8 +276,9 @@ def utilisation(*, period: Period, by: str = "day", doctor: int | None = None) -
             {
                 "doctor": names[doctor_id],
                 "day": day.isoformat(),
-                # The chart's bar: which doctor's day (not a column of the table).
-                "bar": f"{names[doctor_id]}, {day.isoformat()}",
+                # The chart's bar: which doctor's day (not a column of the table),
+                # short enough to read whole under its bar ("Smith 2 Nov").
+                "bar": f"{family_names[doctor_id]} {date_format(day, 'j M')}",
                 "working_minutes": round(working),
                 "booked_minutes": round(minutes),
                 "free_minutes": max(round(working - minutes), 0),
