@@ -519,3 +519,36 @@ def test_a_patients_texts_come_in_their_language(
     assert "María" in text
     assert "a las" in text
     assert " at " not in text
+
+
+@pytest.mark.parametrize(
+    ("language", "words"),
+    [("es", "cancelada"), ("ar", "أُلغي موعدك")],
+)
+def test_a_cancellation_text_comes_in_the_patients_language(
+    online_smith, online_consultation, rules, language, words
+):
+    patient = PatientFactory(preferred_language=language)
+    appointment = book(
+        patient, at(NEXT_MONDAY, 11), rules, service=online_consultation, doctor=online_smith
+    )
+
+    cancel_online(appointment=appointment, rules=rules)
+
+    text = Notification.objects.get(appointment=appointment, template="appointment_cancelled").body
+    assert words in text
+
+
+def test_reminders_come_in_the_patients_language(online_smith, online_consultation, rules):
+    patient = PatientFactory(preferred_language="es")
+    appointment = book(
+        patient, at(NEXT_MONDAY, 11), rules, service=online_consultation, doctor=online_smith
+    )
+
+    confirm_online(appointment=appointment)
+
+    reminders = Notification.objects.filter(
+        appointment=appointment, template="appointment_reminder"
+    )
+    assert reminders.count() == 2
+    assert all("Recordatorio" in reminder.body for reminder in reminders)
