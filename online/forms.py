@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from doctors.models import Doctor
 from patients.models import validate_date_of_birth
 
-from .models import TimesOfDay
+from .models import OnlineRules, TimesOfDay
 from .services import normalised_phone
 from .waitlist import WaitlistError, check_dates, times_of_day_worked
 
@@ -159,4 +159,11 @@ class WaitlistForm(forms.Form):
                 check_dates(first, last)
             except WaitlistError as error:
                 self.add_error("date_to", error.message)
+            else:
+                horizon = OnlineRules.current().horizon_days
+                if last > timezone.localdate() + timedelta(days=horizon):
+                    self.add_error(
+                        "date_to",
+                        _("We book online at most %(days)s days ahead.") % {"days": horizon},
+                    )
         return cleaned

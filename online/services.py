@@ -391,15 +391,15 @@ def _notice_words(rules: OnlineRules) -> str:
 
 
 def future_online_bookings(patient: Patient) -> int:
-    """The patient's active appointments still ahead that were booked online."""
+    """The patient's active appointments still ahead that they booked themselves:
+    on the booking site or by taking a waitlist offer."""
+    # Booked on the booking site, or taken from a waitlist offer (by link or reply).
+    online = Q(changes__action=AppointmentChange.Action.BOOKED, changes__via=Via.ONLINE) | Q(
+        changes__action=AppointmentChange.Action.HOLD_TAKEN
+    )
     return (
         Appointment.objects.active()
-        .filter(
-            patient=patient,
-            starts_at__gt=timezone.now(),
-            changes__action=AppointmentChange.Action.BOOKED,
-            changes__via=Via.ONLINE,
-        )
+        .filter(online, patient=patient, starts_at__gt=timezone.now())
         .distinct()
         .count()
     )

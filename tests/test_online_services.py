@@ -18,7 +18,7 @@ from doctors.models import Weekday
 from notifications.dispatch import dispatch_due
 from notifications.models import Notification
 from notifications.models import Status as MessageStatus
-from online.models import ManageLink, OnlineRules, PhoneCode
+from online.models import ManageLink, OnlineRules, PhoneCode, WaitlistEntry
 from online.services import (
     OnlineError,
     TimeTaken,
@@ -37,6 +37,7 @@ from online.services import (
     verify_code,
     week_of_free_times,
 )
+from online.waitlist import accept_offer, join_waitlist, refill
 from patients.models import Patient
 from scheduling.models import Appointment, AppointmentChange, OnlineBooking, Status
 from scheduling.services import book_appointment
@@ -552,3 +553,24 @@ def test_reminders_come_in_the_patients_language(online_smith, online_consultati
     )
     assert reminders.count() == 2
     assert all("Recordatorio" in reminder.body for reminder in reminders)
+
+
+def test_a_time_taken_from_the_waitlist_counts_as_an_online_booking(
+    online_smith, online_consultation, rules, jane
+):
+    rules.max_future_bookings = 1
+    join_waitlist(
+        patient=jane,
+        service=online_consultation,
+        doctor=None,
+        date_from=NEXT_MONDAY,
+        date_to=NEXT_MONDAY,
+        source=WaitlistEntry.Source.ONLINE,
+    )
+    [offer] = refill(
+        doctor=online_smith, starts_at=at(NEXT_MONDAY, 10), ends_at=at(NEXT_MONDAY, 10, 30)
+    )
+    accept_offer(offer=offer, via=AppointmentChange.Via.ONLINE)
+
+    with pytest.raises(OnlineError, match="already have 1 appointments booked online"):
+        book(jane, at(NEXT_MONDAY, 14), rules, service=online_consultation, doctor=online_smith)
