@@ -57,21 +57,6 @@ class AddWaiterForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["date_from"].initial = timezone.localdate()
 
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        service, doctor = data.get("service"), data.get("doctor")
-        if service is not None and doctor is not None and not offers(doctor, service):
-            self.add_error(
-                "doctor",
-                _("%(doctor)s does not offer %(service)s.")
-                % {"doctor": doctor, "service": service.name},
-            )
-        return data
-
-
-def offers(doctor: Doctor, service: Service) -> bool:
-    return service.offering_doctors().filter(pk=doctor.pk).exists()
-
 
 class PriorityForm(forms.Form):
     priority = priority_field()

@@ -73,8 +73,7 @@ def release_hold(*, hold: Appointment) -> Appointment:
 def check_held_time(hold: Appointment) -> None:
     """Refuse a held time that can no longer be booked: the doctor or the service
     no longer active, or the doctor's hours or time off changed since it was held."""
-    if not hold.doctor.is_active:
-        raise Unavailable(_("%(doctor)s takes no new appointments.") % {"doctor": hold.doctor})
+    # check_bookable refuses an inactive doctor too.
     if not hold.service.is_active:
         raise Unavailable(_("%(service)s is no longer offered.") % {"service": hold.service.name})
     check_bookable(doctor=hold.doctor, starts_at=hold.starts_at, ends_at=hold.ends_at)
