@@ -18,6 +18,7 @@ REPORT_PAGES = {
     "utilisation": {"group": "week"},
     "takings": {"group": "month"},
     "takings_by_day": {"group": "day"},
+    "takings_by_service": {"group": "service"},
     "receivables": {},
     "messages": {},
 }

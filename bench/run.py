@@ -51,6 +51,7 @@ REPORT_LABELS = [
     ("utilisation", "utilisation by week"),
     ("takings", "takings by month"),
     ("takings_by_day", "takings by day"),
+    ("takings_by_service", "takings by service"),
     ("receivables", "receivables"),
     ("messages", "messages by day"),
 ]

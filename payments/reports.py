@@ -8,6 +8,7 @@ made). Days and months are those of the clinic's zone."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -16,13 +17,14 @@ from django.db.models import (
     Case,
     Count,
     DecimalField,
-    Exists,
     ExpressionWrapper,
     F,
     OuterRef,
     Q,
     QuerySet,
+    Subquery,
     Sum,
+    Value,
     When,
 )
 from django.db.models.functions import TruncDate, TruncMonth
@@ -33,6 +35,7 @@ from clinic.kernel.dates import clinic_zone
 from clinic.kernel.periods import Period, day_start
 from clinic.kernel.tables import Column, Table
 from doctors.models import Doctor
+from scheduling.models import Service
 
 from .methods import all_methods
 from .models import (
@@ -52,14 +55,18 @@ TAKINGS_GROUPS = {
     "day": _("Day"),
     "month": _("Month"),
     "doctor": _("Doctor"),
+    "service": _("Service"),
     "method": _("Method"),
 }
 MONEY = DecimalField(max_digits=14, decimal_places=2)
+CENT = Decimal("0.01")
+_INVOICE_FIGURES = ("invoiced", "discounted", "written_off")
 
 
-def _takings_columns(group: str) -> list[Column]:
+def _takings_columns(group: str, method: str | None) -> list[Column]:
     columns = [Column("label", TAKINGS_GROUPS[group], "text")]
-    if group != "method":
+    # Invoices have no method: their figures show only when no method is asked for.
+    if group != "method" and method is None:
         columns += [
             Column("invoiced", _("Invoiced"), "money"),
             Column("discounted", _("Discounted"), "money"),
@@ -73,6 +80,85 @@ def _takings_columns(group: str) -> list[Column]:
     ]
 
 
+@dataclass(frozen=True)
+class _Takings:
+    """How one takings report groups and keeps its rows. `invoice` is the path from
+    the rows being summed to their invoice ("" for invoices themselves)."""
+
+    group: str
+    doctor: int | None
+    service: int | None
+    per_line: bool
+
+    def key(self, when: str, invoice: str) -> Any:
+        if self.group == "day":
+            return TruncDate(when, tzinfo=clinic_zone())
+        if self.group == "month":
+            return TruncMonth(when, tzinfo=clinic_zone())
+        if self.group == "doctor":
+            return F(f"{invoice}session__doctor_id")
+        if self.group == "service":
+            return F(f"{invoice}lines__service_id")
+        return F("method" if invoice == "invoice__" else "payment__method")
+
+    def sums(
+        self, found: QuerySet[Any], when: str, invoice: str, amount: Any, *extra: str
+    ) -> list[tuple[Any, tuple[Any, ...], Decimal]]:
+        """(key, extra values, amount) rows of `found` summed by the report's group.
+
+        Per line (by service, or for one service), an amount of the whole invoice
+        (a payment, a refund, a discount, a write-off) is shared among its lines in
+        proportion to their amounts, as a till splits a receipt: a line's part is
+        amount * line / the lines' sum (the invoice before discounts), and an invoice
+        whose lines sum to nothing is shared equally. The sum is taken in the
+        database by divisor (few: the invoices' totals repeat) and divided here, so
+        the division is exact `Decimal` whatever the database; each figure is then
+        rounded to the cent."""
+        if self.doctor is not None:
+            found = found.filter(**{f"{invoice}session__doctor_id": self.doctor})
+        found = found.annotate(key=self.key(when, invoice))
+        if not self.per_line:
+            rows = found.values("key", *extra).annotate(amount=Sum(amount)).order_by()
+            return [
+                (row["key"], tuple(row[e] for e in extra), row["amount"] or ZERO) for row in rows
+            ]
+        if self.service is not None:
+            found = found.annotate(line_service=F(f"{invoice}lines__service_id")).filter(
+                line_service=self.service
+            )
+        free = Q(**{f"{invoice}total": 0, f"{invoice}amount_discounted": 0})
+        line_count = Subquery(
+            InvoiceLine.objects.filter(invoice=OuterRef(f"{invoice}pk"))
+            .values("invoice")
+            .annotate(n=Count("pk"))
+            .values("n")
+        )
+        weighted = found.annotate(
+            divisor=Case(
+                When(free, then=line_count),
+                default=F(f"{invoice}total") + F(f"{invoice}amount_discounted"),
+                output_field=MONEY,
+            ),
+            weight=Case(
+                When(free, then=Value(1)),
+                default=F(f"{invoice}lines__quantity") * F(f"{invoice}lines__unit_price"),
+                output_field=MONEY,
+            ),
+        )
+        parts: dict[tuple[Any, tuple[Any, ...]], Decimal] = {}
+        for row in (
+            weighted.values("key", "divisor", *extra)
+            .annotate(amount=Sum(ExpressionWrapper(amount * F("weight"), output_field=MONEY)))
+            .order_by()
+        ):
+            if not row["amount"]:
+                continue  # nothing to share (or an invoice without lines)
+            group_key = (row["key"], tuple(row[e] for e in extra))
+            part = Decimal(row["amount"] or ZERO) / Decimal(row["divisor"])
+            parts[group_key] = parts.get(group_key, ZERO) + part
+        return [(key, values, amount) for (key, values), amount in parts.items()]
+
+
 def takings(
     *,
     period: Period,
@@ -84,95 +170,73 @@ def takings(
     """Invoiced (the services' prices of invoices issued in the period, void ones
     left out), discounted and written off (made in the period, less reversals),
     collected (payments settled in the period) and refunded (refunds made in it),
-    and the net taken (collected less refunded), by day, month, doctor or method.
+    and the net taken (collected less refunded), by day, month, doctor, service or
+    method.
 
-    `doctor` and `service` keep the invoices of the doctor's sessions or with a line
-    of that service; `method` keeps the payments and refunds of that method (and
-    then the invoice figures, which have no method, are left out)."""
+    `doctor` keeps the invoices of the doctor's sessions; `service` keeps that
+    service's part of every figure (see `_Takings.sums`); `method` keeps the
+    payments and refunds of that method (and then the invoice figures, which have
+    no method, are left out). Five queries at most, whatever the period."""
     if group not in TAKINGS_GROUPS:
         raise ValueError(f"Unknown group {group!r}.")
-    if method is not None and group != "method":
-        group_columns = [c for c in _takings_columns(group) if c.key not in _INVOICE_FIGURES]
-    else:
-        group_columns = _takings_columns(group)
+    columns = _takings_columns(group, method)
+    report = _Takings(group, doctor, service, per_line=group == "service" or service is not None)
     figures: dict[Any, dict[str, Decimal]] = {}
 
-    def add(rows: QuerySet[Any], name: str) -> None:
-        for row in rows:
-            entry = figures.setdefault(row["key"], {})
-            entry[name] = entry.get(name, ZERO) + (row["amount"] or ZERO)
-
-    def scoped(found: QuerySet[Any], invoice: str) -> QuerySet[Any]:
-        if doctor is not None:
-            found = found.filter(**{f"{invoice}session__doctor_id": doctor})
-        if service is not None:
-            lines = InvoiceLine.objects.filter(invoice=OuterRef(f"{invoice}pk"), service_id=service)
-            found = found.filter(Exists(lines))
-        return found
-
-    def grouped(
-        found: QuerySet[Any], when: str, invoice: str, amount: Any, extra: tuple[str, ...] = ()
-    ) -> QuerySet[Any]:
-        key: Any
-        if group == "day":
-            key = TruncDate(when, tzinfo=clinic_zone())
-        elif group == "month":
-            key = TruncMonth(when, tzinfo=clinic_zone())
-        elif group == "doctor":
-            key = F(f"{invoice}session__doctor_id")
-        else:
-            key = F("method" if invoice == "invoice__" else "payment__method")
-        found = scoped(found, invoice).annotate(key=key).values("key", *extra)
-        return found if amount is None else found.annotate(amount=amount)
-
-    bounds = {"__gte": period.starts_at, "__lt": period.ends_at}
+    def add(key: Any, name: str, amount: Decimal) -> None:
+        entry = figures.setdefault(key, {})
+        entry[name] = entry.get(name, ZERO) + amount
 
     def between(field: str) -> dict[str, Any]:
-        return {f"{field}{op}": moment for op, moment in bounds.items()}
+        return {f"{field}__gte": period.starts_at, f"{field}__lt": period.ends_at}
 
     if method is None and group != "method":
         invoices = Invoice.objects.filter(voided_at__isnull=True, **between("issued_at"))
         subtotal = ExpressionWrapper(F("total") + F("amount_discounted"), output_field=MONEY)
-        add(grouped(invoices, "issued_at", "", Sum(subtotal)), "invoiced")
+        for key, _values, amount in report.sums(invoices, "issued_at", "", subtotal):
+            add(key, "invoiced", amount)
         made = InvoiceAdjustment.objects.filter(**between("created_at"))
         signed = Case(
             When(reverses__isnull=True, then=F("amount")), default=-F("amount"), output_field=MONEY
         )
         names = {AdjustmentKind.DISCOUNT: "discounted", AdjustmentKind.WRITE_OFF: "written_off"}
-        for adjusted in grouped(made, "created_at", "invoice__", None, extra=("kind",)).annotate(
-            amount=Sum(signed)
-        ):
-            entry = figures.setdefault(adjusted["key"], {})
-            name = names[adjusted["kind"]]
-            entry[name] = entry.get(name, ZERO) + (adjusted["amount"] or ZERO)
+        for key, (kind,), amount in report.sums(made, "created_at", "invoice__", signed, "kind"):
+            add(key, names[kind], amount)
     payments = Payment.objects.filter(status=PaymentStatus.SUCCEEDED, **between("settled_at"))
     refunds = Refund.objects.filter(**between("created_at"))
     if method is not None:
         payments = payments.filter(method=method)
         refunds = refunds.filter(payment__method=method)
-    add(grouped(payments, "settled_at", "invoice__", Sum("amount")), "collected")
-    add(grouped(refunds, "created_at", "payment__invoice__", Sum("amount")), "refunded")
-
-    labels = _takings_labels(group, list(figures))
-    rows = []
-    for key in sorted(
-        figures, key=lambda k: labels.get(k, str(k)) if group in ("doctor", "method") else k
+    for key, _values, amount in report.sums(payments, "settled_at", "invoice__", F("amount")):
+        add(key, "collected", amount)
+    for key, _values, amount in report.sums(
+        refunds, "created_at", "payment__invoice__", F("amount")
     ):
-        entry = figures[key]
+        add(key, "refunded", amount)
+    return _takings_table(group, columns, figures)
+
+
+def _takings_table(
+    group: str, columns: list[Column], figures: dict[Any, dict[str, Decimal]]
+) -> Table:
+    labels = _takings_labels(group, list(figures))
+    by_label = group in ("doctor", "service", "method")
+    rows = []
+    for key in sorted(figures, key=lambda k: labels.get(k, str(k)) if by_label else k):
+        entry = {name: amount.quantize(CENT) for name, amount in figures[key].items()}
         row: dict[str, Any] = {"label": labels.get(key, str(key))}
-        for column in group_columns[1:]:
+        for column in columns[1:]:
             row[column.key] = entry.get(column.key, ZERO)
         row["net"] = entry.get("collected", ZERO) - entry.get("refunded", ZERO)
         rows.append(row)
-    return Table(columns=group_columns, rows=rows, chart_value="net", chart_label="label")
-
-
-_INVOICE_FIGURES = ("invoiced", "discounted", "written_off")
+    return Table(columns=columns, rows=rows, chart_value="net", chart_label="label")
 
 
 def _takings_labels(group: str, keys: list[Any]) -> dict[Any, str]:
     if group == "doctor":
         return {d.pk: d.full_name for d in Doctor.objects.filter(pk__in=keys)}
+    if group == "service":
+        return {s.pk: s.name for s in Service.objects.filter(pk__in=keys)}
     if group == "method":
         methods = all_methods()
         return {key: str(methods[key].label) if key in methods else key for key in keys}

@@ -290,3 +290,25 @@ def build(
     for invoice in i.values():
         invoice.refresh_from_db()
     return Scene(smith, jones, jane, bob, consultation, xray, a, i)
+
+
+def extra_invoice(
+    time_machine, scene: Scene, prices: list[tuple[Service, str]], *, paid: str, by: User
+) -> Invoice:
+    """An invoice outside the story, for one test: Jones saw Jane on Wed 25 Nov at
+    09:00, the lines were invoiced at 10:00 and `paid` taken in cash at 10:05."""
+    appointment = _appointment(
+        time_machine,
+        created=nov(20, 12),
+        doctor=scene.jones,
+        patient=scene.jane,
+        service=prices[0][0],
+        starts_at=nov(25, 9),
+        status=Status.COMPLETED,
+    )
+    invoice = _invoice(time_machine, appointment, nov(25, 10), prices, 6)
+    time_machine.move_to(nov(25, 10, 5), tick=False)
+    record_desk_payment(
+        invoice=invoice, method="cash", amount=Decimal(paid), idempotency_key="extra", by=by
+    )
+    return invoice

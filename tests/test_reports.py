@@ -220,10 +220,51 @@ def test_takings_filters(scene):
         ("2026-11-02", D("72.00")),
         ("2026-11-03", D("-20.00")),
     ]
+    # The X-ray's part of I2 (80.00 + 50.00, paid 130.00): its 50.00, not the invoice.
     xray = takings(period=NOVEMBER, group="month", service=scene.xray.pk)
     assert [(r["label"], r["invoiced"], r["collected"]) for r in xray.rows] == [
-        ("2026-11", D("130.00"), D("130.00"))
+        ("2026-11", D("50.00"), D("50.00"))
     ]
+    card_xray = takings(period=NOVEMBER, group="method", service=scene.xray.pk)
+    assert [(r["label"], r["net"]) for r in card_xray.rows] == [("Card terminal", D("50.00"))]
+
+
+def test_takings_by_service_share_each_invoice_among_its_lines(scene):
+    rows = by(takings(period=NOVEMBER, group="service"), "label")
+    consultation, xray = rows["Consultation"], rows["X-ray"]
+    # Consultation: I1 (80.00, 8.00 off, 72.00 cash, 20.00 back) and I2's 80.00 of
+    # 130.00 paid; I4's write-off (only a consultation on it). I3 was void.
+    assert (
+        consultation["invoiced"],
+        consultation["discounted"],
+        consultation["written_off"],
+        consultation["collected"],
+        consultation["refunded"],
+        consultation["net"],
+    ) == (D("160.00"), D("8.00"), D("10.00"), D("152.00"), D("20.00"), D("132.00"))
+    assert (xray["invoiced"], xray["collected"], xray["net"]) == (
+        D("50.00"),
+        D("50.00"),
+        D("50.00"),
+    )
+
+
+def test_takings_share_a_part_payment_by_line_in_exact_cents(scene, time_machine, manager):
+    # 20.00 + 10.00 of lines, 10.00 paid: the consultation's part 6.67, the X-ray's 3.33.
+    invoice = report_scene.extra_invoice(
+        time_machine,
+        scene,
+        [(scene.consultation, "20.00"), (scene.xray, "10.00")],
+        paid="10.00",
+        by=manager,
+    )
+    day = Period(date(2026, 11, 25), date(2026, 11, 25))
+    rows = by(takings(period=day, group="service"), "label")
+    assert (rows["Consultation"]["collected"], rows["X-ray"]["collected"]) == (
+        D("6.67"),
+        D("3.33"),
+    )
+    assert invoice.lines.count() == 2
 
 
 # --- Receivables --------------------------------------------------------------------
@@ -311,6 +352,8 @@ def test_queries_do_not_grow_with_the_period(scene, days, django_assert_max_num_
         utilisation(period=period)
     with django_assert_max_num_queries(5):
         takings(period=period, group="doctor")
+    with django_assert_max_num_queries(5):
+        takings(period=period, group="service")
     with django_assert_max_num_queries(3):
         receivables(as_of=period.last, older_than_days=30, page=1)
     with django_assert_max_num_queries(1):

@@ -38,6 +38,16 @@ class Table:
     def values(self) -> list[list[Any]]:
         return [[row.get(column.key) for column in self.columns] for row in self.rows]
 
+    def only(self, *keys: str, chart_value: str = "") -> Table:
+        """The same rows with only the columns `keys` (in the table's order): one of the
+        narrower tables a wide report is shown as, each with its own CSV."""
+        return Table(
+            columns=[column for column in self.columns if column.key in keys],
+            rows=self.rows,
+            chart_value=chart_value,
+            chart_label=self.chart_label if chart_value else "",
+        )
+
 
 def rate(part: int, whole: int) -> Decimal | None:
     """`part` of `whole` as a percentage with one decimal; None when `whole` is 0."""
