@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from contextvars import ContextVar
+from datetime import datetime
 from typing import Any
 
 from django.contrib import auth
@@ -26,11 +27,13 @@ from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.middleware import AuthenticationMiddleware
 from django.contrib.sessions.backends import db
 from django.core.exceptions import SuspiciousOperation
+from django.db import router
 from django.db.models import OuterRef, Subquery
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
 
+from .kernel.baked import Baked
 from .kernel.users import User
 from .models import StaffSession
 from .tokens import keep_permissions, permission_names
@@ -38,6 +41,19 @@ from .tokens import keep_permissions, permission_names
 # The session store of the request whose user auth.get_user is finding, set only
 # while it does (SessionUserMiddleware).
 _finding_user_of: ContextVar[SessionStore | None] = ContextVar("finding_user_of", default=None)
+
+
+# A session, its user and the user's permissions (one query, clinic/kernel/baked.py:
+# every signed-in request and every poll makes it).
+SESSION_WITH_USER: Baked[StaffSession] = Baked(
+    lambda *, key, now: (
+        StaffSession.objects.select_related("user")
+        .annotate(permission_names=Subquery(permission_names(OuterRef("user_id"))))
+        .filter(session_key=key, expire_date__gt=now)
+    ),
+    key=str,
+    now=datetime,
+)
 
 
 class SessionStore(db.SessionStore):
@@ -55,21 +71,25 @@ class SessionStore(db.SessionStore):
         # Django's own (backends/db.py), with the user and their permissions.
         self.user = None
         try:
-            row = (
-                StaffSession.objects.select_related("user")
-                .annotate(permission_names=Subquery(permission_names(OuterRef("user_id"))))
-                .get(session_key=self.session_key, expire_date__gt=timezone.now())
+            found = SESSION_WITH_USER.run(
+                key=self.session_key or "", now=timezone.now(), using=self._using()
             )
-        except (StaffSession.DoesNotExist, SuspiciousOperation) as error:
-            if isinstance(error, SuspiciousOperation):
-                logger = logging.getLogger(f"django.security.{error.__class__.__name__}")
-                logger.warning(str(error))
+        except SuspiciousOperation as error:
+            logger = logging.getLogger(f"django.security.{error.__class__.__name__}")
+            logger.warning(str(error))
+            found = []
+        if not found:
             self._session_key = None
             return None
+        row: StaffSession = found[0]
         if row.user is not None:
-            keep_permissions(row.user, row.permission_names)
+            # The query's annotation (SESSION_WITH_USER), which the model does not declare.
+            keep_permissions(row.user, row.permission_names)  # type: ignore[attr-defined]
             self.user = row.user
         return row
+
+    def _using(self) -> str:
+        return router.db_for_read(StaffSession)
 
     def create_model_instance(self, data: dict[str, Any]) -> StaffSession:
         instance = super().create_model_instance(data)

@@ -12,10 +12,12 @@ import secrets
 from typing import Any
 
 from django.contrib.auth.models import Permission
+from django.db import router
 from django.db.models import F, Func, OuterRef, Q, QuerySet, Subquery, TextField, Value
 from django.db.models.functions import Concat
 from django.utils import timezone
 
+from .kernel.baked import Baked
 from .kernel.users import User
 from .models import ApiToken
 
@@ -35,6 +37,20 @@ def issue_token(*, user: User, name: str) -> tuple[ApiToken, str]:
     return row, token
 
 
+# A token's row, its user and the user's permissions (one query, baked: every API
+# request makes it; clinic/kernel/baked.py).
+TOKEN_WITH_USER: Baked[ApiToken] = Baked(
+    lambda *, prefix: (
+        ApiToken.objects.active()
+        .select_related("user")
+        .filter(prefix=prefix)
+        .annotate(permission_names=Subquery(permission_names(OuterRef("user_id"))))
+        .order_by("pk")[:1]
+    ),
+    prefix=str,
+)
+
+
 def token_for(token: str) -> ApiToken | None:
     """The valid, unrevoked token row of an active user that `token` is, else None;
     notes that it was used. The row, its user and the user's permissions are read
@@ -44,13 +60,8 @@ def token_for(token: str) -> ApiToken | None:
     prefix, _, secret = rest.partition("_")
     if scheme != SCHEME or not prefix or not secret:
         return None
-    row = (
-        ApiToken.objects.active()
-        .select_related("user")
-        .filter(prefix=prefix)
-        .annotate(permission_names=Subquery(permission_names(OuterRef("user_id"))))
-        .first()
-    )
+    found = TOKEN_WITH_USER.run(prefix=prefix, using=router.db_for_read(ApiToken))
+    row = found[0] if found else None
     if row is None or not hmac.compare_digest(row.key_hash, _hash(token)):
         return None
     keep_permissions(row.user, row.permission_names)

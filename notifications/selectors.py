@@ -6,6 +6,7 @@ from datetime import date, datetime, time, timedelta
 
 from django.db.models import Count, QuerySet, Window
 
+from clinic.kernel.baked import Baked
 from clinic.kernel.dates import clinic_zone
 from clinic.kernel.users import User
 
@@ -53,17 +54,26 @@ def unread_alerts(*, user: User, limit: int = LIVE_ALERTS) -> list[Notification]
     return list(inbox(user=user).unread()[:limit])
 
 
-def live_marker(*, user: User, limit: int = LIVE_ALERTS) -> tuple[object, ...]:
+# The live fragment's marker, baked (clinic/kernel/baked.py): every open screen asks
+# for it every 10 seconds.
+_LIVE_MARKER = Baked(
+    lambda *, user_id: (
+        Notification.objects.inbox_of(user_id)
+        .unread()
+        .order_by("-send_after", "-pk")
+        .annotate(unread=Window(Count("pk")))
+        .values_list("unread", "pk", "send_after", "body")[:LIVE_ALERTS]
+    ),
+    user_id=int,
+)
+
+
+def live_marker(*, user: User) -> tuple[object, ...]:
     """What the live fragment (notifications/partials/live.html) shows, column by
     column, for its poll's ETag (clinic.kernel.polls): the bell's unread count and
     the newest unread alerts. One small query, no model built: the count is a window
     over every unread row, computed before the limit."""
-    shown = list(
-        inbox(user=user)
-        .unread()
-        .annotate(unread=Window(Count("pk")))
-        .values_list("unread", "pk", "send_after", "body")[:limit]
-    )
+    shown = _LIVE_MARKER.run(user_id=user.pk)
     return (shown[0][0] if shown else 0, tuple(row[1:] for row in shown))
 
 

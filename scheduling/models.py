@@ -99,7 +99,12 @@ class Service(models.Model):
     def offering_doctors(self) -> DoctorQuerySet:
         """The doctors who offer this service, as one query (two subqueries): the
         chosen ones, or every doctor when none is chosen."""
-        chosen = Service.doctors.through.objects.filter(service_id=self.pk)
+        return Service.doctors_offering(self.pk)
+
+    @staticmethod
+    def doctors_offering(service_id: int) -> DoctorQuerySet:
+        """offering_doctors of the service with id `service_id`."""
+        chosen = Service.doctors.through.objects.filter(service_id=service_id)
         return Doctor.objects.filter(Q(pk__in=chosen.values("doctor_id")) | ~models.Exists(chosen))
 
 
@@ -166,15 +171,16 @@ class AppointmentQuerySet(models.QuerySet["Appointment"]):
         """Appointments that hold their time (not cancelled, not a no-show)."""
         return self.filter(ACTIVE)
 
-    def overlapping(self, starts_at, ends_at) -> AppointmentQuerySet:
+    def overlapping(self, starts_at, ends_at, *, started_after=None) -> AppointmentQuerySet:
         """Active appointments that share any of [starts_at, ends_at); touching
         ends (one ends at 10:00, the next starts at 10:00) do not overlap. One that
         overlaps started less than the longest appointment before `starts_at`: that
-        lower bound keeps the search to a few hours of a starts_at index."""
+        lower bound (`started_after`, which a baked query is given) keeps the search
+        to a few hours of a starts_at index."""
+        if started_after is None:
+            started_after = starts_at - MAX_APPOINTMENT_LENGTH
         return self.active().filter(
-            starts_at__lt=ends_at,
-            starts_at__gt=starts_at - MAX_APPOINTMENT_LENGTH,
-            ends_at__gt=starts_at,
+            starts_at__lt=ends_at, starts_at__gt=started_after, ends_at__gt=starts_at
         )
 
 

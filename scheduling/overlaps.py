@@ -15,10 +15,12 @@ from django.utils import timezone
 from django.utils.dateformat import format as date_format
 from django.utils.translation import gettext as _
 
+from clinic.kernel.baked import Baked
 from doctors.models import Doctor, TimeOff, WorkingHours
 from patients.models import Patient
 
 from .availability import local_day
+from .constraints import MAX_APPOINTMENT_LENGTH
 from .exceptions import Overlap
 from .models import Appointment, Service, Status
 
@@ -58,11 +60,8 @@ def day_of_booking(
     active appointment overlapping it). Not clear says only that something may be in
     the way, as when the doctor has no hours that day: the checks of each rule
     (check_offered, check_bookable, check_no_overlap) say what."""
-    hours: list[WorkingHours] = list(
-        booking_day_query(
-            service=service, doctor=doctor, patient=patient, starts_at=starts_at, ends_at=ends_at
-        )
-    )
+    values = _booking_day_values(service, doctor, patient, starts_at, ends_at)
+    hours: list[WorkingHours] = BOOKING_DAY.run(using=router.db_for_read(WorkingHours), **values)
     return hours, bool(hours) and hours[0].clear  # type: ignore[attr-defined]
 
 
@@ -70,18 +69,62 @@ def booking_day_query(
     *, service: Service, doctor: Doctor, patient: Patient, starts_at: datetime, ends_at: datetime
 ) -> QuerySet[WorkingHours]:
     """day_of_booking's query, unevaluated (the benchmark replays it)."""
-    time_off = TimeOff.objects.filter(doctor=doctor, starts_at__lt=ends_at, ends_at__gt=starts_at)
-    clashes = Appointment.objects.overlapping(starts_at, ends_at).filter(
-        Q(doctor=doctor) | Q(patient=patient)
+    return _booking_day(**_booking_day_values(service, doctor, patient, starts_at, ends_at))
+
+
+def _booking_day_values(
+    service: Service, doctor: Doctor, patient: Patient, starts_at: datetime, ends_at: datetime
+) -> dict[str, Any]:
+    return {
+        "service_id": service.pk,
+        "doctor_id": doctor.pk,
+        "patient_id": patient.pk,
+        "starts_at": starts_at,
+        "ends_at": ends_at,
+        "started_after": starts_at - MAX_APPOINTMENT_LENGTH,
+        "weekday": local_day(starts_at).weekday(),
+    }
+
+
+def _booking_day(
+    *,
+    service_id: int,
+    doctor_id: int,
+    patient_id: int,
+    starts_at: datetime,
+    ends_at: datetime,
+    started_after: datetime,
+    weekday: int,
+) -> QuerySet[WorkingHours]:
+    time_off = TimeOff.objects.filter(
+        doctor_id=doctor_id, starts_at__lt=ends_at, ends_at__gt=starts_at
     )
+    clashes = Appointment.objects.overlapping(
+        starts_at, ends_at, started_after=started_after
+    ).filter(Q(doctor_id=doctor_id) | Q(patient_id=patient_id))
     offered_and_free = (
-        service.offering_doctors().filter(pk=doctor.pk).filter(~Exists(time_off), ~Exists(clashes))
+        Service.doctors_offering(service_id)
+        .filter(pk=doctor_id)
+        .filter(~Exists(time_off), ~Exists(clashes))
     )
     return (
-        WorkingHours.objects.filter(doctor=doctor, weekday=local_day(starts_at).weekday())
+        WorkingHours.objects.filter(doctor_id=doctor_id, weekday=weekday)
         .annotate(clear=Exists(offered_and_free))
         .order_by("starts")
     )
+
+
+# Baked (clinic/kernel/baked.py): every booking, move and walk-in asks it.
+BOOKING_DAY: Baked[WorkingHours] = Baked(
+    _booking_day,
+    service_id=int,
+    doctor_id=int,
+    patient_id=int,
+    starts_at=datetime,
+    ends_at=datetime,
+    started_after=datetime,
+    weekday=int,
+)
 
 
 def overlap_message(clash: Appointment, *, doctor: Doctor) -> str:

@@ -6,12 +6,14 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db.models import FilteredRelation, Prefetch, Q, QuerySet, prefetch_related_objects
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from clinic.kernel.baked import Baked
 from clinic.kernel.users import User
 from doctors.models import Doctor, TimeOff, WorkingHours
 from patients.models import Patient
@@ -411,12 +413,18 @@ def doctor_day_marker(*, user: User, day: date) -> tuple[object, ...]:
     day without any is one row of the doctor alone; a login no longer linked to a
     doctor, none, so it does not keep its empty day)."""
     bounds = day_bounds(day)
-    # A waitlist hold that lapsed was never on the doctor's day.
-    on_the_day = Q(
-        appointments__starts_at__gte=bounds.starts_at, appointments__starts_at__lt=bounds.ends_at
-    ) & ~Q(appointments__status=Status.RELEASED)
     return tuple(
-        Doctor.objects.filter(user=user)
+        _DOCTOR_DAY_MARKER.run(user_id=user.pk, starts=bounds.starts_at, ends=bounds.ends_at)
+    )
+
+
+def _doctor_day_marker_rows(*, user_id: int, starts: datetime, ends: datetime) -> QuerySet[Any]:
+    # A waitlist hold that lapsed was never on the doctor's day.
+    on_the_day = Q(appointments__starts_at__gte=starts, appointments__starts_at__lt=ends) & ~Q(
+        appointments__status=Status.RELEASED
+    )
+    return (
+        Doctor.objects.filter(user_id=user_id)
         .annotate(visit=FilteredRelation("appointments", condition=on_the_day))
         .order_by("visit__starts_at", "visit__pk")
         .values_list(
@@ -433,6 +441,10 @@ def doctor_day_marker(*, user: User, day: date) -> tuple[object, ...]:
             "visit__service__name",
         )
     )
+
+
+# Baked (clinic/kernel/baked.py): every doctor's open screen asks every 20 seconds.
+_DOCTOR_DAY_MARKER = Baked(_doctor_day_marker_rows, user_id=int, starts=datetime, ends=datetime)
 
 
 def patient_day(*, patient: Patient, day: date) -> list[Appointment]:
