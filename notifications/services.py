@@ -10,8 +10,8 @@ from datetime import datetime
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django_q.tasks import async_task
 
+from clinic.kernel.tasks import queue_with_the_change
 from clinic.kernel.users import User
 from patients.models import Patient
 from scheduling.models import Appointment
@@ -91,7 +91,7 @@ def queue_message(
         notification.save()
         created = True
     if created and notification.next_attempt_at <= timezone.now():
-        transaction.on_commit(wake_worker, robust=True)
+        wake_worker()
     return notification
 
 
@@ -142,12 +142,10 @@ def withdraw_alerts(queryset: NotificationQuerySet) -> bool:
 
 
 def wake_worker() -> None:
-    """Ask the worker to dispatch now rather than at its next scheduled round."""
-    try:
-        async_task(DISPATCH_TASK, task_name="dispatch notifications")
-    except Exception:
-        # The change is committed; the periodic dispatch will send the message.
-        logger.warning("Could not wake the notification worker", exc_info=True)
+    """Ask the worker to dispatch now rather than at its next scheduled round, once
+    the current transaction commits (clinic/kernel/tasks.py; if it cannot be asked,
+    the round sends the message)."""
+    queue_with_the_change(DISPATCH_TASK, task_name="dispatch notifications")
 
 
 # --- Staff actions ---------------------------------------------------------------
@@ -168,7 +166,7 @@ def retry_notification(*, notification: Notification, by: User | None) -> Notifi
         current.next_attempt_at = _first_attempt(current.channel, now)
         current.claimed_at = None
         current.save()
-        transaction.on_commit(wake_worker, robust=True)
+        wake_worker()
     logger.info("Notification %s queued again by user %s", current.pk, getattr(by, "pk", None))
     return current
 

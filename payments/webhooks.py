@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import re
-from functools import partial
 
 import stripe
 from django.conf import settings
@@ -21,7 +20,8 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
-from django_q.tasks import async_task
+
+from clinic.kernel.tasks import queue_with_the_change
 
 from .models import StripeEvent
 from .tasks import PROCESS_EVENT_TASK
@@ -39,12 +39,13 @@ def stripe_webhook(request: HttpRequest) -> HttpResponse:
     event = verified_event(request)
     if event is None:
         return HttpResponseBadRequest()
-    stored, created = StripeEvent.objects.get_or_create(
-        event_id=event.id,
-        defaults={"type": event.type, "payload": request.body.decode()},
-    )
-    if created:
-        transaction.on_commit(partial(enqueue, stored.pk), robust=True)
+    with transaction.atomic():
+        stored, created = StripeEvent.objects.get_or_create(
+            event_id=event.id,
+            defaults={"type": event.type, "payload": request.body.decode()},
+        )
+        if created:
+            enqueue(stored.pk)
     return HttpResponse(status=200)
 
 
@@ -90,10 +91,7 @@ def signed_in_the_future(signature: str) -> bool:
 
 
 def enqueue(event_pk: int) -> None:
-    """Hand the stored event to the worker."""
-    try:
-        async_task(PROCESS_EVENT_TASK, event_pk, task_name=f"stripe event {event_pk}")
-    except Exception:
-        # The event is stored; `process_stripe_event` can be run for it later, and
-        # the reconciliation settles its payment meanwhile.
-        logger.warning("Could not hand Stripe event %s to the worker", event_pk, exc_info=True)
+    """Hand the stored event to the worker with the transaction that stores it (if
+    it cannot be, `process_stripe_event` can be run for it later, and the
+    reconciliation settles its payment meanwhile)."""
+    queue_with_the_change(PROCESS_EVENT_TASK, event_pk, task_name=f"stripe event {event_pk}")

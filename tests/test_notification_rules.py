@@ -11,6 +11,7 @@ from datetime import date, datetime, timedelta
 
 import pytest
 from django.db import transaction
+from django_q.conf import Conf
 from django_q.models import OrmQ
 
 from doctors.models import Weekday
@@ -341,68 +342,45 @@ def test_a_committed_change_wakes_the_worker_once_per_message_due_now(
 
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         confirm_appointment(appointment=appointment, by=receptionist)
-    # The confirmation is due now; the reminders are not, and wake no one.
-    assert len(callbacks) == 1
+    # The confirmation is due now; the reminders are not, and wake no one. (With the
+    # database as the queue, the wake-up is a row of the change's own transaction.)
+    assert callbacks == []
+    assert OrmQ.objects.count() == 2
 
 
-def test_patient_texts_carry_nothing_clinical(confirmed, smith, receptionist, time_machine):
-    """The service ("HIV test") and the doctor's note never reach the patient's phone."""
-    time_machine.move_to(at(TUESDAY, 9), tick=False)
-    check_in(appointment=confirmed, by=receptionist)
-    time_machine.move_to(TUESDAY_10, tick=False)
-    session = open_and_start_session(appointment=confirmed, by=smith.user)
-    write_note(session=session, by=smith.user, assessment="Positive", plan="Antiretrovirals")
-    complete_session(session=session, by=smith.user)
+def test_a_wake_up_rolls_back_with_its_change(smith, jane, receptionist):
+    queued_inside = []
 
-    texts = [row.body for row in confirmed.notifications.filter(channel=Channel.SMS)]
-    assert len(texts) == 5
-    for text in texts:
-        for clinical in ("HIV", "test", "Positive", "Antiretrovirals"):
-            assert clinical not in text
+    def book_then_fail() -> None:
+        with transaction.atomic():
+            book_appointment(
+                patient=jane,
+                doctor=smith,
+                service=ServiceFactory(),
+                starts_at=TUESDAY_10,
+                booked_by=receptionist,
+            )
+            queued_inside.append(OrmQ.objects.count())
+            raise RuntimeError("The booking's transaction fails after its text was queued.")
 
-
-# --- Quiet hours ------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("moment", "expected"),
-    [
-        (at(MONDAY, 12), at(MONDAY, 12)),
-        (at(MONDAY, 20, 59), at(MONDAY, 20, 59)),
-        (at(MONDAY, 21), at(TUESDAY, 8)),
-        (at(MONDAY, 23, 30), at(TUESDAY, 8)),
-        (at(TUESDAY, 7, 59), at(TUESDAY, 8)),
-        (at(TUESDAY, 8), at(TUESDAY, 8)),
-        # The night the clocks go back (1 November 2026): the morning is 08:00 EST.
-        (at(date(2026, 10, 31), 22), at(date(2026, 11, 1), 8)),
-    ],
-)
-def test_quiet_hours_defer_to_the_morning_in_clinic_time(moment, expected):
-    assert outside_quiet_hours(moment) == expected
-    assert outside_quiet_hours(moment).utcoffset() == expected.utcoffset()
+    with pytest.raises(RuntimeError):
+        book_then_fail()
+    assert queued_inside == [1]
+    assert not OrmQ.objects.exists()
+    assert not Notification.objects.exists()
 
 
-def test_quiet_hours_can_be_turned_off_or_not_wrap_midnight(settings):
-    settings.NOTIFICATIONS_QUIET_HOURS = ""
-    assert outside_quiet_hours(at(MONDAY, 23)) == at(MONDAY, 23)
-
-    settings.NOTIFICATIONS_QUIET_HOURS = "12:00-13:30"
-    assert outside_quiet_hours(at(MONDAY, 12, 15)) == at(MONDAY, 13, 30)
-    assert outside_quiet_hours(at(MONDAY, 13, 30)) == at(MONDAY, 13, 30)
-
-
-def test_a_booking_late_in_the_evening_texts_the_next_morning(
-    smith, jane, receptionist, time_machine
+def test_with_redis_as_the_queue_the_wake_up_waits_for_the_commit(
+    smith, jane, receptionist, monkeypatch, django_capture_on_commit_callbacks
 ):
-    time_machine.move_to(at(MONDAY, 22, 30), tick=False)
-
-    appointment = book_appointment(
-        patient=jane,
-        doctor=smith,
-        service=ServiceFactory(),
-        starts_at=TUESDAY_10,
-        booked_by=receptionist,
-    )
-
-    [text] = messages(appointment)
-    assert (text.send_after, text.next_attempt_at) == (at(MONDAY, 22, 30), at(TUESDAY, 8))
+    monkeypatch.setattr(Conf, "ORM", None)  # As with Q_BROKER=redis.
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        book_appointment(
+            patient=jane,
+            doctor=smith,
+            service=ServiceFactory(),
+            starts_at=TUESDAY_10,
+            booked_by=receptionist,
+        )
+    assert len(callbacks) == 1
+    assert not OrmQ.objects.exists()
