@@ -384,3 +384,66 @@ def test_with_redis_as_the_queue_the_wake_up_waits_for_the_commit(
         )
     assert len(callbacks) == 1
     assert not OrmQ.objects.exists()
+
+
+def test_patient_texts_carry_nothing_clinical(confirmed, smith, receptionist, time_machine):
+    """The service ("HIV test") and the doctor's note never reach the patient's phone."""
+    time_machine.move_to(at(TUESDAY, 9), tick=False)
+    check_in(appointment=confirmed, by=receptionist)
+    time_machine.move_to(TUESDAY_10, tick=False)
+    session = open_and_start_session(appointment=confirmed, by=smith.user)
+    write_note(session=session, by=smith.user, assessment="Positive", plan="Antiretrovirals")
+    complete_session(session=session, by=smith.user)
+
+    texts = [row.body for row in confirmed.notifications.filter(channel=Channel.SMS)]
+    assert len(texts) == 5
+    for text in texts:
+        for clinical in ("HIV", "test", "Positive", "Antiretrovirals"):
+            assert clinical not in text
+
+
+# --- Quiet hours ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("moment", "expected"),
+    [
+        (at(MONDAY, 12), at(MONDAY, 12)),
+        (at(MONDAY, 20, 59), at(MONDAY, 20, 59)),
+        (at(MONDAY, 21), at(TUESDAY, 8)),
+        (at(MONDAY, 23, 30), at(TUESDAY, 8)),
+        (at(TUESDAY, 7, 59), at(TUESDAY, 8)),
+        (at(TUESDAY, 8), at(TUESDAY, 8)),
+        # The night the clocks go back (1 November 2026): the morning is 08:00 EST.
+        (at(date(2026, 10, 31), 22), at(date(2026, 11, 1), 8)),
+    ],
+)
+def test_quiet_hours_defer_to_the_morning_in_clinic_time(moment, expected):
+    assert outside_quiet_hours(moment) == expected
+    assert outside_quiet_hours(moment).utcoffset() == expected.utcoffset()
+
+
+def test_quiet_hours_can_be_turned_off_or_not_wrap_midnight(settings):
+    settings.NOTIFICATIONS_QUIET_HOURS = ""
+    assert outside_quiet_hours(at(MONDAY, 23)) == at(MONDAY, 23)
+
+    settings.NOTIFICATIONS_QUIET_HOURS = "12:00-13:30"
+    assert outside_quiet_hours(at(MONDAY, 12, 15)) == at(MONDAY, 13, 30)
+    assert outside_quiet_hours(at(MONDAY, 13, 30)) == at(MONDAY, 13, 30)
+
+
+def test_a_booking_late_in_the_evening_texts_the_next_morning(
+    smith, jane, receptionist, time_machine
+):
+    time_machine.move_to(at(MONDAY, 22, 30), tick=False)
+
+    appointment = book_appointment(
+        patient=jane,
+        doctor=smith,
+        service=ServiceFactory(),
+        starts_at=TUESDAY_10,
+        booked_by=receptionist,
+    )
+
+    [text] = messages(appointment)
+    assert (text.send_after, text.next_attempt_at) == (at(MONDAY, 22, 30), at(TUESDAY, 8))
