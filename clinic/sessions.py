@@ -15,7 +15,6 @@ at their next request, as with Django's own sessions.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from contextvars import ContextVar
 from datetime import datetime
@@ -26,7 +25,6 @@ from django.contrib.auth import SESSION_KEY
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.middleware import AuthenticationMiddleware
 from django.contrib.sessions.backends import db
-from django.core.exceptions import SuspiciousOperation
 from django.db import router
 from django.db.models import OuterRef, Subquery
 from django.http import HttpRequest
@@ -70,14 +68,9 @@ class SessionStore(db.SessionStore):
     def _get_session_from_db(self) -> StaffSession | None:
         # Django's own (backends/db.py), with the user and their permissions.
         self.user = None
-        try:
-            found = SESSION_WITH_USER.run(
-                key=self.session_key or "", now=timezone.now(), using=self._using()
-            )
-        except SuspiciousOperation as error:
-            logger = logging.getLogger(f"django.security.{error.__class__.__name__}")
-            logger.warning(str(error))
-            found = []
+        found = SESSION_WITH_USER.run(
+            key=self.session_key or "", now=timezone.now(), using=self._using()
+        )
         if not found:
             self._session_key = None
             return None

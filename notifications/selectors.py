@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 
+from django.db import router
 from django.db.models import Count, QuerySet, Window
 
 from clinic.kernel.baked import Baked
@@ -73,7 +74,7 @@ def live_marker(*, user: User) -> tuple[object, ...]:
     column, for its poll's ETag (clinic.kernel.polls): the bell's unread count and
     the newest unread alerts. One small query, no model built: the count is a window
     over every unread row, computed before the limit."""
-    shown = _LIVE_MARKER.run(user_id=user.pk)
+    shown = _LIVE_MARKER.run(user_id=user.pk, using=router.db_for_read(Notification))
     return (shown[0][0] if shown else 0, tuple(row[1:] for row in shown))
 
 

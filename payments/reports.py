@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.db.models import (
@@ -112,8 +112,9 @@ class _Takings:
         amount * line / the lines' sum (the invoice before discounts), and an invoice
         whose lines sum to nothing is shared equally. The sum is taken in the
         database by divisor (few: the invoices' totals repeat) and divided here, so
-        the division is exact `Decimal` whatever the database; each figure is then
-        rounded to the cent."""
+        the division is `Decimal` (28 digits) whatever the database; each figure is
+        then rounded to the cent, half up, so a service's row may differ from its
+        exact share by half a cent."""
         if self.doctor is not None:
             found = found.filter(**{f"{invoice}session__doctor_id": self.doctor})
         found = found.annotate(key=self.key(when, invoice))
@@ -223,7 +224,10 @@ def _takings_table(
     by_label = group in ("doctor", "service", "method")
     rows = []
     for key in sorted(figures, key=lambda k: labels.get(k, str(k)) if by_label else k):
-        entry = {name: amount.quantize(CENT) for name, amount in figures[key].items()}
+        entry = {
+            name: amount.quantize(CENT, rounding=ROUND_HALF_UP)
+            for name, amount in figures[key].items()
+        }
         row: dict[str, Any] = {"label": labels.get(key, str(key))}
         for column in columns[1:]:
             row[column.key] = entry.get(column.key, ZERO)

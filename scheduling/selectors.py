@@ -9,6 +9,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.db import router
 from django.db.models import FilteredRelation, Prefetch, Q, QuerySet, prefetch_related_objects
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -414,7 +415,12 @@ def doctor_day_marker(*, user: User, day: date) -> tuple[object, ...]:
     doctor, none, so it does not keep its empty day)."""
     bounds = day_bounds(day)
     return tuple(
-        _DOCTOR_DAY_MARKER.run(user_id=user.pk, starts=bounds.starts_at, ends=bounds.ends_at)
+        _DOCTOR_DAY_MARKER.run(
+            user_id=user.pk,
+            starts=bounds.starts_at,
+            ends=bounds.ends_at,
+            using=router.db_for_read(Appointment),
+        )
     )
 
 

@@ -7,7 +7,8 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import Permission
+from django.contrib.auth.backends import ModelBackend
+from django.contrib.auth.models import Permission, User
 from django.db.models import Model
 from django.utils import timezone
 
@@ -82,10 +83,13 @@ def test_the_session_with_its_user_and_permissions(smith, client):
     now = timezone.now()
     (row,) = same_answer(SESSION_WITH_USER, build, key=key, now=now)
     assert row.user == user
-    assert set(row.permission_names.split(",")) >= {
+    # Exactly Django's own reading of them, the user's and their group's, no more.
+    everything = ModelBackend().get_all_permissions(User.objects.get(pk=user.pk))
+    assert set(row.permission_names.split(",")) == everything
+    assert {
         "patients.view_patient",
         f"{from_group.content_type.app_label}.{from_group.codename}",
-    }
+    } <= everything
     (row,) = same_answer(SESSION_WITH_USER, build, key=anonymous.session_key, now=now)
     assert row.user is None
     assert same_answer(SESSION_WITH_USER, build, key=key, now=now + timedelta(days=400)) == []
@@ -235,3 +239,34 @@ def test_values_and_flat_values(db):
     )
     assert born.run(on=date(1980, 5, 17)) == [(jane.pk, date(1980, 5, 17))]
     assert born.run(on=date(1980, 5, 18)) == []
+
+
+def test_a_value_a_day_or_one_more_than_another_is_refused(db):
+    later = Baked(
+        lambda *, starts, ends: Patient.objects.filter(
+            created_at__gt=starts, created_at__lt=ends - timedelta(days=1)
+        ),
+        starts=datetime,
+        ends=datetime,
+    )
+    with pytest.raises(BakingError, match="computed from a value given"):
+        later.run(starts=timezone.now(), ends=timezone.now())
+    next_one = Baked(
+        lambda *, first, second: Patient.objects.filter(pk__in=[first, second + 1]),
+        first=int,
+        second=int,
+    )
+    with pytest.raises(BakingError, match="computed from a value given"):
+        next_one.run(first=1, second=2)
+
+
+def test_values_of_the_wrong_kind_are_refused(db):
+    by_day = Baked(lambda *, on: Patient.objects.filter(date_of_birth=on), on=date)
+    with pytest.raises(TypeError):
+        by_day.run(on=timezone.now())
+    since = Baked(lambda *, at: Patient.objects.filter(created_at__gt=at), at=datetime)
+    with pytest.raises(TypeError, match="aware"):
+        since.run(at=datetime(2026, 12, 1, 9))
+    by_pk = Baked(lambda *, pk: Patient.objects.filter(pk=pk), pk=int)
+    with pytest.raises(TypeError):
+        by_pk.run(pk="1")

@@ -10,10 +10,11 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 from django_q.conf import Conf
 from django_q.models import OrmQ
 
+from clinic.kernel import tasks as kernel_tasks
 from doctors.models import Weekday
 from notifications.models import Channel, Notification, Status
 from notifications.timing import outside_quiet_hours
@@ -447,3 +448,26 @@ def test_a_booking_late_in_the_evening_texts_the_next_morning(
 
     [text] = messages(appointment)
     assert (text.send_after, text.next_attempt_at) == (at(MONDAY, 22, 30), at(TUESDAY, 8))
+
+
+def test_a_wake_up_the_database_refuses_leaves_the_change_whole(
+    smith, jane, receptionist, monkeypatch, caplog
+):
+    def refused_by_the_database(*args, **kwargs):
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT * FROM no_such_queue_table")
+
+    # The queue's INSERT fails inside the booking's transaction.
+    monkeypatch.setattr(kernel_tasks, "async_task", refused_by_the_database)
+    appointment = book_appointment(
+        patient=jane,
+        doctor=smith,
+        service=ServiceFactory(),
+        starts_at=TUESDAY_10,
+        booked_by=receptionist,
+    )
+    assert "Could not queue dispatch notifications" in caplog.text
+    # The savepoint took only the failed row: the booking and its text stand, and
+    # the transaction goes on.
+    assert Notification.objects.filter(appointment=appointment).exists()
+    assert not OrmQ.objects.exists()

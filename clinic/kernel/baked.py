@@ -19,14 +19,15 @@ is given. The query is built twice, from two sets of stand-ins, and refused (at 
 first run, so in the tests) when a parameter other than the stand-ins differs
 between the two: a value computed from a stand-in (`starts_at - 8 hours`, a
 weekday, `timezone.now()`) would otherwise be baked in. Such a value becomes a
-parameter of its own, computed by the caller.
+parameter of its own, computed by the caller. (A clock frozen by a test reads the
+same twice: the check then relies on the tests that run with a clock that moves.)
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Generic, TypeVar
 
 from django.db import connections
@@ -38,6 +39,7 @@ from django.db.models.query import (
     ValuesListIterable,
     get_related_populators,
 )
+from django.utils import timezone
 
 M = TypeVar("M", bound=Model)
 
@@ -50,20 +52,35 @@ class BakingError(Exception):
 
 
 def _stand_in(kind: type, place: int, variant: int) -> Any:
-    """A value no real query parameter is equal to, distinct per place and variant.
-    The two variants' datetimes fall on different weekdays, hours and dates."""
+    """A value no real query parameter is equal to, distinct per place and variant,
+    and far apart: a value computed from one (a day later, one more) never equals
+    another's. The two variants' datetimes fall on different weekdays and hours."""
     if kind is int:
         # Within every integer column's range (a smallint's too): Django answers a
         # lookup outside it without asking the database. A constant of the query
         # equal to one is told apart by the second variant.
-        return 31_000 + 500 * variant + place
+        return 30_011 + 1_009 * variant + 97 * place
     if kind is str:
-        return f"\x1fbaked-{variant}-{place}\x1f"
+        # With LIKE's own characters, so a lookup that escapes or wraps it shows.
+        return f"%_\\baked-{variant}-{place}"
     if kind is datetime:
-        return datetime(1901 + variant, 1 + variant, 1 + place, 3 + 5 * variant, 7, 11, tzinfo=UTC)
+        first = datetime(1901 + 7 * variant, 3, 5 + variant, 3 + 5 * variant, 7, 11, tzinfo=UTC)
+        return first + timedelta(days=37 * place, minutes=13 * place, seconds=place)
     if kind is date:
-        return date(1901 + variant, 1 + variant, 1 + place)
+        return date(1901 + 7 * variant, 3, 5 + variant) + timedelta(days=37 * place)
     raise BakingError(f"A baked query takes {', '.join(k.__name__ for k in KINDS)}, not {kind}.")
+
+
+def _check_kind(name: str, kind: type, value: Any) -> None:
+    # A datetime is a date, and a bool an int, to Python; not to a baked query.
+    wrong = (
+        not isinstance(value, kind)
+        or (kind is date and isinstance(value, datetime))
+        or (kind is int and isinstance(value, bool))
+        or (isinstance(value, datetime) and value.tzinfo is None)
+    )
+    if wrong:
+        raise TypeError(f"{name} must be {'an aware ' if kind is datetime else ''}{kind.__name__}.")
 
 
 def _as_is(value: Any) -> Any:
@@ -103,12 +120,16 @@ class Baked(Generic[M]):
         for kind in kinds.values():
             _stand_in(kind, 0, 0)  # Refuses an unknown kind at once.
         self.build, self.kinds = build, kinds
-        self._compiled: dict[str, _Compiled] = {}
+        self._compiled: dict[tuple[str, str], _Compiled] = {}
 
     def run(self, *, using: str = "default", **values: Any) -> list[Any]:
         if values.keys() != self.kinds.keys():
             raise TypeError(f"A baked query takes {sorted(self.kinds)}, given {sorted(values)}.")
-        compiled = self._compiled.get(using) or self._compile(using)
+        for name, value in values.items():
+            _check_kind(name, self.kinds[name], value)
+        # The SQL may hold the active time zone (a Trunc, a __date): one per zone.
+        key = (using, timezone.get_current_timezone_name())
+        compiled = self._compiled.get(key) or self._compile(key)
         connection = connections[using]
         params = [
             constant if name is None else wrap(_adapted(self.kinds[name], values[name], connection))
@@ -123,7 +144,8 @@ class Baked(Generic[M]):
             rows = [_converted(row, compiled.converters, connection) for row in rows]
         return compiled.make(using, rows)
 
-    def _compile(self, using: str) -> _Compiled:
+    def _compile(self, key: tuple[str, str]) -> _Compiled:
+        using = key[0]
         first = _Compilation(self, using, variant=0)
         second = _Compilation(self, using, variant=1)
         if first.sql != second.sql or len(first.params) != len(second.params):
@@ -157,7 +179,7 @@ class Baked(Generic[M]):
             converters=first.converters,
             make=first.maker(),
         )
-        self._compiled[using] = compiled
+        self._compiled[key] = compiled
         return compiled
 
 
