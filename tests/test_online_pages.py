@@ -557,7 +557,7 @@ def test_a_time_taken_meanwhile_offers_the_nearest_and_books_one_without_a_new_c
     )
 
     assert response["Location"] == reverse("online:booked", args=["consult"])
-    assert Appointment.objects.get(patient__given_name="Anna").starts_at == at(MONDAY, 10, 30)
+    assert Appointment.objects.get(patient__registered_online=True).starts_at == at(MONDAY, 10, 30)
     assert PhoneCode.objects.count() == 1
 
 
@@ -577,7 +577,7 @@ def test_after_the_verification_lapses_another_time_asks_for_a_code(
     )
 
     assert response["Location"] == reverse("online:verify", args=["consult"])
-    assert not Appointment.objects.filter(patient__given_name="Anna").exists()
+    assert not Appointment.objects.filter(patient__registered_online=True).exists()
 
 
 def test_a_tampered_nearest_time_is_refused(visitor, consultation, smith):
@@ -593,7 +593,7 @@ def test_a_tampered_nearest_time_is_refused(visitor, consultation, smith):
 
     assert response.status_code == 400
     assert "not free any more" in text_of(response)
-    assert not Appointment.objects.filter(patient__given_name="Anna").exists()
+    assert not Appointment.objects.filter(patient__registered_online=True).exists()
 
 
 def test_a_refusal_by_the_rules_is_said_and_books_nothing(visitor, consultation, smith):

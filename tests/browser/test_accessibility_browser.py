@@ -5,7 +5,7 @@ is right to left: the first doctor's column is on the right."""
 
 from __future__ import annotations
 
-from datetime import time
+from datetime import time, timedelta
 
 import pytest
 from django.templatetags.static import static
@@ -190,6 +190,8 @@ def test_the_booking_site_has_no_serious_violation(page, clinic_today, language)
     smith = clinic_today["smith"]
     smith.bookable_online = True
     smith.save()
+    # Late in the day today's times have all passed the booking notice: tomorrow too.
+    with_working_hours(smith, Weekday((timezone.localdate() + timedelta(days=1)).weekday()))
     service = clinic_today["appointment"].service
     service.online_booking = OnlineBooking.ANYONE
     service.save()
