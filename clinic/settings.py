@@ -196,6 +196,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
 else:
     DATABASES["default"]["TEST"] = {"NAME": f"test_{DATABASES['default']['NAME']}_{os.getpid()}"}
+    # Django's backend with a health check that needs no round trip (clinic/postgresql).
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        DATABASES["default"]["ENGINE"] = "clinic.postgresql"
     # Each process keeps its connection for this many seconds instead of opening one
     # per request (a new PostgreSQL backend costs milliseconds, and django-q2's ORM
     # broker closed the connection after every wake-up); checked before reuse, so a

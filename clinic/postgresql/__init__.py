@@ -1,0 +1,1 @@
+"""The clinic's PostgreSQL backend for Django (settings.DATABASES' ENGINE): see base."""
