@@ -208,11 +208,13 @@ else:
     # Behind a pooler in transaction mode (PgBouncer's pool_mode = transaction; README,
     # "Deploy") a server connection is ours for one transaction only. Django's
     # .iterator() would keep a named cursor open across transactions, so it reads in
-    # chunks instead. Nothing else here needs the session: queries bind their
-    # parameters on the client (no prepared statements), locks are row locks taken
+    # chunks instead, and the baked queries are not prepared (a prepared statement is
+    # the session's; clinic/postgresql). Nothing else here needs the session: the
+    # ORM's queries bind their parameters on the client, locks are row locks taken
     # inside transactions, and the time zone is a parameter PgBouncer carries over.
     DATABASE_TRANSACTION_POOLER = env.bool("DATABASE_TRANSACTION_POOLER", default=False)
     DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = DATABASE_TRANSACTION_POOLER
+    DATABASES["default"]["PREPARED_STATEMENTS"] = not DATABASE_TRANSACTION_POOLER
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Auth and sessions --------------------------------------------------------

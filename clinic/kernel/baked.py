@@ -12,7 +12,9 @@ SQL's parameters are noted, and each run puts the real values there. Its answer 
 what the queryset's would be: model instances (with their annotations and
 select_related rows) or values_list rows, the database's converters applied, made
 as Django's own iterables make them (tests/test_baked.py compares every baked
-query of the app with its queryset).
+query of the app with its queryset). Where the database backend offers a cursor
+that prepares its statements (clinic/postgresql), a baked query runs on it: the
+database then parses and plans it once per connection, not on every request.
 
 Only plain values bake: an int, a str, a date or an aware datetime, compared as it
 is given. The query is built twice, from two sets of stand-ins, and refused (at its
@@ -137,7 +139,7 @@ class Baked(Generic[M]):
                 compiled.places, compiled.constants, compiled.wrappers, strict=True
             )
         ]
-        with connection.cursor() as cursor:
+        with _cursor(connection) as cursor:
             cursor.execute(compiled.sql, params)
             rows = cursor.fetchall()
         if compiled.converters:
@@ -181,6 +183,14 @@ class Baked(Generic[M]):
         )
         self._compiled[key] = compiled
         return compiled
+
+
+def _cursor(connection: BaseDatabaseWrapper) -> Any:
+    """A cursor that prepares the statement where the backend offers one
+    (clinic/postgresql: the SQL of a baked query is the same every time, so the
+    database parses and plans it once per connection), else Django's own."""
+    prepared_cursor = getattr(connection, "prepared_cursor", None)
+    return prepared_cursor() if prepared_cursor is not None else connection.cursor()
 
 
 class _Compilation:
