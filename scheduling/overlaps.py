@@ -16,6 +16,7 @@ from django.utils.dateformat import format as date_format
 from django.utils.translation import gettext as _
 
 from clinic.kernel.baked import Baked
+from clinic.kernel.db import prepared_cursor
 from doctors.models import Doctor, TimeOff, WorkingHours
 from patients.models import Patient
 
@@ -184,7 +185,7 @@ def lock_calendars(*, doctor: Doctor, patient: Patient) -> None:
     connection = connections[router.db_for_write(Appointment)]
     if not connection.features.has_select_for_update:
         return
-    with connection.cursor() as cursor:
+    with prepared_cursor(connection) as cursor:
         cursor.execute(calendar_locks_sql(connection.ops.quote_name), [doctor.pk, patient.pk])
 
 

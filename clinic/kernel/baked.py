@@ -43,6 +43,8 @@ from django.db.models.query import (
 )
 from django.utils import timezone
 
+from .db import prepared_cursor
+
 M = TypeVar("M", bound=Model)
 
 # The kinds of value a baked query takes.
@@ -139,7 +141,7 @@ class Baked(Generic[M]):
                 compiled.places, compiled.constants, compiled.wrappers, strict=True
             )
         ]
-        with _cursor(connection) as cursor:
+        with prepared_cursor(connection) as cursor:
             cursor.execute(compiled.sql, params)
             rows = cursor.fetchall()
         if compiled.converters:
@@ -183,14 +185,6 @@ class Baked(Generic[M]):
         )
         self._compiled[key] = compiled
         return compiled
-
-
-def _cursor(connection: BaseDatabaseWrapper) -> Any:
-    """A cursor that prepares the statement where the backend offers one
-    (clinic/postgresql: the SQL of a baked query is the same every time, so the
-    database parses and plans it once per connection), else Django's own."""
-    prepared_cursor = getattr(connection, "prepared_cursor", None)
-    return prepared_cursor() if prepared_cursor is not None else connection.cursor()
 
 
 class _Compilation:

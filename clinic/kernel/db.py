@@ -1,10 +1,13 @@
-"""Database pieces that exist on PostgreSQL only, declared so SQLite skips them."""
+"""Database pieces that exist on PostgreSQL only, declared so SQLite skips them, and
+the prepared cursor where the backend has one."""
 
 from __future__ import annotations
 
 from django.contrib.postgres.operations import CreateExtension
 from django.db import migrations
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.base.schema import BaseDatabaseSchemaEditor
+from django.db.backends.utils import CursorWrapper
 from django.db.migrations.state import ProjectState
 
 
@@ -49,3 +52,12 @@ class PostgreSQLExtension(CreateExtension):
     ) -> None:
         if schema_editor.connection.vendor == "postgresql":
             super().database_backwards(app_label, schema_editor, from_state, to_state)
+
+
+def prepared_cursor(connection: BaseDatabaseWrapper) -> CursorWrapper:
+    """A cursor that prepares its statement where the backend offers one (clinic's
+    PostgreSQL backend, clinic/postgresql: the database parses and plans it once per
+    connection), else Django's own. For SQL that is the same on every call, with
+    plain values (ints, strings, dates, aware datetimes) as its parameters."""
+    prepared = getattr(connection, "prepared_cursor", None)
+    return prepared() if prepared is not None else connection.cursor()

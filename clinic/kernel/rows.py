@@ -14,6 +14,8 @@ from typing import Any, TypeVar, overload
 from django.db import connections, router
 from django.db.models import Field, Model
 
+from .db import prepared_cursor
+
 A = TypeVar("A", bound=Model)
 B = TypeVar("B", bound=Model)
 C = TypeVar("C", bound=Model)
@@ -47,7 +49,8 @@ def rows_by_id(*wanted: tuple[type[Model], int]) -> tuple[Model | None, ...]:
             f"ON {table}.{quote(_column(model._meta.pk))} = %s"
         )
     sql = f"SELECT {', '.join(columns)} FROM (SELECT 1 AS one) here {' '.join(joins)}"
-    with connection.cursor() as cursor:
+    # The same SQL for the same models: prepared where the backend can.
+    with prepared_cursor(connection) as cursor:
         cursor.execute(sql, [pk for _model, pk in wanted])
         values = list(cursor.fetchone() or ())
     found: list[Model | None] = []
